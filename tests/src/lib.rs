@@ -1,0 +1,1 @@
+//! Shared helpers for moat integration tests live in `tests/tests/common`.
