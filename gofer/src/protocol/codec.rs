@@ -1,0 +1,527 @@
+//! Encoding and decoding of [`Request`] and [`Response`] datagrams, and the private
+//! fixed-layout parts of their payloads (the module documentation of [`super`] is their
+//! contract).
+
+use std::mem::size_of;
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+use super::{
+    DirEntry, Handle, Header, Op, ReadDirReply, Request, Response, Stat, StatFs, WalkReply,
+    WireError, FLAG_ERROR, HEADER_SIZE, MAX_CLOSE_HANDLES, MAX_MESSAGE_SIZE, MAX_WALK_NAMES,
+    READDIR_ENTRY_BUDGET,
+};
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct VersionArgs {
+    version: u32,
+    reserved: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct VersionReplyWire {
+    version: u32,
+    reserved: u32,
+    root: Handle,
+    root_stat: Stat,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct WalkArgs {
+    dir: Handle,
+    count: u32,
+    reserved: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct OpenArgs {
+    handle: Handle,
+    flags: i32,
+    reserved: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct ReadDirArgs {
+    handle: Handle,
+    cookie: u64,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct CloseArgs {
+    count: u32,
+    reserved: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct WalkReplyHead {
+    errno: i32,
+    count: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct WalkedWire {
+    handle: Handle,
+    stat: Stat,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct ReadDirReplyHead {
+    count: u32,
+    end: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct DirentHead {
+    ino: u64,
+    next_cookie: u64,
+    name_len: u16,
+    d_type: u8,
+    reserved: [u8; 5],
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct ErrorReply {
+    errno: i32,
+    reserved: u32,
+}
+
+impl Request<'_> {
+    /// The operation this request performs.
+    pub fn op(&self) -> Op {
+        match self {
+            Request::Version { .. } => Op::Version,
+            Request::Walk { .. } => Op::Walk,
+            Request::Stat { .. } => Op::Stat,
+            Request::Open { .. } => Op::Open,
+            Request::ReadDir { .. } => Op::ReadDir,
+            Request::ReadLink { .. } => Op::ReadLink,
+            Request::StatFs { .. } => Op::StatFs,
+            Request::Close { .. } => Op::Close,
+            Request::NewChannel => Op::NewChannel,
+        }
+    }
+
+    /// Replaces the contents of `out` with this request's datagram.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        begin(out, self.op() as u16, 0);
+        match self {
+            Request::Version { version } => put(
+                out,
+                &VersionArgs {
+                    version: *version,
+                    reserved: 0,
+                },
+            ),
+            Request::Walk { dir, names } => {
+                let count = checked_count("walk names", names.len(), MAX_WALK_NAMES)?;
+                put(
+                    out,
+                    &WalkArgs {
+                        dir: *dir,
+                        count,
+                        reserved: 0,
+                    },
+                );
+                for name in names {
+                    let len = u16::try_from(name.len())
+                        .map_err(|_| WireError::NameTooLong { len: name.len() })?;
+                    put(out, &len);
+                    out.extend_from_slice(name);
+                }
+            }
+            Request::Stat { handle }
+            | Request::ReadLink { handle }
+            | Request::StatFs { handle } => put(out, handle),
+            Request::Open { handle, flags } => put(
+                out,
+                &OpenArgs {
+                    handle: *handle,
+                    flags: *flags,
+                    reserved: 0,
+                },
+            ),
+            Request::ReadDir { handle, cookie } => put(
+                out,
+                &ReadDirArgs {
+                    handle: *handle,
+                    cookie: *cookie,
+                },
+            ),
+            Request::Close { handles } => {
+                let count = checked_count("handles", handles.len(), MAX_CLOSE_HANDLES)?;
+                put(out, &CloseArgs { count, reserved: 0 });
+                out.extend_from_slice(handles.as_bytes());
+            }
+            Request::NewChannel => {}
+        }
+        finish(out)
+    }
+}
+
+impl<'a> Request<'a> {
+    /// Decodes one request datagram.
+    pub fn decode(msg: &'a [u8]) -> Result<Request<'a>, WireError> {
+        let (header, payload) = split(msg)?;
+        let op = Op::from_wire(header.op).ok_or(WireError::UnknownOp(header.op))?;
+        if header.flags != 0 {
+            return Err(WireError::BadFlags {
+                op: header.op,
+                flags: header.flags,
+            });
+        }
+        let mut r = Reader(payload);
+        let request = match op {
+            Op::Version => Request::Version {
+                version: r.take::<VersionArgs>("version arguments")?.version,
+            },
+            Op::Walk => {
+                let args: WalkArgs = r.take("walk arguments")?;
+                let count = bounded_count("walk names", args.count, MAX_WALK_NAMES)?;
+                let mut names = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let len: u16 = r.take("walk name length")?;
+                    names.push(r.bytes(usize::from(len), "walk name")?);
+                }
+                Request::Walk {
+                    dir: args.dir,
+                    names,
+                }
+            }
+            Op::Stat => Request::Stat {
+                handle: r.take("handle")?,
+            },
+            Op::Open => {
+                let args: OpenArgs = r.take("open arguments")?;
+                Request::Open {
+                    handle: args.handle,
+                    flags: args.flags,
+                }
+            }
+            Op::ReadDir => {
+                let args: ReadDirArgs = r.take("readdir arguments")?;
+                Request::ReadDir {
+                    handle: args.handle,
+                    cookie: args.cookie,
+                }
+            }
+            Op::ReadLink => Request::ReadLink {
+                handle: r.take("handle")?,
+            },
+            Op::StatFs => Request::StatFs {
+                handle: r.take("handle")?,
+            },
+            Op::Close => {
+                let args: CloseArgs = r.take("close arguments")?;
+                let count = bounded_count("handles", args.count, MAX_CLOSE_HANDLES)?;
+                let handles = (0..count)
+                    .map(|_| r.take("handle"))
+                    .collect::<Result<_, _>>()?;
+                Request::Close { handles }
+            }
+            Op::NewChannel => Request::NewChannel,
+        };
+        r.finish()?;
+        Ok(request)
+    }
+}
+
+impl Response {
+    /// The raw op code this response answers.
+    pub fn op(&self) -> u16 {
+        let op = match self {
+            Response::Version { .. } => Op::Version,
+            Response::Walk(_) => Op::Walk,
+            Response::Stat(_) => Op::Stat,
+            Response::Open => Op::Open,
+            Response::ReadDir(_) => Op::ReadDir,
+            Response::ReadLink(_) => Op::ReadLink,
+            Response::StatFs(_) => Op::StatFs,
+            Response::Close => Op::Close,
+            Response::NewChannel => Op::NewChannel,
+            Response::Error { op, .. } => return *op,
+        };
+        op as u16
+    }
+
+    /// Replaces the contents of `out` with this response's datagram.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        let flags = if matches!(self, Response::Error { .. }) {
+            FLAG_ERROR
+        } else {
+            0
+        };
+        begin(out, self.op(), flags);
+        match self {
+            Response::Version {
+                version,
+                root,
+                root_stat,
+            } => put(
+                out,
+                &VersionReplyWire {
+                    version: *version,
+                    reserved: 0,
+                    root: *root,
+                    root_stat: *root_stat,
+                },
+            ),
+            Response::Walk(reply) => {
+                let count = checked_count("walked components", reply.walked.len(), MAX_WALK_NAMES)?;
+                put(
+                    out,
+                    &WalkReplyHead {
+                        errno: reply.errno,
+                        count,
+                    },
+                );
+                for (handle, stat) in &reply.walked {
+                    put(
+                        out,
+                        &WalkedWire {
+                            handle: *handle,
+                            stat: *stat,
+                        },
+                    );
+                }
+            }
+            Response::Stat(stat) => put(out, stat),
+            Response::ReadDir(reply) => {
+                let count =
+                    checked_count("directory entries", reply.entries.len(), u32::MAX as usize)?;
+                put(
+                    out,
+                    &ReadDirReplyHead {
+                        count,
+                        end: u32::from(reply.end),
+                    },
+                );
+                for entry in &reply.entries {
+                    let name_len =
+                        u16::try_from(entry.name.len()).map_err(|_| WireError::NameTooLong {
+                            len: entry.name.len(),
+                        })?;
+                    let head = DirentHead {
+                        ino: entry.ino,
+                        next_cookie: entry.next_cookie,
+                        name_len,
+                        d_type: entry.d_type,
+                        reserved: [0; 5],
+                    };
+                    put(out, &head);
+                    out.extend_from_slice(&entry.name);
+                }
+            }
+            Response::ReadLink(target) => out.extend_from_slice(target),
+            Response::StatFs(statfs) => put(out, statfs),
+            Response::Error { errno, .. } => put(
+                out,
+                &ErrorReply {
+                    errno: *errno,
+                    reserved: 0,
+                },
+            ),
+            Response::Open | Response::Close | Response::NewChannel => {}
+        }
+        finish(out)
+    }
+
+    /// Decodes one response datagram.
+    pub fn decode(msg: &[u8]) -> Result<Response, WireError> {
+        let (header, payload) = split(msg)?;
+        let mut r = Reader(payload);
+        if header.flags == FLAG_ERROR {
+            let errno = r.take::<ErrorReply>("error reply")?.errno;
+            r.finish()?;
+            if errno <= 0 {
+                return Err(WireError::BadErrno(errno));
+            }
+            return Ok(Response::Error {
+                op: header.op,
+                errno,
+            });
+        }
+        let op = Op::from_wire(header.op).ok_or(WireError::UnknownOp(header.op))?;
+        if header.flags != 0 {
+            return Err(WireError::BadFlags {
+                op: header.op,
+                flags: header.flags,
+            });
+        }
+        let response = match op {
+            Op::Version => {
+                let wire: VersionReplyWire = r.take("version reply")?;
+                Response::Version {
+                    version: wire.version,
+                    root: wire.root,
+                    root_stat: wire.root_stat,
+                }
+            }
+            Op::Walk => {
+                let head: WalkReplyHead = r.take("walk reply")?;
+                if head.errno < 0 {
+                    return Err(WireError::BadErrno(head.errno));
+                }
+                let count = bounded_count("walked components", head.count, MAX_WALK_NAMES)?;
+                let walked = (0..count)
+                    .map(|_| {
+                        r.take::<WalkedWire>("walked component")
+                            .map(|w| (w.handle, w.stat))
+                    })
+                    .collect::<Result<_, _>>()?;
+                Response::Walk(WalkReply {
+                    walked,
+                    errno: head.errno,
+                })
+            }
+            Op::Stat => Response::Stat(r.take("stat")?),
+            Op::Open => Response::Open,
+            Op::ReadDir => {
+                let head: ReadDirReplyHead = r.take("readdir reply")?;
+                let max_entries = READDIR_ENTRY_BUDGET / DirEntry::wire_size(0);
+                let count = bounded_count("directory entries", head.count, max_entries)?;
+                let end = match head.end {
+                    0 => false,
+                    1 => true,
+                    other => {
+                        return Err(WireError::BadValue {
+                            what: "end flag",
+                            value: other.into(),
+                        })
+                    }
+                };
+                let mut entries = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let d: DirentHead = r.take("directory entry")?;
+                    let name = r
+                        .bytes(usize::from(d.name_len), "directory entry name")?
+                        .to_vec();
+                    entries.push(DirEntry {
+                        ino: d.ino,
+                        next_cookie: d.next_cookie,
+                        d_type: d.d_type,
+                        name,
+                    });
+                }
+                Response::ReadDir(ReadDirReply { entries, end })
+            }
+            Op::ReadLink => Response::ReadLink(r.rest().to_vec()),
+            Op::StatFs => Response::StatFs(r.take("statfs")?),
+            Op::Close => Response::Close,
+            Op::NewChannel => Response::NewChannel,
+        };
+        r.finish()?;
+        Ok(response)
+    }
+}
+
+/// Starts a message in `out` with a placeholder header.
+fn begin(out: &mut Vec<u8>, op: u16, flags: u16) {
+    out.clear();
+    out.extend_from_slice(
+        Header {
+            op,
+            flags,
+            payload_len: 0,
+        }
+        .as_bytes(),
+    );
+}
+
+/// Checks the size of the message in `out` and fills in its `payload_len`.
+fn finish(out: &mut [u8]) -> Result<(), WireError> {
+    if out.len() > MAX_MESSAGE_SIZE {
+        return Err(WireError::Oversize { len: out.len() });
+    }
+    let (mut header, _) =
+        Header::read_from_prefix(out).map_err(|_| WireError::ShortHeader { len: out.len() })?;
+    header.payload_len = u32::try_from(out.len() - HEADER_SIZE)
+        .map_err(|_| WireError::Oversize { len: out.len() })?;
+    out[..HEADER_SIZE].copy_from_slice(header.as_bytes());
+    Ok(())
+}
+
+fn put<T: IntoBytes + Immutable>(out: &mut Vec<u8>, value: &T) {
+    out.extend_from_slice(value.as_bytes());
+}
+
+/// A count about to be encoded, checked against its limit.
+fn checked_count(what: &'static str, count: usize, max: usize) -> Result<u32, WireError> {
+    if count > max {
+        return Err(WireError::TooMany { what, count, max });
+    }
+    u32::try_from(count).map_err(|_| WireError::TooMany { what, count, max })
+}
+
+/// A decoded count, checked against its limit before anything is allocated for it.
+fn bounded_count(what: &'static str, count: u32, max: usize) -> Result<usize, WireError> {
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    if count > max {
+        return Err(WireError::TooMany { what, count, max });
+    }
+    Ok(count)
+}
+
+/// Splits a datagram into its header and payload, checking the sizes.
+fn split(msg: &[u8]) -> Result<(Header, &[u8]), WireError> {
+    if msg.len() > MAX_MESSAGE_SIZE {
+        return Err(WireError::Oversize { len: msg.len() });
+    }
+    let (header, payload) =
+        Header::read_from_prefix(msg).map_err(|_| WireError::ShortHeader { len: msg.len() })?;
+    if usize::try_from(header.payload_len).ok() != Some(payload.len()) {
+        return Err(WireError::LengthMismatch {
+            declared: header.payload_len,
+            actual: payload.len(),
+        });
+    }
+    Ok((header, payload))
+}
+
+/// A cursor over a payload; every read is bounds-checked.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take<T: FromBytes>(&mut self, what: &'static str) -> Result<T, WireError> {
+        let (value, rest) = T::read_from_prefix(self.0).map_err(|_| WireError::Truncated(what))?;
+        self.0 = rest;
+        Ok(value)
+    }
+
+    fn bytes(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], WireError> {
+        if len > self.0.len() {
+            return Err(WireError::Truncated(what));
+        }
+        let (bytes, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Ok(bytes)
+    }
+
+    fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.0)
+    }
+
+    fn finish(self) -> Result<(), WireError> {
+        match self.0.len() {
+            0 => Ok(()),
+            n => Err(WireError::TrailingBytes(n)),
+        }
+    }
+}
+// The layouts above are part of the protocol; changing one is a version bump.
+const _: () = assert!(size_of::<Header>() == 8);
+const _: () = assert!(size_of::<Stat>() == 128);
+const _: () = assert!(size_of::<StatFs>() == 80);
+const _: () = assert!(size_of::<DirentHead>() == 24);
+const _: () = assert!(size_of::<VersionReplyWire>() == 144);
+const _: () = assert!(size_of::<WalkedWire>() == 136);

@@ -1,0 +1,559 @@
+//! The file server: answers the sentry's requests on one or more channels.
+//!
+//! The server holds one `O_PATH | O_NOFOLLOW` descriptor per handle in a table shared by
+//! every channel. Each new handle comes from `openat(parent, name, O_PATH | O_NOFOLLOW)`
+//! with a single, validated name component (never `.`, `..` or anything with a `/`), so
+//! the server only ever moves downwards from the root and never follows a symlink: a guest
+//! racing renames and symlinks cannot make it reach outside the tree it was given.
+//! Files are opened for I/O by reopening a handle's descriptor through `/proc/self/fd`,
+//! which names the very inode the handle pins rather than resolving any path.
+//!
+//! Lock order: the handle table lock is taken alone and never held across a host call
+//! that can block; a node's directory lock is taken without the table lock held.
+
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, readlinkat, OFlag, AT_FDCWD};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::sys::stat::{fstat, FileStat, Mode};
+use nix::sys::statfs::fstatfs;
+use nix::sys::statvfs::fstatvfs;
+use parking_lot::Mutex;
+use tracing::{debug, info, trace, warn};
+
+use crate::error::Error;
+use crate::protocol::{
+    peek_op, DirEntry, Handle, Op, ReadDirReply, Request, Response, Stat, StatFs, WalkReply,
+    NAME_MAX, PROTOCOL_VERSION, READDIR_ENTRY_BUDGET,
+};
+use crate::sys;
+use crate::transport::{self, RecvBuffers};
+
+/// How a server behaves.
+#[derive(Debug)]
+pub struct ServerConfig {
+    /// Refuse every open that could modify a file (write access or `O_TRUNC`) with `EROFS`.
+    pub read_only: bool,
+    /// The most channels (the first one included) served at once; `NewChannel` beyond it
+    /// fails with `EAGAIN`.
+    pub max_channels: usize,
+    /// An open `/proc/self/fd` directory, for callers that must open it before they give up
+    /// access to `/proc`; `None` makes [`serve`] open it itself. It must name the fd table
+    /// of this process, through a task that outlives the server (the main thread's
+    /// `/proc/self`, not a short-lived thread's `/proc/thread-self`).
+    pub proc_self_fd: Option<OwnedFd>,
+}
+
+impl Default for ServerConfig {
+    /// Read-only, 64 channels, `/proc/self/fd` opened by [`serve`].
+    fn default() -> Self {
+        ServerConfig {
+            read_only: true,
+            max_channels: 64,
+            proc_self_fd: None,
+        }
+    }
+}
+
+/// Serves the tree under `root` (a directory fd) on the channel `sock` until that channel
+/// closes.
+///
+/// Requests are answered in order on each channel. A malformed request gets an `EINVAL`
+/// error response and the channel keeps serving. Channels opened with `NewChannel` are
+/// served by their own threads and share the handle table; each one ends when its peer
+/// closes it or a socket call on it fails. `serve` returns when the *first* channel ends —
+/// that is the sentry going away — with `Ok(())` on end of file (or an empty datagram) and
+/// `Err(Error::Io)` on a socket error; any other channel threads still running then end
+/// when their own peers close.
+pub fn serve(root: OwnedFd, sock: OwnedFd, config: ServerConfig) -> Result<(), Error> {
+    let proc_self_fd = match config.proc_self_fd {
+        Some(fd) => fd,
+        None => openat(
+            AT_FDCWD,
+            "/proc/self/fd",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?,
+    };
+    // A handle to the root's own inode, whatever kind of descriptor we were given.
+    let root = openat(
+        &root,
+        ".",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let root_node = Node::new(root)?;
+    let shared = Arc::new(Shared {
+        table: Mutex::new(HandleTable {
+            nodes: HashMap::from([(ROOT.0, Arc::new(root_node))]),
+            next_id: ROOT.0 + 1,
+        }),
+        proc_self_fd,
+        read_only: config.read_only,
+        max_channels: config.max_channels.max(1),
+        channels: AtomicUsize::new(1),
+    });
+    info!(read_only = shared.read_only, "gofer serving");
+    let result = shared.serve_channel(&sock, false);
+    shared.channels.fetch_sub(1, Ordering::Relaxed);
+    info!(?result, "gofer's first channel ended");
+    result
+}
+
+/// The root's handle; it is the first one and is never closed.
+const ROOT: Handle = Handle(1);
+
+/// One file the sentry holds a handle to.
+struct Node {
+    /// `O_PATH | O_NOFOLLOW` descriptor of the file itself.
+    fd: OwnedFd,
+    /// `S_IFMT` bits; fixed for the inode's lifetime.
+    file_type: u32,
+    /// For directories: the descriptor `ReadDir` reads and seeks, opened on first use and
+    /// kept until the handle is closed, so a listing costs one open however many batches
+    /// it takes (and the host's cookies stay meaningful on filesystems that tie them to
+    /// an open file).
+    dir: Mutex<Option<OwnedFd>>,
+}
+
+impl Node {
+    fn new(fd: OwnedFd) -> nix::Result<Node> {
+        let file_type = stat_of(&fd)?.file_type();
+        Ok(Node {
+            fd,
+            file_type,
+            dir: Mutex::new(None),
+        })
+    }
+}
+
+struct HandleTable {
+    nodes: HashMap<u64, Arc<Node>>,
+    /// Ids only grow, so a closed handle is never reused.
+    next_id: u64,
+}
+
+impl HandleTable {
+    fn insert(&mut self, node: Arc<Node>) -> Handle {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.nodes.insert(id, node);
+        Handle(id)
+    }
+
+    /// Removes all of `handles` or, if any is the root, unknown or repeated, none of them.
+    fn remove_all(&mut self, handles: &[Handle]) -> Result<Vec<Arc<Node>>, Errno> {
+        let mut seen = HashSet::with_capacity(handles.len());
+        for handle in handles {
+            if *handle == ROOT {
+                return Err(Errno::EINVAL);
+            }
+            if !self.nodes.contains_key(&handle.0) || !seen.insert(handle.0) {
+                return Err(Errno::EBADF);
+            }
+        }
+        Ok(handles
+            .iter()
+            .filter_map(|handle| self.nodes.remove(&handle.0))
+            .collect())
+    }
+}
+
+/// State every channel shares.
+struct Shared {
+    table: Mutex<HandleTable>,
+    proc_self_fd: OwnedFd,
+    read_only: bool,
+    max_channels: usize,
+    channels: AtomicUsize,
+}
+
+/// A response and the descriptor that goes with it, if any.
+struct Reply {
+    response: Response,
+    fd: Option<OwnedFd>,
+}
+
+impl From<Response> for Reply {
+    fn from(response: Response) -> Self {
+        Reply { response, fd: None }
+    }
+}
+
+impl Shared {
+    /// Answers requests on `sock` until its peer closes it. A channel opened by
+    /// `NewChannel` starts `handshaken`; the first one must begin with `Version`.
+    fn serve_channel(self: &Arc<Self>, sock: &OwnedFd, mut handshaken: bool) -> Result<(), Error> {
+        let mut bufs = RecvBuffers::new();
+        let mut out = Vec::new();
+        loop {
+            let Some(received) = transport::recv(sock.as_fd(), &mut bufs)? else {
+                return Ok(());
+            };
+            if !received.fds.is_empty() {
+                warn!(
+                    count = received.fds.len(),
+                    "closing descriptors the sentry sent to the gofer"
+                );
+            }
+            let reply = if received.truncated || received.control_truncated {
+                debug!("oversized request");
+                Reply::from(Response::Error {
+                    op: peek_op(received.bytes).unwrap_or(0),
+                    errno: libc::EINVAL,
+                })
+            } else {
+                match Request::decode(received.bytes) {
+                    Ok(request) => self.dispatch(request, &mut handshaken),
+                    Err(err) => {
+                        debug!(%err, "malformed request");
+                        Reply::from(Response::Error {
+                            op: peek_op(received.bytes).unwrap_or(0),
+                            errno: libc::EINVAL,
+                        })
+                    }
+                }
+            };
+            if let Err(err) = reply.response.encode(&mut out) {
+                warn!(%err, "could not encode a response");
+                let fallback = Response::Error {
+                    op: reply.response.op(),
+                    errno: libc::EIO,
+                };
+                fallback.encode(&mut out)?;
+                transport::send(sock.as_fd(), &out, None)?;
+                continue;
+            }
+            transport::send(sock.as_fd(), &out, reply.fd.as_ref().map(AsFd::as_fd))?;
+        }
+    }
+
+    fn dispatch(self: &Arc<Self>, request: Request<'_>, handshaken: &mut bool) -> Reply {
+        let op = request.op();
+        trace!(?request, "request");
+        if !*handshaken && op != Op::Version {
+            debug!(?op, "request before the version handshake");
+            return Reply::from(Response::Error {
+                op: op as u16,
+                errno: libc::EPROTO,
+            });
+        }
+        let result = match request {
+            Request::Version { version } => self
+                .version(version)
+                .inspect(|_| *handshaken = true)
+                .map(Reply::from),
+            Request::Walk { dir, names } => self
+                .walk(dir, &names)
+                .map(|reply| Response::Walk(reply).into()),
+            Request::Stat { handle } => self
+                .node(handle)
+                .and_then(|n| stat_of(&n.fd))
+                .map(|s| Response::Stat(s).into()),
+            Request::Open { handle, flags } => self.open(handle, flags),
+            Request::ReadDir { handle, cookie } => self
+                .read_dir(handle, cookie)
+                .map(|r| Response::ReadDir(r).into()),
+            Request::ReadLink { handle } => {
+                self.read_link(handle).map(|t| Response::ReadLink(t).into())
+            }
+            Request::StatFs { handle } => self.stat_fs(handle).map(|s| Response::StatFs(s).into()),
+            Request::Close { handles } => self.close(&handles).map(|()| Response::Close.into()),
+            Request::NewChannel => self.new_channel(),
+        };
+        result.unwrap_or_else(|errno| {
+            trace!(?op, %errno, "request failed");
+            Reply::from(Response::Error {
+                op: op as u16,
+                errno: errno as i32,
+            })
+        })
+    }
+
+    fn node(&self, handle: Handle) -> Result<Arc<Node>, Errno> {
+        self.table
+            .lock()
+            .nodes
+            .get(&handle.0)
+            .cloned()
+            .ok_or(Errno::EBADF)
+    }
+
+    fn version(&self, version: u32) -> Result<Response, Errno> {
+        if version != PROTOCOL_VERSION {
+            warn!(
+                sentry = version,
+                gofer = PROTOCOL_VERSION,
+                "refusing a sentry that speaks another protocol version; sentry and gofer must come from the same moat build"
+            );
+            return Err(Errno::EPROTONOSUPPORT);
+        }
+        let root_stat = stat_of(&self.node(ROOT)?.fd)?;
+        Ok(Response::Version {
+            version: PROTOCOL_VERSION,
+            root: ROOT,
+            root_stat,
+        })
+    }
+
+    fn walk(&self, dir: Handle, names: &[&[u8]]) -> Result<WalkReply, Errno> {
+        let mut current = self.node(dir)?;
+        let mut reply = WalkReply::default();
+        for name in names {
+            let step = check_name(name).and_then(|()| {
+                let fd = openat(
+                    &current.fd,
+                    *name,
+                    OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )?;
+                let stat = stat_of(&fd)?;
+                Ok((
+                    Arc::new(Node {
+                        fd,
+                        file_type: stat.file_type(),
+                        dir: Mutex::new(None),
+                    }),
+                    stat,
+                ))
+            });
+            let (node, stat) = match step {
+                Ok(step) => step,
+                Err(errno) => {
+                    reply.errno = errno as i32;
+                    break;
+                }
+            };
+            let handle = self.table.lock().insert(Arc::clone(&node));
+            reply.walked.push((handle, stat));
+            if stat.is_symlink() {
+                break;
+            }
+            current = node;
+        }
+        Ok(reply)
+    }
+
+    fn open(&self, handle: Handle, flags: i32) -> Result<Reply, Errno> {
+        // O_CLOEXEC is always added and the kernel's O_LARGEFILE is implied on 64-bit hosts
+        // (glibc defines it as 0 there), so both are accepted and mean nothing here.
+        const KERNEL_O_LARGEFILE: i32 = 0o100000;
+        let allowed =
+            libc::O_ACCMODE | libc::O_TRUNC | libc::O_APPEND | libc::O_NOATIME | libc::O_CLOEXEC;
+        if flags & !(allowed | KERNEL_O_LARGEFILE) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let oflags = OFlag::from_bits_retain(flags & allowed);
+        let access = oflags & OFlag::O_ACCMODE;
+        if access == OFlag::O_ACCMODE {
+            return Err(Errno::EINVAL);
+        }
+        let node = self.node(handle)?;
+        match node.file_type {
+            libc::S_IFREG => {}
+            libc::S_IFDIR => return Err(Errno::EISDIR),
+            libc::S_IFLNK => return Err(Errno::ELOOP),
+            _ => return Err(Errno::ENXIO),
+        }
+        if self.read_only && (access != OFlag::O_RDONLY || oflags.contains(OFlag::O_TRUNC)) {
+            return Err(Errno::EROFS);
+        }
+        let fd = self.reopen(&node, oflags | OFlag::O_NOCTTY)?;
+        Ok(Reply {
+            response: Response::Open,
+            fd: Some(fd),
+        })
+    }
+
+    /// Opens the inode `node` pins, through `/proc/self/fd/<n>` (no path is resolved).
+    fn reopen(&self, node: &Node, flags: OFlag) -> Result<OwnedFd, Errno> {
+        let name = node.fd.as_raw_fd().to_string();
+        openat(
+            &self.proc_self_fd,
+            name.as_str(),
+            flags | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+    }
+
+    fn read_dir(&self, handle: Handle, cookie: u64) -> Result<ReadDirReply, Errno> {
+        let node = self.node(handle)?;
+        if node.file_type != libc::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        let mut dir = node.dir.lock();
+        if dir.is_none() {
+            *dir = Some(self.reopen(&node, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?);
+        }
+        let Some(dir_fd) = dir.as_ref() else {
+            return Err(Errno::EBADF);
+        };
+        let offset = i64::try_from(cookie).map_err(|_| Errno::EINVAL)?;
+        nix::unistd::lseek(dir_fd, offset, nix::unistd::Whence::SeekSet)?;
+        let mut buf = vec![0u8; 32 * 1024];
+        let mut reply = ReadDirReply::default();
+        let mut budget = READDIR_ENTRY_BUDGET;
+        loop {
+            let len = sys::getdents64(dir_fd.as_fd(), &mut buf)?;
+            if len == 0 {
+                reply.end = true;
+                return Ok(reply);
+            }
+            for entry in Dirents(&buf[..len]) {
+                let size = DirEntry::wire_size(entry.name.len());
+                if size > budget {
+                    // Not even one entry fits only if the host returned an absurd name.
+                    return if reply.entries.is_empty() {
+                        Err(Errno::EOVERFLOW)
+                    } else {
+                        Ok(reply)
+                    };
+                }
+                budget -= size;
+                reply.entries.push(entry);
+            }
+        }
+    }
+
+    fn read_link(&self, handle: Handle) -> Result<Vec<u8>, Errno> {
+        let node = self.node(handle)?;
+        if node.file_type != libc::S_IFLNK {
+            return Err(Errno::EINVAL);
+        }
+        Ok(readlinkat(&node.fd, "")?.into_encoded_bytes())
+    }
+
+    fn stat_fs(&self, handle: Handle) -> Result<StatFs, Errno> {
+        let node = self.node(handle)?;
+        let fs = fstatfs(&node.fd)?;
+        let vfs = fstatvfs(&node.fd)?;
+        Ok(StatFs {
+            fs_type: fs.filesystem_type().0 as u64,
+            bsize: fs.block_size() as u64,
+            blocks: fs.blocks(),
+            bfree: fs.blocks_free(),
+            bavail: fs.blocks_available(),
+            files: fs.files(),
+            ffree: fs.files_free(),
+            namelen: fs.maximum_name_length() as u64,
+            frsize: vfs.fragment_size(),
+            flags: vfs.flags().bits(),
+        })
+    }
+
+    fn close(&self, handles: &[Handle]) -> Result<(), Errno> {
+        let closed = self.table.lock().remove_all(handles)?;
+        // Descriptors close here, outside the table lock (or later, when an in-flight
+        // request on another channel drops its reference).
+        drop(closed);
+        Ok(())
+    }
+
+    fn new_channel(self: &Arc<Self>) -> Result<Reply, Errno> {
+        let live = self.channels.fetch_add(1, Ordering::Relaxed);
+        if live >= self.max_channels {
+            self.channels.fetch_sub(1, Ordering::Relaxed);
+            return Err(Errno::EAGAIN);
+        }
+        let pair = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        );
+        let (ours, theirs) = pair.inspect_err(|_| {
+            self.channels.fetch_sub(1, Ordering::Relaxed);
+        })?;
+        let shared = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name(format!("gofer-channel-{live}"))
+            .spawn(move || {
+                let result = shared.serve_channel(&ours, true);
+                shared.channels.fetch_sub(1, Ordering::Relaxed);
+                debug!(?result, "gofer channel ended");
+            });
+        if let Err(err) = spawned {
+            // The closure (and with it the count it would have released) was dropped.
+            self.channels.fetch_sub(1, Ordering::Relaxed);
+            warn!(%err, "could not start a channel thread");
+            return Err(Errno::EAGAIN);
+        }
+        Ok(Reply {
+            response: Response::NewChannel,
+            fd: Some(theirs),
+        })
+    }
+}
+
+/// Accepts exactly one plain name component.
+fn check_name(name: &[u8]) -> Result<(), Errno> {
+    if name.len() > NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    if name.is_empty() || name == b"." || name == b".." || name.iter().any(|&b| b == b'/' || b == 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// `fstat` of a (possibly `O_PATH`) descriptor, without following anything.
+fn stat_of(fd: &OwnedFd) -> Result<Stat, Errno> {
+    fstat(fd).map(|st| stat_from_host(&st))
+}
+
+fn stat_from_host(st: &FileStat) -> Stat {
+    Stat {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        mode: st.st_mode,
+        nlink: u32::try_from(st.st_nlink).unwrap_or(u32::MAX),
+        uid: st.st_uid,
+        gid: st.st_gid,
+        rdev: st.st_rdev,
+        size: st.st_size,
+        blksize: st.st_blksize,
+        blocks: st.st_blocks,
+        atime_sec: st.st_atime,
+        atime_nsec: st.st_atime_nsec,
+        mtime_sec: st.st_mtime,
+        mtime_nsec: st.st_mtime_nsec,
+        ctime_sec: st.st_ctime,
+        ctime_nsec: st.st_ctime_nsec,
+        btime_sec: 0,
+        btime_nsec: 0,
+    }
+}
+
+/// Iterates the `struct linux_dirent64` records of a `getdents64` buffer:
+/// `{ d_ino: u64, d_off: i64, d_reclen: u16, d_type: u8, d_name: NUL-terminated }`.
+struct Dirents<'a>(&'a [u8]);
+
+impl Iterator for Dirents<'_> {
+    type Item = DirEntry;
+
+    fn next(&mut self) -> Option<DirEntry> {
+        const NAME_OFFSET: usize = 19;
+        let buf = self.0;
+        let reclen = usize::from(u16::from_ne_bytes(buf.get(16..18)?.try_into().ok()?));
+        let record = buf.get(..reclen).filter(|r| r.len() > NAME_OFFSET)?;
+        self.0 = &buf[reclen..];
+        let ino = u64::from_ne_bytes(record[0..8].try_into().ok()?);
+        let next_cookie = u64::from_ne_bytes(record[8..16].try_into().ok()?);
+        let raw_name = &record[NAME_OFFSET..];
+        let name_len = raw_name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(raw_name.len());
+        Some(DirEntry {
+            ino,
+            next_cookie,
+            d_type: record[18],
+            name: raw_name[..name_len].to_vec(),
+        })
+    }
+}

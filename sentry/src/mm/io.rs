@@ -1,0 +1,137 @@
+//! Copying to and from guest memory through the sentry's mapping of the memory file.
+//!
+//! Every access checks the VMA's protection exactly as Linux's copy_{to,from}_user
+//! would fault: reading needs a readable VMA, writing a writable one; anything else,
+//! or an unmapped address, is EFAULT. Pages the guest never touched are populated on
+//! the way (anonymous zero pages, file pages from the page cache); copy-on-write pages
+//! are broken before the sentry writes them.
+
+use zerocopy::{FromBytes, Immutable, IntoBytes};
+
+use super::{check_range, page_down, MemoryManager, Mm, Pte};
+use crate::errno;
+use crate::errno::Result;
+use crate::platform::PAGE_SIZE;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+impl MemoryManager {
+    /// The translation of `page` for an access by the sentry, populating it if needed.
+    fn translate(&self, mm: &mut Mm, page: u64, access: Access) -> Result<Pte> {
+        let vma = mm.vmas.find(page).cloned().ok_or_else(|| errno!(EFAULT))?;
+        let allowed = match access {
+            Access::Read => vma.prot.effective().read,
+            Access::Write => vma.prot.write,
+        };
+        if !allowed {
+            return Err(errno!(EFAULT));
+        }
+        if !mm.ptes.contains_key(&page) {
+            self.populate(mm, &vma, page, page + PAGE_SIZE, Some(page))?;
+        }
+        let pte = *mm.ptes.get(&page).ok_or_else(|| errno!(EFAULT))?;
+        if access == Access::Write && !pte.writable {
+            let pte = self.break_cow(mm, &vma, page)?;
+            // The stub may still map the old frame: point it at the new one.
+            self.map_run(&vma, page, 1, pte)?;
+            return Ok(pte);
+        }
+        Ok(pte)
+    }
+
+    /// Visits `[addr, addr+len)` page by page: `f(memory-file offset, range in buffer)`.
+    fn for_each_page(
+        &self,
+        addr: u64,
+        len: usize,
+        access: Access,
+        mut f: impl FnMut(u64, std::ops::Range<usize>),
+    ) -> Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = check_range(addr, len as u64).ok_or_else(|| errno!(EFAULT))?;
+        let mut mm = self.inner.lock();
+        let mut at = addr;
+        while at < end {
+            let page = page_down(at);
+            let chunk_end = (page + PAGE_SIZE).min(end);
+            let pte = self.translate(&mut mm, page, access)?;
+            let from = (at - addr) as usize;
+            let to = (chunk_end - addr) as usize;
+            f(pte.frame * PAGE_SIZE + (at - page), from..to);
+            at = chunk_end;
+        }
+        Ok(())
+    }
+
+    /// Copies guest memory at `addr` into `dst`.
+    pub fn copy_in(&self, addr: u64, dst: &mut [u8]) -> Result<()> {
+        let mf = &self.mf;
+        self.for_each_page(addr, dst.len(), Access::Read, |off, r| {
+            mf.read(off, &mut dst[r])
+        })
+    }
+
+    /// Copies `src` into guest memory at `addr`.
+    pub fn copy_out(&self, addr: u64, src: &[u8]) -> Result<()> {
+        let mf = &self.mf;
+        self.for_each_page(addr, src.len(), Access::Write, |off, r| {
+            mf.write(off, &src[r])
+        })
+    }
+
+    /// Zeroes `len` bytes of guest memory at `addr`.
+    pub fn zero_out(&self, addr: u64, len: usize) -> Result<()> {
+        let mf = &self.mf;
+        self.for_each_page(addr, len, Access::Write, |off, r| mf.zero(off, r.len()))
+    }
+
+    /// Reads `len` bytes of guest memory.
+    pub fn read_bytes(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0; len];
+        self.copy_in(addr, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads a plain-old-data value from guest memory.
+    pub fn read_obj<T: FromBytes + IntoBytes>(&self, addr: u64) -> Result<T> {
+        let mut v = T::new_zeroed();
+        self.copy_in(addr, v.as_mut_bytes())?;
+        Ok(v)
+    }
+
+    /// Writes a plain-old-data value to guest memory.
+    pub fn write_obj<T: IntoBytes + Immutable + ?Sized>(&self, addr: u64, value: &T) -> Result<()> {
+        self.copy_out(addr, value.as_bytes())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
+    /// ENAMETOOLONG if no NUL is found within `max` bytes; EFAULT on a bad address.
+    pub fn read_cstring(&self, addr: u64, max: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut at = addr;
+        loop {
+            // Read up to the end of the current page so we never fault past the NUL.
+            let chunk = (PAGE_SIZE - (at % PAGE_SIZE)) as usize;
+            let mut buf = vec![0u8; chunk];
+            self.copy_in(at, &mut buf)?;
+            if let Some(nul) = buf.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&buf[..nul]);
+                if out.len() > max {
+                    return Err(errno!(ENAMETOOLONG));
+                }
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf);
+            if out.len() > max {
+                return Err(errno!(ENAMETOOLONG));
+            }
+            at = at.checked_add(chunk as u64).ok_or_else(|| errno!(EFAULT))?;
+        }
+    }
+}

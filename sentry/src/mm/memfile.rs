@@ -1,0 +1,288 @@
+//! The memory file: one sentry-owned memfd that holds all guest anonymous memory and
+//! cached file pages.
+//!
+//! The sentry maps the whole (sparse) file once into its own address space, so copying
+//! to or from guest memory is a memcpy through that mapping, never a system call. Pages
+//! are handed out as *frames* (page indexes into the file), reference counted: guest
+//! page tables of several address spaces (after fork) and page caches may share a frame.
+//! A frame whose count drops to zero has its storage returned to the host (hole punch),
+//! so a newly allocated frame always reads as zeros.
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::ptr::NonNull;
+
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use parking_lot::Mutex;
+
+use crate::errno::{Errno, Result};
+use crate::platform::PAGE_SIZE;
+use crate::{bail, errno};
+
+/// How large the memory file may grow (it is sparse: only touched pages use memory).
+const CAPACITY: u64 = 1 << 40;
+
+/// A frame: the index of one page in the memory file.
+pub type Frame = u64;
+
+struct Allocator {
+    /// Frames below this have been handed out at least once.
+    next: Frame,
+    /// Free runs of frames below `next`: start -> length.
+    free: BTreeMap<Frame, u64>,
+    /// Reference counts of frames below `next`.
+    refs: Vec<u32>,
+    /// Frames currently allocated.
+    in_use: u64,
+}
+
+/// The sentry's memory file.
+pub struct MemoryFile {
+    fd: OwnedFd,
+    base: NonNull<u8>,
+    alloc: Mutex<Allocator>,
+}
+
+// SAFETY: `base` points at a MAP_SHARED mapping owned by this struct for its whole life;
+// all access through it goes through methods that copy with raw pointers, never creating
+// Rust references to guest-writable memory, so sharing across threads is sound.
+unsafe impl Send for MemoryFile {}
+// SAFETY: as above; the allocator state is behind a mutex.
+unsafe impl Sync for MemoryFile {}
+
+impl MemoryFile {
+    /// Creates the memory file and maps it into the sentry.
+    pub fn new() -> Result<MemoryFile> {
+        let fd = memfd_create(c"moat-memory", MFdFlags::MFD_CLOEXEC)?;
+        nix::unistd::ftruncate(&fd, CAPACITY as i64)?;
+        // SAFETY: mapping a fresh shared file region at an address of the kernel's
+        // choosing cannot alias any existing Rust object.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                CAPACITY as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_NORESERVE,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Errno::new(nix::errno::Errno::last_raw()));
+        }
+        let base = NonNull::new(base.cast::<u8>()).ok_or_else(|| errno!(ENOMEM))?;
+        Ok(MemoryFile {
+            fd,
+            base,
+            alloc: Mutex::new(Allocator {
+                next: 0,
+                free: BTreeMap::new(),
+                refs: Vec::new(),
+                in_use: 0,
+            }),
+        })
+    }
+
+    /// The memfd (mapped into stubs by the platform).
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Allocates `count` contiguous zeroed frames, each with one reference.
+    pub fn allocate(&self, count: u64) -> Result<Frame> {
+        let mut a = self.alloc.lock();
+        let found = a
+            .free
+            .iter()
+            .find(|(_, &len)| len >= count)
+            .map(|(&s, &l)| (s, l));
+        let start = match found {
+            Some((start, len)) => {
+                a.free.remove(&start);
+                if len > count {
+                    a.free.insert(start + count, len - count);
+                }
+                start
+            }
+            None => {
+                let start = a.next;
+                if (start + count) * PAGE_SIZE > CAPACITY {
+                    bail!(ENOMEM, "memory file exhausted");
+                }
+                a.next += count;
+                let n = a.next as usize;
+                a.refs.resize(n, 0);
+                start
+            }
+        };
+        for r in &mut a.refs[start as usize..(start + count) as usize] {
+            *r = 1;
+        }
+        a.in_use += count;
+        Ok(start)
+    }
+
+    /// Takes one more reference on each of `count` frames from `frame`.
+    pub fn incref(&self, frame: Frame, count: u64) {
+        let mut a = self.alloc.lock();
+        for r in &mut a.refs[frame as usize..(frame + count) as usize] {
+            debug_assert!(*r > 0, "incref of a free frame");
+            *r += 1;
+        }
+    }
+
+    /// Drops one reference on each of `count` frames; frames reaching zero are freed.
+    pub fn decref(&self, frame: Frame, count: u64) {
+        let mut a = self.alloc.lock();
+        let mut run: Option<(Frame, u64)> = None;
+        let mut freed = Vec::new();
+        for f in frame..frame + count {
+            let r = &mut a.refs[f as usize];
+            debug_assert!(*r > 0, "decref of a free frame");
+            *r -= 1;
+            if *r == 0 {
+                run = match run {
+                    Some((s, l)) if s + l == f => Some((s, l + 1)),
+                    Some(done) => {
+                        freed.push(done);
+                        Some((f, 1))
+                    }
+                    None => Some((f, 1)),
+                };
+            }
+        }
+        freed.extend(run);
+        for (start, len) in freed {
+            self.release(&mut a, start, len);
+        }
+    }
+
+    /// The reference count of one frame.
+    pub fn refcount(&self, frame: Frame) -> u32 {
+        self.alloc
+            .lock()
+            .refs
+            .get(frame as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Frames allocated right now (for accounting and tests).
+    pub fn frames_in_use(&self) -> u64 {
+        self.alloc.lock().in_use
+    }
+
+    fn release(&self, a: &mut Allocator, start: Frame, len: u64) {
+        // Give the storage back to the host so the frames read as zeros when reused.
+        let _ = nix::fcntl::fallocate(
+            &self.fd,
+            nix::fcntl::FallocateFlags::FALLOC_FL_PUNCH_HOLE
+                | nix::fcntl::FallocateFlags::FALLOC_FL_KEEP_SIZE,
+            (start * PAGE_SIZE) as i64,
+            (len * PAGE_SIZE) as i64,
+        );
+        a.in_use -= len;
+        // Coalesce with the neighbouring free runs.
+        let mut start = start;
+        let mut len = len;
+        if let Some((&prev, &plen)) = a.free.range(..start).next_back() {
+            if prev + plen == start {
+                a.free.remove(&prev);
+                start = prev;
+                len += plen;
+            }
+        }
+        if let Some(&nlen) = a.free.get(&(start + len)) {
+            a.free.remove(&(start + len));
+            len += nlen;
+        }
+        a.free.insert(start, len);
+    }
+
+    fn check(&self, offset: u64, len: usize) {
+        assert!(
+            offset
+                .checked_add(len as u64)
+                .is_some_and(|end| end <= CAPACITY),
+            "memory file access out of range"
+        );
+    }
+
+    /// A raw pointer to byte `offset` of the file, for host I/O straight into frames.
+    /// Callers must hold a reference on the frames they touch.
+    pub fn as_ptr(&self, offset: u64, len: usize) -> *mut u8 {
+        self.check(offset, len);
+        // SAFETY: offset + len is within the mapping (checked above).
+        unsafe { self.base.as_ptr().add(offset as usize) }
+    }
+
+    /// Copies bytes out of the file.
+    pub fn read(&self, offset: u64, dst: &mut [u8]) {
+        let src = self.as_ptr(offset, dst.len());
+        // SAFETY: `src` is valid for dst.len() bytes of the shared mapping (checked by
+        // as_ptr); `dst` is a distinct sentry buffer. Guest threads may write the same
+        // bytes concurrently; a raw byte copy tolerates that (the guest sees a torn read
+        // exactly as with Linux's copy_from_user).
+        unsafe { std::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) };
+    }
+
+    /// Copies bytes into the file.
+    pub fn write(&self, offset: u64, src: &[u8]) {
+        let dst = self.as_ptr(offset, src.len());
+        // SAFETY: `dst` is valid for src.len() bytes of the mapping; `src` is a sentry
+        // buffer that cannot overlap the memory file mapping.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+    }
+
+    /// Fills bytes with zeros.
+    pub fn zero(&self, offset: u64, len: usize) {
+        let dst = self.as_ptr(offset, len);
+        // SAFETY: `dst` is valid for `len` bytes of the mapping.
+        unsafe { std::ptr::write_bytes(dst, 0, len) };
+    }
+
+    /// Copies one frame's contents to another.
+    pub fn copy_frame(&self, dst: Frame, src: Frame) {
+        let s = self.as_ptr(src * PAGE_SIZE, PAGE_SIZE as usize);
+        let d = self.as_ptr(dst * PAGE_SIZE, PAGE_SIZE as usize);
+        // SAFETY: both are valid pages of the mapping; distinct frames never overlap.
+        unsafe { std::ptr::copy_nonoverlapping(s, d, PAGE_SIZE as usize) };
+    }
+}
+
+impl Drop for MemoryFile {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the region this struct mapped; nothing borrows it any more.
+        unsafe { libc::munmap(self.base.as_ptr().cast(), CAPACITY as usize) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freed_frames_are_reused_and_read_as_zero() {
+        let mf = MemoryFile::new().unwrap();
+        let f = mf.allocate(4).unwrap();
+        mf.write(f * PAGE_SIZE, b"dirty");
+        mf.decref(f, 4);
+        assert_eq!(mf.frames_in_use(), 0);
+        let g = mf.allocate(2).unwrap();
+        assert_eq!(g, f);
+        let mut buf = [1u8; 5];
+        mf.read(g * PAGE_SIZE, &mut buf);
+        assert_eq!(buf, [0; 5]);
+    }
+
+    #[test]
+    fn shared_frame_survives_until_last_reference() {
+        let mf = MemoryFile::new().unwrap();
+        let f = mf.allocate(1).unwrap();
+        mf.incref(f, 1);
+        mf.decref(f, 1);
+        assert_eq!(mf.refcount(f), 1);
+        mf.decref(f, 1);
+        assert_eq!(mf.refcount(f), 0);
+    }
+}

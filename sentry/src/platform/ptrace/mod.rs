@@ -1,0 +1,303 @@
+//! The ptrace platform: guest threads run in stub processes under PTRACE_SYSEMU.
+//!
+//! Every stub thread is traced by exactly one sentry thread (ptrace is per tracer
+//! thread), so an address space keeps one stub thread per sentry thread that runs guest
+//! code in it. System calls that build the address space (mmap of the memory file,
+//! munmap, mprotect) are injected at the stub's own `syscall` instruction; guest code
+//! never gets to make one: PTRACE_SYSEMU stops every guest syscall before it runs.
+
+mod stub;
+
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::Arc;
+
+use nix::sys::ptrace;
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use parking_lot::Mutex;
+
+use super::{AddressSpace, Context, Event, FpState, Platform, Prot, Regs};
+use crate::errno;
+use crate::errno::{Errno, Result};
+
+pub use stub::{STUB_BASE, STUB_LEN};
+
+/// The ptrace platform.
+#[derive(Default)]
+pub struct PtracePlatform;
+
+impl Platform for PtracePlatform {
+    fn name(&self) -> &'static str {
+        "ptrace"
+    }
+
+    fn new_address_space(&self, _memory_file: BorrowedFd<'_>) -> Result<Arc<dyn AddressSpace>> {
+        let space = StubProcess::spawn()?;
+        Ok(Arc::new(space))
+    }
+
+    fn new_context(&self) -> Box<dyn Context> {
+        Box::new(PtraceContext)
+    }
+}
+
+fn current_tid() -> libc::pid_t {
+    nix::unistd::gettid().as_raw()
+}
+
+/// One stub thread and the sentry thread that traces it.
+struct StubThread {
+    tid: Pid,
+    /// Registers of the stub at its initial stop: valid segment selectors for injection.
+    template: Regs,
+}
+
+/// A stub process: one guest address space.
+pub struct StubProcess {
+    pid: Pid,
+    /// Stub threads keyed by the tid of the sentry thread tracing them.
+    threads: Mutex<HashMap<libc::pid_t, Arc<StubThread>>>,
+}
+
+impl StubProcess {
+    /// Creates a stub traced by the calling thread.
+    fn spawn() -> Result<StubProcess> {
+        let pid = Pid::from_raw(stub::spawn()?);
+        // The child stops itself with SIGSTOP once it is ready to be traced.
+        match waitpid(pid, Some(WaitPidFlag::__WALL)) {
+            Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => {}
+            other => {
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
+                return Err(errno!(EAGAIN, "stub {pid} did not start: {other:?}"));
+            }
+        }
+        let options = ptrace::Options::PTRACE_O_EXITKILL | ptrace::Options::PTRACE_O_TRACESYSGOOD;
+        if let Err(e) = ptrace::setoptions(pid, options) {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, Some(WaitPidFlag::__WALL));
+            return Err(errno!(EAGAIN, "ptrace setoptions on stub {pid}: {e}"));
+        }
+        let template = Regs(ptrace::getregs(pid)?);
+        let thread = Arc::new(StubThread { tid: pid, template });
+        let mut threads = HashMap::new();
+        threads.insert(current_tid(), thread);
+        Ok(StubProcess {
+            pid,
+            threads: Mutex::new(threads),
+        })
+    }
+
+    /// The stub thread traced by the calling sentry thread.
+    fn my_thread(&self) -> Result<Arc<StubThread>> {
+        self.threads
+            .lock()
+            .get(&current_tid())
+            .cloned()
+            .ok_or_else(|| {
+                errno!(
+                    EINVAL,
+                    "no stub thread of stub {} is traced by this thread",
+                    self.pid
+                )
+            })
+    }
+
+    /// Executes one system call inside the stub and returns its raw result.
+    fn inject(&self, nr: i64, args: [u64; 6]) -> Result<i64> {
+        let thread = self.my_thread()?;
+        let mut regs = thread.template;
+        regs.0.rip = stub::syscall_site();
+        regs.0.rax = nr as u64;
+        regs.0.orig_rax = u64::MAX;
+        regs.0.rdi = args[0];
+        regs.0.rsi = args[1];
+        regs.0.rdx = args[2];
+        regs.0.r10 = args[3];
+        regs.0.r8 = args[4];
+        regs.0.r9 = args[5];
+        ptrace::setregs(thread.tid, regs.0)?;
+        loop {
+            ptrace::cont(thread.tid, None)?;
+            match waitpid(thread.tid, Some(WaitPidFlag::__WALL))? {
+                WaitStatus::Stopped(_, Signal::SIGTRAP) => break,
+                WaitStatus::Stopped(
+                    _,
+                    sig @ (Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGILL),
+                ) => {
+                    // The stub's own code faulted: it is unusable, never loop on it.
+                    return Err(errno!(
+                        EFAULT,
+                        "stub {} faulted ({sig}) in an injected syscall",
+                        thread.tid
+                    ));
+                }
+                WaitStatus::Stopped(_, _) => continue, // a signal from outside: drop it.
+                other => {
+                    return Err(errno!(
+                        EFAULT,
+                        "stub died during injected syscall: {other:?}"
+                    ))
+                }
+            }
+        }
+        let out = ptrace::getregs(thread.tid)?;
+        Ok(out.rax as i64)
+    }
+
+    fn inject_checked(&self, nr: i64, args: [u64; 6]) -> Result<i64> {
+        let ret = self.inject(nr, args)?;
+        if (-4095..0).contains(&ret) {
+            return Err(Errno::new(-ret as i32));
+        }
+        Ok(ret)
+    }
+}
+
+impl Drop for StubProcess {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
+        // Reap it (and any stop reports still queued) so no zombie is left behind.
+        loop {
+            match waitpid(self.pid, Some(WaitPidFlag::__WALL)) {
+                Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+    }
+}
+
+impl AddressSpace for StubProcess {
+    fn map_file(
+        &self,
+        addr: u64,
+        len: u64,
+        file: BorrowedFd<'_>,
+        offset: u64,
+        prot: Prot,
+    ) -> Result<()> {
+        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        let got = self.inject_checked(
+            libc::SYS_mmap,
+            [
+                addr,
+                len,
+                prot.bits() as u64,
+                flags,
+                file.as_raw_fd() as u64,
+                offset,
+            ],
+        )?;
+        if got as u64 != addr {
+            return Err(errno!(EFAULT, "stub mmap at {addr:#x} landed at {got:#x}"));
+        }
+        Ok(())
+    }
+
+    fn unmap(&self, addr: u64, len: u64) -> Result<()> {
+        self.inject_checked(libc::SYS_munmap, [addr, len, 0, 0, 0, 0])?;
+        Ok(())
+    }
+
+    fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {
+        // ENOMEM means part of the range has no host mapping yet: fine, it will be
+        // mapped with the right protection when it faults.
+        match self.inject_checked(libc::SYS_mprotect, [addr, len, prot.bits() as u64, 0, 0, 0]) {
+            Err(e) if e.code() == libc::ENOMEM => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// A task's context: it switches into whichever stub thread this sentry thread traces.
+#[derive(Default)]
+pub struct PtraceContext;
+
+fn stub_of(space: &Arc<dyn AddressSpace>) -> Result<&StubProcess> {
+    space
+        .as_any()
+        .downcast_ref::<StubProcess>()
+        .ok_or_else(|| errno!(EINVAL, "address space is not a ptrace stub"))
+}
+
+impl Context for PtraceContext {
+    fn switch(&mut self, space: &Arc<dyn AddressSpace>, regs: &mut Regs) -> Result<Event> {
+        let stub = stub_of(space)?;
+        let thread = stub.my_thread()?;
+        let tid = thread.tid;
+        ptrace::setregs(tid, regs.0)?;
+        ptrace::sysemu(tid, None)?;
+        loop {
+            let status = waitpid(tid, Some(WaitPidFlag::__WALL))?;
+            let event = match status {
+                WaitStatus::PtraceSyscall(_) => Event::Syscall,
+                WaitStatus::Stopped(_, sig) => match sig {
+                    Signal::SIGSEGV
+                    | Signal::SIGBUS
+                    | Signal::SIGILL
+                    | Signal::SIGFPE
+                    | Signal::SIGTRAP => {
+                        let info = ptrace::getsiginfo(tid)?;
+                        if info.si_code <= 0 {
+                            // Sent by someone with kill(2), not raised by the CPU.
+                            Event::Interrupted
+                        } else {
+                            // SAFETY: for a kernel-generated SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP
+                            // (si_code > 0) the union holds the fault fields, and `si_addr`
+                            // only reads the address field of that union.
+                            let addr = unsafe { info.si_addr() } as u64;
+                            if sig == Signal::SIGSEGV {
+                                Event::Fault {
+                                    addr,
+                                    code: info.si_code,
+                                }
+                            } else {
+                                Event::Trap {
+                                    signo: sig as i32,
+                                    code: info.si_code,
+                                    addr,
+                                }
+                            }
+                        }
+                    }
+                    _ => Event::Interrupted,
+                },
+                WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {
+                    return Err(errno!(ESRCH, "stub {tid} died"));
+                }
+                _ => {
+                    // Group-stop or event stops we did not ask for: resume and keep waiting.
+                    ptrace::sysemu(tid, None)?;
+                    continue;
+                }
+            };
+            *regs = Regs(ptrace::getregs(tid)?);
+            return Ok(event);
+        }
+    }
+
+    fn reset_fpstate(&mut self, space: &Arc<dyn AddressSpace>) -> Result<()> {
+        let stub = stub_of(space)?;
+        let thread = stub.my_thread()?;
+        let fp = FpState::initial();
+        let ret = nix::errno::Errno::result(
+            // SAFETY: PTRACE_SETFPREGS reads a 512-byte `user_fpregs_struct` (FpState has that layout) from the pointer we
+            // pass, which points at a live, correctly sized value for the whole call.
+            unsafe {
+                libc::ptrace(
+                    libc::PTRACE_SETFPREGS,
+                    thread.tid.as_raw(),
+                    std::ptr::null_mut::<libc::c_void>(),
+                    &fp as *const FpState as *mut libc::c_void,
+                )
+            },
+        );
+        ret.map(|_| ()).map_err(Errno::from)
+    }
+}
