@@ -113,6 +113,8 @@ struct Node {
     fd: OwnedFd,
     /// `S_IFMT` bits; fixed for the inode's lifetime.
     file_type: u32,
+    /// On a host pseudo-filesystem (see [`MASKED_FS_MAGICS`]): shown as empty.
+    masked: bool,
     /// For directories: the descriptor `ReadDir` reads and seeks, opened on first use and
     /// kept until the handle is closed, so a listing costs one open however many batches
     /// it takes (and the host's cookies stay meaningful on filesystems that tie them to
@@ -120,12 +122,42 @@ struct Node {
     dir: Mutex<Option<OwnedFd>>,
 }
 
+/// Host kernel pseudo-filesystems the gofer never serves: their contents describe the
+/// host (its processes, devices, kernel state), not the container's files. A directory
+/// on one of them is shown as an empty directory; nothing in it can be walked, opened
+/// or read.
+const MASKED_FS_MAGICS: &[i64] = &[
+    0x9fa0,      // proc
+    0x6265_6572, // sysfs
+    0x6462_6720, // debugfs
+    0x7472_6163, // tracefs
+    0x7363_6673, // securityfs
+    0x0027_e0eb, // cgroup
+    0x6367_7270, // cgroup2
+    0x1cd1,      // devpts
+    0xcafe_4a11, // bpf
+    0x6265_6570, // configfs
+    0x6165_676c, // pstore
+    0xde5e_81e4, // efivarfs
+    0x6573_5543, // fusectl
+    0x1980_0202, // mqueue
+    0x4249_4e4d, // binfmt_misc
+    0xf97c_ff8c, // selinuxfs
+    0x6e73_6673, // nsfs
+];
+
+fn is_masked_fs(fd: &OwnedFd) -> bool {
+    fstatfs(fd).is_ok_and(|fs| MASKED_FS_MAGICS.contains(&fs.filesystem_type().0))
+}
+
 impl Node {
     fn new(fd: OwnedFd) -> nix::Result<Node> {
         let file_type = stat_of(&fd)?.file_type();
+        let masked = is_masked_fs(&fd);
         Ok(Node {
             fd,
             file_type,
+            masked,
             dir: Mutex::new(None),
         })
     }
@@ -305,6 +337,9 @@ impl Shared {
         let mut reply = WalkReply::default();
         for name in names {
             let step = check_name(name).and_then(|()| {
+                if current.masked {
+                    return Err(Errno::ENOENT);
+                }
                 let fd = openat(
                     &current.fd,
                     *name,
@@ -312,10 +347,15 @@ impl Shared {
                     Mode::empty(),
                 )?;
                 let stat = stat_of(&fd)?;
+                let masked = is_masked_fs(&fd);
+                if masked && stat.file_type() != libc::S_IFDIR {
+                    return Err(Errno::ENOENT);
+                }
                 Ok((
                     Arc::new(Node {
                         fd,
                         file_type: stat.file_type(),
+                        masked,
                         dir: Mutex::new(None),
                     }),
                     stat,
@@ -353,6 +393,9 @@ impl Shared {
             return Err(Errno::EINVAL);
         }
         let node = self.node(handle)?;
+        if node.masked {
+            return Err(Errno::EACCES);
+        }
         match node.file_type {
             libc::S_IFREG => {}
             libc::S_IFDIR => return Err(Errno::EISDIR),
@@ -384,6 +427,21 @@ impl Shared {
         let node = self.node(handle)?;
         if node.file_type != libc::S_IFDIR {
             return Err(Errno::ENOTDIR);
+        }
+        if node.masked {
+            // Only "." and "..": the host's entries stay hidden.
+            let ino = stat_of(&node.fd)?.ino;
+            let dot = |name: &[u8], next| DirEntry {
+                ino,
+                next_cookie: next,
+                d_type: libc::DT_DIR,
+                name: name.to_vec(),
+            };
+            let entries = [dot(b".", 1), dot(b"..", 2)]
+                .into_iter()
+                .skip(cookie.min(2) as usize)
+                .collect();
+            return Ok(ReadDirReply { entries, end: true });
         }
         let mut dir = node.dir.lock();
         if dir.is_none() {
@@ -423,6 +481,9 @@ impl Shared {
         let node = self.node(handle)?;
         if node.file_type != libc::S_IFLNK {
             return Err(Errno::EINVAL);
+        }
+        if node.masked {
+            return Err(Errno::EACCES);
         }
         Ok(readlinkat(&node.fd, "")?.into_encoded_bytes())
     }

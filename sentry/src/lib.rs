@@ -9,8 +9,13 @@
 #![deny(unsafe_code)]
 
 pub mod abi;
+pub mod boot;
 pub mod errno;
+pub mod fs;
+pub mod kernel;
+pub mod loader;
 #[allow(unsafe_code)]
 pub mod mm;
 #[allow(unsafe_code)]
 pub mod platform;
+pub mod vfs;

@@ -69,6 +69,50 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// How many bytes from `addr` (up to `len`) the guest could write, as a copy to
+    /// user memory would find them: stops at the first unmapped or read-only page.
+    pub fn writable_prefix(&self, addr: u64, len: usize) -> usize {
+        let Some(end) = check_range(addr, len as u64).or_else(|| {
+            // A range running past the top of user memory still has a valid prefix.
+            (addr < crate::platform::MAX_USER_ADDRESS).then_some(crate::platform::MAX_USER_ADDRESS)
+        }) else {
+            return 0;
+        };
+        if addr < crate::platform::MIN_USER_ADDRESS {
+            return 0;
+        }
+        let mm = self.inner.lock();
+        let mut at = addr;
+        while at < end {
+            match mm.vmas.find(at) {
+                Some(v) if v.prot.write => at = v.end.min(end),
+                _ => break,
+            }
+        }
+        (at - addr) as usize
+    }
+
+    /// The futex key of the u32 at `addr`: by frame if it lies in a shared mapping and
+    /// `private` is false, else by this address space. EFAULT if unmapped or unaligned.
+    pub fn futex_key(&self, addr: u64, private: bool) -> Result<crate::kernel::futex::FutexKey> {
+        use crate::kernel::futex::FutexKey;
+        if !addr.is_multiple_of(4) {
+            return Err(errno!(EINVAL));
+        }
+        check_range(addr, 4).ok_or_else(|| errno!(EFAULT))?;
+        let page = page_down(addr);
+        let mut mm = self.inner.lock();
+        let vma = mm.vmas.find(addr).cloned().ok_or_else(|| errno!(EFAULT))?;
+        if private || !vma.shared {
+            return Ok(FutexKey::Private(
+                self as *const MemoryManager as usize,
+                addr,
+            ));
+        }
+        let pte = self.translate(&mut mm, page, Access::Read)?;
+        Ok(FutexKey::Shared(pte.frame, addr - page))
+    }
+
     /// Copies guest memory at `addr` into `dst`.
     pub fn copy_in(&self, addr: u64, dst: &mut [u8]) -> Result<()> {
         let mf = &self.mf;

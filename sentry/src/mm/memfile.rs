@@ -241,6 +241,47 @@ impl MemoryFile {
         unsafe { std::ptr::write_bytes(dst, 0, len) };
     }
 
+    /// Fills `count` frames from `frame` with bytes of host file `fd` at `offset`
+    /// (zeros past its end); returns how many bytes the file provided.
+    pub fn fill_from_file(
+        &self,
+        frame: Frame,
+        count: u64,
+        fd: BorrowedFd<'_>,
+        offset: u64,
+    ) -> Result<usize> {
+        let len = (count * PAGE_SIZE) as usize;
+        let dst = self.as_ptr(frame * PAGE_SIZE, len);
+        let mut done = 0;
+        while done < len {
+            // SAFETY: `dst + done` stays inside the region as_ptr checked (done < len).
+            let at = unsafe { dst.add(done) };
+            // SAFETY: `at .. at + (len - done)` lies inside the mapping; the caller holds
+            // the only reference to these freshly allocated frames, so no guest can
+            // observe them while the host fills them.
+            let n = unsafe {
+                libc::pread(
+                    fd.as_raw_fd(),
+                    at.cast(),
+                    len - done,
+                    (offset + done as u64) as libc::off_t,
+                )
+            };
+            if n < 0 {
+                let e = nix::errno::Errno::last_raw();
+                if e == libc::EINTR {
+                    continue;
+                }
+                return Err(Errno::new(e));
+            }
+            if n == 0 {
+                break;
+            }
+            done += n as usize;
+        }
+        Ok(done)
+    }
+
     /// Copies one frame's contents to another.
     pub fn copy_frame(&self, dst: Frame, src: Frame) {
         let s = self.as_ptr(src * PAGE_SIZE, PAGE_SIZE as usize);

@@ -12,6 +12,7 @@
 mod io;
 #[allow(unsafe_code)]
 pub mod memfile;
+mod shared;
 mod syscalls;
 pub mod vma;
 
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use memfile::{Frame, MemoryFile};
+pub use shared::SharedAnon;
 pub use syscalls::{MmapRequest, MremapRequest};
 pub use vma::{Backing, Mappable, MappableIdentity, Vma, VmaKind};
 

@@ -330,3 +330,14 @@ impl MemoryManager {
         self.inner.lock().brk
     }
 }
+
+impl MemoryManager {
+    /// A free range of `len` bytes, top-down below the mmap base (for the loader).
+    pub fn find_free(&self, len: u64) -> Result<u64> {
+        let len = page_up(len).ok_or_else(|| errno!(ENOMEM))?;
+        let mm = self.inner.lock();
+        mm.vmas
+            .find_gap_top_down(len, MIN_USER_ADDRESS, mm.mmap_base)
+            .ok_or_else(|| errno!(ENOMEM))
+    }
+}

@@ -11,7 +11,7 @@ use crate::platform::{Prot, PAGE_SIZE};
 pub trait Mappable: Send + Sync {
     /// The frame holding page `pgoff` of this object, with a new reference for the
     /// caller. `EFAULT` means the page lies beyond the end of the object (SIGBUS).
-    fn frame(&self, mf: &MemoryFile, pgoff: u64) -> Result<Frame>;
+    fn frame(&self, mf: &Arc<MemoryFile>, pgoff: u64) -> Result<Frame>;
     /// How `/proc/[pid]/maps` names this object (device, inode, path).
     fn identity(&self) -> MappableIdentity;
 }

@@ -113,6 +113,35 @@ pub trait AddressSpace: Send + Sync {
     fn as_any(&self) -> &dyn std::any::Any;
 }
 
+/// The address space of a task that has not exec'd a program yet: it has no host
+/// counterpart and refuses every mapping.
+pub struct NoAddressSpace;
+
+impl AddressSpace for NoAddressSpace {
+    fn map_file(
+        &self,
+        _addr: u64,
+        _len: u64,
+        _file: BorrowedFd<'_>,
+        _offset: u64,
+        _prot: Prot,
+    ) -> Result<()> {
+        Err(crate::errno!(EFAULT))
+    }
+
+    fn unmap(&self, _addr: u64, _len: u64) -> Result<()> {
+        Ok(())
+    }
+
+    fn protect(&self, _addr: u64, _len: u64, _prot: Prot) -> Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
 /// One task's execution context.
 pub trait Context: Send {
     /// Runs the guest with `regs` in `space` until the next event; `regs` then holds the

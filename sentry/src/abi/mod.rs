@@ -3,6 +3,9 @@
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
+#[allow(unsafe_code)]
+pub mod hostcall;
+
 /// si_code for SIGSEGV: address not mapped.
 pub const SEGV_MAPERR: i32 = 1;
 /// si_code for SIGSEGV: invalid permissions for a mapped object.

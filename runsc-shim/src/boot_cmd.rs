@@ -1,0 +1,57 @@
+//! `moat boot`: the sentry. Reads its configuration from the fd `moat do` passed, boots
+//! the sandbox kernel and exits with the sandboxed program's status.
+
+use std::io::Read;
+use std::os::fd::AsFd;
+
+use sentry::boot::BootConfig;
+
+use crate::cli::BootArgs;
+
+/// Runs the sentry; returns the exit code for the process.
+pub fn run(args: BootArgs) -> i32 {
+    crate::logging::init("boot", args.log_fd);
+    let Some(config_fd) = crate::fds::adopt(args.config_fd) else {
+        eprintln!(
+            "moat boot: --config-fd {} is not an open descriptor",
+            args.config_fd
+        );
+        return 125;
+    };
+    let mut json = Vec::new();
+    if let Err(e) = std::fs::File::from(config_fd).read_to_end(&mut json) {
+        eprintln!("moat boot: cannot read the boot configuration: {e}");
+        return 125;
+    }
+    let config: BootConfig = match serde_json::from_slice(&json) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("moat boot: bad boot configuration: {e}");
+            return 125;
+        }
+    };
+    let Some(gofer) = crate::fds::adopt(args.gofer_fd) else {
+        eprintln!(
+            "moat boot: --gofer-fd {} is not an open descriptor",
+            args.gofer_fd
+        );
+        return 125;
+    };
+    // The sentry's own copies of the caller's stdio become the guest's fds 0, 1 and 2.
+    let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok();
+    let stdio = vec![
+        dup(std::io::stdin().as_fd()),
+        dup(std::io::stdout().as_fd()),
+        dup(std::io::stderr().as_fd()),
+    ];
+    match sentry::boot::run(config, gofer, stdio, moat_syscalls::Linux64::new()) {
+        Ok(status) => {
+            tracing::debug!(?status, "sandbox exited");
+            status.shell_code()
+        }
+        Err(e) => {
+            eprintln!("moat: {e}");
+            e.exit_code()
+        }
+    }
+}

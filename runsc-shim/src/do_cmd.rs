@@ -1,0 +1,217 @@
+//! `moat do`: run one command in a fresh sandbox.
+//!
+//! Starts the gofer (serving the root filesystem) and the sentry (`moat boot`) as
+//! re-executions of this binary, connected by a socket pair, hands the sentry its
+//! configuration, and exits with the sandboxed program's status.
+
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use sentry::boot::BootConfig;
+
+use crate::cli::DoArgs;
+use crate::fds::inheritable;
+
+/// Runs `moat do`; returns the exit code.
+pub fn run(args: DoArgs) -> i32 {
+    match start(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("moat: {e}");
+            125
+        }
+    }
+}
+
+fn self_exe() -> Result<PathBuf, String> {
+    std::env::current_exe().map_err(|e| format!("cannot find the moat binary: {e}"))
+}
+
+fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
+    if args.platform != "ptrace" {
+        return Err(format!(
+            "unknown platform {:?} (available: ptrace)",
+            args.platform
+        ));
+    }
+    let mut env: Vec<Vec<u8>> = if args.env_clear {
+        Vec::new()
+    } else {
+        std::env::vars_os()
+            .map(|(k, v)| {
+                let mut e = k.as_bytes().to_vec();
+                e.push(b'=');
+                e.extend_from_slice(v.as_bytes());
+                e
+            })
+            .collect()
+    };
+    for kv in &args.env {
+        let Some((k, _)) = kv.split_once('=') else {
+            return Err(format!("-e {kv:?}: expected KEY=VALUE"));
+        };
+        if k.is_empty() {
+            return Err(format!("-e {kv:?}: empty variable name"));
+        }
+        env.retain(|e| !e.starts_with(format!("{k}=").as_bytes()));
+        env.push(kv.as_bytes().to_vec());
+    }
+    let cwd = match (&args.cwd, &args.rootfs) {
+        (Some(c), _) => c.clone(),
+        (None, Some(_)) => PathBuf::from("/"),
+        (None, None) => std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?,
+    };
+    if !cwd.is_absolute() {
+        return Err(format!("--cwd {}: must be an absolute path", cwd.display()));
+    }
+    Ok(BootConfig {
+        argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        env,
+        cwd: cwd.as_os_str().as_bytes().to_vec(),
+        hostname: args.hostname.clone(),
+        uid: nix::unistd::getuid().as_raw(),
+        gid: nix::unistd::getgid().as_raw(),
+        groups: nix::unistd::getgroups()
+            .map(|g| g.iter().map(|g| g.as_raw()).collect())
+            .unwrap_or_default(),
+        strace: args.strace,
+        platform: args.platform.clone(),
+        root_read_only: true,
+    })
+}
+
+fn start(args: DoArgs) -> Result<i32, String> {
+    let config = build_config(&args)?;
+    let rootfs = args.rootfs.clone().unwrap_or_else(|| PathBuf::from("/"));
+    if !rootfs.is_dir() {
+        return Err(format!("--rootfs {}: not a directory", rootfs.display()));
+    }
+    let log: Option<OwnedFd> = match &args.debug_log {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| format!("--debug-log {}: {e}", p.display()))?
+                .into(),
+        ),
+        None => None,
+    };
+    let exe = self_exe()?;
+    let (sentry_end, gofer_end) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| format!("cannot create the gofer channel: {e}"))?;
+
+    let mut gofer = spawn_gofer(&exe, &rootfs, gofer_end, log.as_ref())?;
+    let boot = spawn_boot(&exe, sentry_end, &config, log.as_ref());
+    let code = match boot {
+        Ok(mut boot) => wait_boot(&mut boot),
+        Err(e) => {
+            let _ = gofer.kill();
+            let _ = gofer.wait();
+            return Err(e);
+        }
+    };
+    // The gofer exits once the sentry's end of the channel is closed.
+    reap_with_deadline(&mut gofer, Duration::from_secs(2));
+    Ok(code)
+}
+
+fn spawn_gofer(
+    exe: &Path,
+    rootfs: &Path,
+    sock: OwnedFd,
+    log: Option<&OwnedFd>,
+) -> Result<Child, String> {
+    let mut cmd = Command::new(exe);
+    cmd.arg("gofer")
+        .arg("--root")
+        .arg(rootfs)
+        .arg("--sock-fd")
+        .arg(inheritable(&sock).map_err(|e| e.to_string())?.to_string());
+    if let Some(l) = log {
+        cmd.arg("--log-fd")
+            .arg(inheritable(l).map_err(|e| e.to_string())?.to_string());
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).env_clear();
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start the gofer: {e}"))?;
+    drop(sock);
+    Ok(child)
+}
+
+fn spawn_boot(
+    exe: &Path,
+    gofer: OwnedFd,
+    config: &BootConfig,
+    log: Option<&OwnedFd>,
+) -> Result<Child, String> {
+    let (config_r, config_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("boot")
+        .arg("--gofer-fd")
+        .arg(inheritable(&gofer).map_err(|e| e.to_string())?.to_string())
+        .arg("--config-fd")
+        .arg(
+            inheritable(&config_r)
+                .map_err(|e| e.to_string())?
+                .to_string(),
+        );
+    if let Some(l) = log {
+        cmd.arg("--log-fd")
+            .arg(inheritable(l).map_err(|e| e.to_string())?.to_string());
+    }
+    cmd.env_clear();
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start the sentry: {e}"))?;
+    drop(gofer);
+    drop(config_r);
+    let json = serde_json::to_vec(config).map_err(|e| e.to_string())?;
+    std::fs::File::from(config_w)
+        .write_all(&json)
+        .map_err(|e| format!("cannot configure the sentry: {e}"))?;
+    Ok(child)
+}
+
+fn wait_boot(boot: &mut Child) -> i32 {
+    match boot.wait() {
+        Ok(st) => match (st.code(), st.signal()) {
+            (Some(code), _) => code,
+            (None, Some(sig)) => {
+                eprintln!("moat: the sentry was killed by signal {sig}");
+                128 + sig
+            }
+            _ => 125,
+        },
+        Err(e) => {
+            eprintln!("moat: waiting for the sentry: {e}");
+            125
+        }
+    }
+}
+
+fn reap_with_deadline(child: &mut Child, within: Duration) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

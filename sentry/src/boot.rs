@@ -1,0 +1,261 @@
+//! Booting the sentry: connect to the gofer, build the mount tree, create the kernel and
+//! run the sandbox's first process until it exits.
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tracing::info;
+
+use crate::errno::Errno;
+use crate::fs::dev::new_devfs;
+use crate::fs::gofer::GoferFs;
+use crate::fs::host::HostFile;
+use crate::kernel::creds::Credentials;
+use crate::kernel::fd_table::FdTable;
+use crate::kernel::fs_context::FsContext;
+use crate::kernel::{ExitStatus, Kernel, KernelOptions, SyscallTable, Task, ThreadGroup, Uts};
+use crate::mm::{MemoryFile, MemoryManager};
+use crate::platform::ptrace::PtracePlatform;
+use crate::platform::{NoAddressSpace, Platform, Regs};
+use crate::vfs::{File, FileType, MountFlags, MountNamespace, Resolver};
+
+/// Everything the sentry needs to start a sandbox, as the CLI hands it over.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BootConfig {
+    /// The command and its arguments (argv[0] is looked up in the guest's PATH when it
+    /// has no slash).
+    pub argv: Vec<Vec<u8>>,
+    /// The environment, as `KEY=VALUE` strings.
+    pub env: Vec<Vec<u8>>,
+    /// Working directory inside the sandbox.
+    pub cwd: Vec<u8>,
+    /// The sandbox's hostname.
+    pub hostname: String,
+    /// Guest user id.
+    pub uid: u32,
+    /// Guest group id.
+    pub gid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+    /// Print a line per guest syscall.
+    pub strace: bool,
+    /// The platform name.
+    pub platform: String,
+    /// Whether the root filesystem is read-only.
+    pub root_read_only: bool,
+}
+
+/// Why a sandbox could not start.
+#[derive(Debug, Error)]
+pub enum BootError {
+    /// The gofer could not be reached.
+    #[error("cannot talk to the gofer: {0}")]
+    Gofer(#[from] gofer::Error),
+    /// The platform is unknown.
+    #[error("unknown platform {0:?} (available: ptrace)")]
+    Platform(String),
+    /// A kernel resource could not be set up.
+    #[error("cannot set up the sandbox kernel: {0}")]
+    Kernel(Errno),
+    /// The command could not be started.
+    #[error("cannot run {path}: {errno}")]
+    Exec {
+        /// The command.
+        path: String,
+        /// Why.
+        errno: Errno,
+    },
+    /// The working directory does not exist in the sandbox.
+    #[error("working directory {path} does not exist in the sandbox: {errno}")]
+    Cwd {
+        /// The directory.
+        path: String,
+        /// Why.
+        errno: Errno,
+    },
+}
+
+impl BootError {
+    /// The exit code `moat do` reports for this error (126/127 as a shell would).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BootError::Exec { errno, .. } if errno.code() == libc::ENOENT => 127,
+            BootError::Exec { .. } => 126,
+            _ => 125,
+        }
+    }
+}
+
+const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Boots a sandbox and runs its first process to completion.
+pub fn run(
+    config: BootConfig,
+    gofer_sock: OwnedFd,
+    stdio: Vec<Option<OwnedFd>>,
+    syscalls: Arc<dyn SyscallTable>,
+) -> Result<ExitStatus, BootError> {
+    let platform: Arc<dyn Platform> = match config.platform.as_str() {
+        "ptrace" => Arc::new(PtracePlatform),
+        other => return Err(BootError::Platform(other.to_string())),
+    };
+    let (client, root_handle, root_stat) = gofer::Client::connect(gofer_sock)?;
+    let root = GoferFs::new_root(
+        Arc::new(client),
+        root_handle,
+        root_stat,
+        config.root_read_only,
+    );
+    let flags = MountFlags {
+        read_only: config.root_read_only,
+        ..Default::default()
+    };
+    let mounts = MountNamespace::new(root, "gofer", "/".to_string(), flags);
+    mount_devfs(&mounts);
+
+    let memory_file = Arc::new(MemoryFile::new().map_err(BootError::Kernel)?);
+    let uts = Uts {
+        hostname: config.hostname.clone(),
+        domainname: "(none)".to_string(),
+    };
+    let kernel = Kernel::new(
+        platform,
+        memory_file,
+        mounts,
+        uts,
+        syscalls,
+        KernelOptions {
+            strace: config.strace,
+        },
+    );
+
+    let files = Arc::new(FdTable::default());
+    for (fd, host) in stdio.into_iter().enumerate() {
+        let Some(host) = host else { continue };
+        let hf = HostFile::new(host).map_err(BootError::Kernel)?;
+        let flags = hf.host_flags();
+        let file = File::new(Arc::new(hf), flags & !(libc::O_CLOEXEC as u32), None);
+        files
+            .install_at(fd as i32, file, false, 1024)
+            .map_err(BootError::Kernel)?;
+    }
+
+    // The init task runs on its own thread: the thread that creates a stub traces it.
+    let thread = std::thread::Builder::new()
+        .name("task-1".to_string())
+        .spawn(move || -> Result<ExitStatus, BootError> {
+            let task = start_init(&kernel, &config, files)?;
+            let status = task.run();
+            info!(?status, "init exited");
+            Ok(status)
+        })
+        .map_err(|e| BootError::Kernel(Errno::from_io(&e)))?;
+    thread.join().unwrap_or(Ok(ExitStatus::Signaled {
+        signo: libc::SIGKILL,
+        core: false,
+    }))
+}
+
+fn mount_devfs(mounts: &Arc<MountNamespace>) {
+    let root = mounts.root();
+    let resolver = Resolver {
+        mounts,
+        root: &root,
+    };
+    if let Ok(dev) = resolver.resolve(&root, b"/dev", true) {
+        if dev.file_type() == FileType::Directory {
+            mounts.mount(
+                &dev,
+                new_devfs(),
+                "devtmpfs",
+                "none".to_string(),
+                MountFlags {
+                    no_exec: true,
+                    no_suid: true,
+                    ..Default::default()
+                },
+            );
+        }
+    }
+}
+
+/// Finds `name` in the guest's PATH (as execvp does) when it has no slash.
+fn find_in_path(task: &Task, name: &[u8], env: &[Vec<u8>]) -> Vec<u8> {
+    if name.contains(&b'/') || name.is_empty() {
+        return name.to_vec();
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    for dir in path.split(|&b| b == b':') {
+        let dir = if dir.is_empty() { &b"."[..] } else { dir };
+        let mut cand = dir.to_vec();
+        cand.push(b'/');
+        cand.extend_from_slice(name);
+        if let Ok(p) = task.lookup(libc::AT_FDCWD, &cand, true) {
+            if p.file_type() == FileType::Regular {
+                return cand;
+            }
+        }
+    }
+    name.to_vec()
+}
+
+fn start_init(
+    kernel: &Arc<Kernel>,
+    config: &BootConfig,
+    files: Arc<FdTable>,
+) -> Result<Task, BootError> {
+    let root = kernel.mounts.root();
+    let resolver = Resolver {
+        mounts: &kernel.mounts,
+        root: &root,
+    };
+    let cwd_str = String::from_utf8_lossy(&config.cwd).into_owned();
+    let cwd = resolver
+        .resolve(&root, &config.cwd, true)
+        .map_err(|errno| BootError::Cwd {
+            path: cwd_str.clone(),
+            errno,
+        })?;
+    if cwd.file_type() != FileType::Directory {
+        return Err(BootError::Cwd {
+            path: cwd_str,
+            errno: crate::errno!(ENOTDIR),
+        });
+    }
+    let tid = kernel.allocate_tid();
+    let mm = Arc::new(MemoryManager::new(
+        kernel.memory_file.clone(),
+        Arc::new(NoAddressSpace),
+        0,
+    ));
+    let mut task = Task {
+        kernel: kernel.clone(),
+        tid,
+        tg: ThreadGroup::new(tid, 0),
+        mm,
+        files,
+        fs: Arc::new(FsContext::new(root.clone(), cwd, 0o022)),
+        creds: Credentials::new(config.uid, config.gid, config.groups.clone()),
+        regs: Regs::default(),
+        ctx: kernel.platform.new_context(),
+        signal_mask: 0,
+        clear_child_tid: 0,
+        robust_list: (0, 0),
+        comm: Vec::new(),
+        exit: None,
+    };
+    let argv0 = config.argv.first().cloned().unwrap_or_default();
+    let path = find_in_path(&task, &argv0, &config.env);
+    crate::loader::execve(&mut task, &path, config.argv.clone(), config.env.clone()).map_err(
+        |errno| BootError::Exec {
+            path: String::from_utf8_lossy(&argv0).into_owned(),
+            errno,
+        },
+    )?;
+    Ok(task)
+}

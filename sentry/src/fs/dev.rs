@@ -1,0 +1,130 @@
+//! devfs: the sandbox's own /dev. Device nodes are served by the sentry; no host device
+//! is ever opened for the guest.
+
+use std::sync::Arc;
+
+use super::synthetic::{StaticDir, StaticSymlink, SyntheticAttr};
+use crate::errno;
+use crate::errno::Result;
+use crate::vfs::{anon_dev, makedev, File, FileOps, FileType, Inode, SeekWhence, Stat};
+
+/// The character devices devfs provides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CharDevice {
+    /// /dev/null (1:3): reads EOF, swallows writes.
+    Null,
+    /// /dev/zero (1:5): reads zeros, swallows writes.
+    Zero,
+    /// /dev/full (1:7): reads zeros, writes fail with ENOSPC.
+    Full,
+    /// /dev/random (1:8).
+    Random,
+    /// /dev/urandom (1:9).
+    Urandom,
+}
+
+impl CharDevice {
+    fn rdev(self) -> u64 {
+        match self {
+            CharDevice::Null => makedev(1, 3),
+            CharDevice::Zero => makedev(1, 5),
+            CharDevice::Full => makedev(1, 7),
+            CharDevice::Random => makedev(1, 8),
+            CharDevice::Urandom => makedev(1, 9),
+        }
+    }
+
+    fn mode(self) -> u32 {
+        0o666
+    }
+}
+
+/// A device node inode.
+pub struct DeviceNode {
+    attr: SyntheticAttr,
+    device: CharDevice,
+}
+
+impl DeviceNode {
+    /// A node for `device` on filesystem `dev`.
+    pub fn new(dev: u64, device: CharDevice) -> Arc<DeviceNode> {
+        let mut attr = SyntheticAttr::new(dev, libc::S_IFCHR | device.mode());
+        attr.rdev = device.rdev();
+        Arc::new(DeviceNode { attr, device })
+    }
+}
+
+impl Inode for DeviceNode {
+    fn stat(&self) -> Result<Stat> {
+        Ok(self.attr.stat(0, 1))
+    }
+
+    fn file_type(&self) -> FileType {
+        FileType::CharDevice
+    }
+
+    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>> {
+        Ok(Arc::new(DeviceFile { node: self }))
+    }
+}
+
+struct DeviceFile {
+    node: Arc<DeviceNode>,
+}
+
+impl FileOps for DeviceFile {
+    fn supports_pread(&self) -> bool {
+        true
+    }
+
+    fn read(&self, _file: &File, buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
+        match self.node.device {
+            CharDevice::Null => Ok(0),
+            CharDevice::Zero | CharDevice::Full => {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+            CharDevice::Random | CharDevice::Urandom => {
+                crate::kernel::random::fill(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn write(&self, _file: &File, buf: &[u8], _offset: Option<u64>) -> Result<usize> {
+        match self.node.device {
+            CharDevice::Full => Err(errno!(ENOSPC)),
+            _ => Ok(buf.len()),
+        }
+    }
+
+    fn seek(&self, _file: &File, _current: u64, _offset: i64, _whence: SeekWhence) -> Result<u64> {
+        // Character devices accept any seek and stay at 0.
+        Ok(0)
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        self.node.stat()
+    }
+}
+
+/// The root directory of a new devfs instance.
+pub fn new_devfs() -> Arc<dyn Inode> {
+    let dev = anon_dev();
+    let node = |d| -> Arc<dyn Inode> { DeviceNode::new(dev, d) };
+    let link = |t| -> Arc<dyn Inode> { StaticSymlink::new(dev, t) };
+    StaticDir::new(
+        dev,
+        vec![
+            ("null", node(CharDevice::Null)),
+            ("zero", node(CharDevice::Zero)),
+            ("full", node(CharDevice::Full)),
+            ("random", node(CharDevice::Random)),
+            ("urandom", node(CharDevice::Urandom)),
+            ("fd", link("/proc/self/fd")),
+            ("stdin", link("/proc/self/fd/0")),
+            ("stdout", link("/proc/self/fd/1")),
+            ("stderr", link("/proc/self/fd/2")),
+        ],
+    )
+}

@@ -1,0 +1,225 @@
+//! Pipes: a bounded byte buffer shared by a read end and a write end.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::abi::Timespec;
+use crate::errno;
+use crate::errno::Result;
+use crate::vfs::{anon_dev, next_ino, File, FileOps, Stat};
+
+/// Default pipe capacity (16 pages, as Linux).
+pub const DEFAULT_CAPACITY: usize = 65536;
+/// Writes up to this size are atomic.
+pub const PIPE_BUF: usize = 4096;
+/// The largest capacity F_SETPIPE_SZ grants an unprivileged task (pipe-max-size).
+pub const MAX_CAPACITY: usize = 1 << 20;
+
+struct State {
+    buf: VecDeque<u8>,
+    capacity: usize,
+    readers: usize,
+    writers: usize,
+}
+
+/// A pipe.
+pub struct Pipe {
+    state: Mutex<State>,
+    changed: Condvar,
+    ino: u64,
+    dev: u64,
+    created: Timespec,
+}
+
+impl Pipe {
+    /// A new pipe and its (read, write) ends.
+    pub fn new_pair() -> (Arc<dyn FileOps>, Arc<dyn FileOps>) {
+        let pipe = Arc::new(Pipe {
+            state: Mutex::new(State {
+                buf: VecDeque::new(),
+                capacity: DEFAULT_CAPACITY,
+                readers: 1,
+                writers: 1,
+            }),
+            changed: Condvar::new(),
+            ino: next_ino(),
+            dev: pipefs_dev(),
+            created: crate::kernel::time::realtime(),
+        });
+        (
+            Arc::new(PipeEnd {
+                pipe: pipe.clone(),
+                write: false,
+            }),
+            Arc::new(PipeEnd { pipe, write: true }),
+        )
+    }
+
+    fn stat(&self) -> Stat {
+        Stat {
+            dev: self.dev,
+            ino: self.ino,
+            mode: libc::S_IFIFO | 0o600,
+            nlink: 1,
+            blksize: 4096,
+            atime: self.created,
+            mtime: self.created,
+            ctime: self.created,
+            ..Default::default()
+        }
+    }
+}
+
+fn pipefs_dev() -> u64 {
+    static DEV: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *DEV.get_or_init(anon_dev)
+}
+
+/// One end of a pipe.
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    write: bool,
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut s = self.pipe.state.lock();
+        if self.write {
+            s.writers -= 1;
+        } else {
+            s.readers -= 1;
+        }
+        self.pipe.changed.notify_all();
+    }
+}
+
+impl PipeEnd {
+    /// F_GETPIPE_SZ.
+    pub fn capacity(&self) -> usize {
+        self.pipe.state.lock().capacity
+    }
+
+    /// F_SETPIPE_SZ: rounds up to a power-of-two number of pages; EBUSY if the data
+    /// already buffered would not fit.
+    pub fn set_capacity(&self, want: usize) -> Result<usize> {
+        if want > MAX_CAPACITY {
+            return Err(errno!(EPERM));
+        }
+        let size = want.max(4096).next_power_of_two();
+        let mut s = self.pipe.state.lock();
+        if s.buf.len() > size {
+            return Err(errno!(EBUSY));
+        }
+        s.capacity = size;
+        self.pipe.changed.notify_all();
+        Ok(size)
+    }
+}
+
+impl FileOps for PipeEnd {
+    fn read(&self, file: &File, buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut s = self.pipe.state.lock();
+        loop {
+            if !s.buf.is_empty() {
+                let n = buf.len().min(s.buf.len());
+                for (dst, src) in buf.iter_mut().zip(s.buf.drain(..n)) {
+                    *dst = src;
+                }
+                self.pipe.changed.notify_all();
+                return Ok(n);
+            }
+            if s.writers == 0 {
+                return Ok(0);
+            }
+            if file.nonblocking() {
+                return Err(errno!(EAGAIN));
+            }
+            self.pipe.changed.wait(&mut s);
+        }
+    }
+
+    fn write(&self, file: &File, buf: &[u8], _offset: Option<u64>) -> Result<usize> {
+        let mut s = self.pipe.state.lock();
+        let mut done = 0;
+        loop {
+            if s.readers == 0 {
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(errno!(EPIPE))
+                };
+            }
+            let free = s.capacity.saturating_sub(s.buf.len());
+            let rest = buf.len() - done;
+            // Writes of at most PIPE_BUF bytes are atomic: all or nothing.
+            let atomic = buf.len() <= PIPE_BUF;
+            if free > 0 && (!atomic || free >= rest) {
+                let n = free.min(rest);
+                s.buf.extend(&buf[done..done + n]);
+                done += n;
+                self.pipe.changed.notify_all();
+                if done == buf.len() {
+                    return Ok(done);
+                }
+            }
+            if file.nonblocking() {
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(errno!(EAGAIN))
+                };
+            }
+            self.pipe.changed.wait(&mut s);
+        }
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(self.pipe.stat())
+    }
+
+    fn ioctl(
+        &self,
+        _file: &File,
+        cmd: u32,
+        arg: u64,
+        mem: &dyn crate::vfs::IoctlMemory,
+    ) -> Result<u64> {
+        match cmd as libc::c_ulong {
+            libc::FIONREAD => {
+                let n = self.pipe.state.lock().buf.len() as i32;
+                mem.copy_out(arg, &n.to_ne_bytes())?;
+                Ok(0)
+            }
+            _ => Err(errno!(ENOTTY)),
+        }
+    }
+
+    fn readiness(&self, mask: u32) -> u32 {
+        let s = self.pipe.state.lock();
+        let mut ready = 0;
+        if self.write {
+            if s.readers == 0 {
+                ready |= libc::POLLERR as u32;
+            } else if s.capacity - s.buf.len().min(s.capacity) >= PIPE_BUF {
+                ready |= libc::POLLOUT as u32;
+            }
+        } else {
+            if !s.buf.is_empty() {
+                ready |= libc::POLLIN as u32;
+            }
+            if s.writers == 0 {
+                ready |= libc::POLLHUP as u32;
+            }
+        }
+        ready & (mask | (libc::POLLERR | libc::POLLHUP) as u32)
+    }
+
+    fn as_pipe(&self) -> Option<&PipeEnd> {
+        Some(self)
+    }
+}

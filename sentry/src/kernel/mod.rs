@@ -1,0 +1,103 @@
+//! Kernel objects: the [`Kernel`], thread groups (processes) and tasks (threads), and
+//! what they own — credentials, fd tables, filesystem contexts, limits, signal actions.
+//!
+//! Lock order: ThreadGroup locks, then Task-owned locks (FdTable, FsContext), then the
+//! MemoryManager, then VFS locks. No kernel lock is held while a task runs guest code.
+
+pub mod creds;
+pub mod fd_table;
+pub mod fs_context;
+pub mod futex;
+pub mod limits;
+pub mod path;
+pub mod random;
+pub mod signal;
+mod task;
+pub mod time;
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+pub use task::{ExitStatus, SyscallTable, Task, ThreadGroup};
+
+use crate::mm::MemoryFile;
+use crate::platform::Platform;
+use crate::vfs::MountNamespace;
+
+/// The kernel release `uname -r` reports inside the sandbox.
+pub const RELEASE: &str = "6.1.0-moat";
+/// The kernel version `uname -v` reports inside the sandbox.
+pub const VERSION: &str = "#1 SMP moat sentry";
+
+/// UTS identity (hostname and NIS domain name) of the sandbox.
+#[derive(Clone, Debug)]
+pub struct Uts {
+    /// Hostname.
+    pub hostname: String,
+    /// NIS domain name.
+    pub domainname: String,
+}
+
+/// Options the sentry was booted with that the kernel consults.
+#[derive(Clone, Debug, Default)]
+pub struct KernelOptions {
+    /// Print a line per guest syscall.
+    pub strace: bool,
+}
+
+/// The sandbox's kernel: everything shared by all tasks.
+pub struct Kernel {
+    /// How guest code runs.
+    pub platform: Arc<dyn Platform>,
+    /// The memory file holding all guest memory.
+    pub memory_file: Arc<MemoryFile>,
+    /// The mount namespace.
+    pub mounts: Arc<MountNamespace>,
+    /// UTS identity.
+    pub uts: Mutex<Uts>,
+    /// The system call table (registered by the caller, as gVisor does).
+    pub syscalls: Arc<dyn SyscallTable>,
+    /// Boot options.
+    pub options: KernelOptions,
+    /// Futex wait queues.
+    pub futexes: futex::Futexes,
+    /// When the sandbox booted (monotonic ns), for uptime.
+    pub boot_time_ns: i128,
+    next_tid: AtomicI32,
+}
+
+impl Kernel {
+    /// A new kernel.
+    pub fn new(
+        platform: Arc<dyn Platform>,
+        memory_file: Arc<MemoryFile>,
+        mounts: Arc<MountNamespace>,
+        uts: Uts,
+        syscalls: Arc<dyn SyscallTable>,
+        options: KernelOptions,
+    ) -> Arc<Kernel> {
+        Arc::new(Kernel {
+            platform,
+            memory_file,
+            mounts,
+            uts: Mutex::new(uts),
+            syscalls,
+            options,
+            futexes: futex::Futexes::default(),
+            boot_time_ns: time::to_nanos(time::monotonic()),
+            next_tid: AtomicI32::new(1),
+        })
+    }
+
+    /// Allocates a thread id (the first is 1: the sandbox's init).
+    pub fn allocate_tid(&self) -> i32 {
+        self.next_tid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Seconds since boot (for sysinfo and /proc/uptime).
+    pub fn uptime_ns(&self) -> i128 {
+        time::to_nanos(time::monotonic()) - self.boot_time_ns
+    }
+}

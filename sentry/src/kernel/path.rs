@@ -1,0 +1,170 @@
+//! Path lookups and opens on behalf of a task: `*at()` semantics (AT_FDCWD, dirfds,
+//! AT_EMPTY_PATH) and open(2)'s flag rules, on top of the VFS resolver.
+
+use std::sync::Arc;
+
+use super::Task;
+use crate::errno;
+use crate::errno::Result;
+use crate::vfs::{wants_write, File, FileType, Path, Resolver};
+
+impl Task {
+    /// The directory a relative path starts from: the cwd for AT_FDCWD, else `dirfd`'s
+    /// path (EBADF, ENOTDIR).
+    pub fn start_dir(&self, dirfd: i32) -> Result<Path> {
+        if dirfd == libc::AT_FDCWD {
+            return Ok(self.fs.cwd());
+        }
+        let file = self.files.get(dirfd)?;
+        let path = file.path().cloned().ok_or_else(|| errno!(ENOTDIR))?;
+        if path.file_type() != FileType::Directory {
+            return Err(errno!(ENOTDIR));
+        }
+        Ok(path)
+    }
+
+    /// Resolves `path` relative to `dirfd`.
+    pub fn lookup(&self, dirfd: i32, path: &[u8], follow: bool) -> Result<Path> {
+        if path.is_empty() {
+            return Err(errno!(ENOENT));
+        }
+        let start = if path[0] == b'/' {
+            self.fs.root()
+        } else {
+            self.start_dir(dirfd)?
+        };
+        let root = self.fs.root();
+        Resolver {
+            mounts: &self.kernel.mounts,
+            root: &root,
+        }
+        .resolve(&start, path, follow)
+    }
+
+    /// Resolves `path` relative to `dirfd`, or `dirfd` itself when `path` is empty and
+    /// `empty_ok` (AT_EMPTY_PATH).
+    pub fn lookup_at(&self, dirfd: i32, path: &[u8], follow: bool, empty_ok: bool) -> Result<Path> {
+        if path.is_empty() && empty_ok {
+            if dirfd == libc::AT_FDCWD {
+                return Ok(self.fs.cwd());
+            }
+            return self
+                .files
+                .get(dirfd)?
+                .path()
+                .cloned()
+                .ok_or_else(|| errno!(EBADF));
+        }
+        self.lookup(dirfd, path, follow)
+    }
+
+    /// The absolute path of `path` from this task's root, and whether it is reachable.
+    pub fn absolute_path(&self, path: &Path) -> (Vec<u8>, bool) {
+        let root = self.fs.root();
+        Resolver {
+            mounts: &self.kernel.mounts,
+            root: &root,
+        }
+        .absolute(path)
+    }
+
+    /// openat(2): resolves and opens `path`, applying the flag rules.
+    pub fn open_at(&self, dirfd: i32, path: &[u8], flags: u32, _mode: u32) -> Result<Arc<File>> {
+        let o = |f: i32| flags & f as u32 != 0;
+        if o(libc::O_TMPFILE) && (flags & libc::O_TMPFILE as u32) == libc::O_TMPFILE as u32 {
+            return Err(errno!(EOPNOTSUPP, "O_TMPFILE needs a writable filesystem"));
+        }
+        let follow = !o(libc::O_NOFOLLOW);
+        let found = self.lookup(dirfd, path, follow);
+        let p = match found {
+            Ok(p) => {
+                if o(libc::O_CREAT) && o(libc::O_EXCL) {
+                    return Err(errno!(EEXIST));
+                }
+                p
+            }
+            Err(e) if e.code() == libc::ENOENT && o(libc::O_CREAT) => {
+                // The name does not exist: creating it needs a writable filesystem.
+                let start = if path.first() == Some(&b'/') {
+                    self.fs.root()
+                } else {
+                    self.start_dir(dirfd)?
+                };
+                let root = self.fs.root();
+                let parent = Resolver {
+                    mounts: &self.kernel.mounts,
+                    root: &root,
+                }
+                .resolve_parent(&start, path)?;
+                if parent.trailing_slash {
+                    return Err(errno!(EISDIR));
+                }
+                if parent.parent.mount.flags.read_only {
+                    return Err(errno!(EROFS));
+                }
+                return Err(errno!(EROFS, "creating files needs the writable overlay"));
+            }
+            Err(e) => return Err(e),
+        };
+        let ft = p.file_type();
+        if o(libc::O_PATH) {
+            if o(libc::O_DIRECTORY) && ft != FileType::Directory {
+                return Err(errno!(ENOTDIR));
+            }
+            let keep = flags
+                & (libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u32;
+            return Ok(File::new(
+                Arc::new(PathOnly { path: p.clone() }),
+                keep,
+                Some(p),
+            ));
+        }
+        if ft == FileType::Symlink {
+            return Err(errno!(ELOOP));
+        }
+        if o(libc::O_DIRECTORY) && ft != FileType::Directory {
+            return Err(errno!(ENOTDIR));
+        }
+        let write = wants_write(flags) || o(libc::O_TRUNC);
+        if ft == FileType::Directory && (wants_write(flags) || o(libc::O_CREAT)) {
+            return Err(errno!(EISDIR));
+        }
+        if (flags & libc::O_ACCMODE as u32) == libc::O_ACCMODE as u32 {
+            return Err(errno!(EINVAL));
+        }
+        let st = p.inode().stat()?;
+        let want =
+            (if crate::vfs::wants_read(flags) { 4 } else { 0 }) | (if write { 2 } else { 0 });
+        if !self.creds.may_access(
+            false,
+            st.mode,
+            st.uid,
+            st.gid,
+            want,
+            ft == FileType::Directory,
+        ) {
+            return Err(errno!(EACCES));
+        }
+        if write && p.mount.flags.read_only && matches!(ft, FileType::Regular | FileType::Directory)
+        {
+            return Err(errno!(EROFS));
+        }
+        let ops = p.inode().clone().open(flags)?;
+        Ok(File::new(ops, flags, Some(p)))
+    }
+}
+
+/// An O_PATH description: names a file, allows no I/O.
+struct PathOnly {
+    path: Path,
+}
+
+impl crate::vfs::FileOps for PathOnly {
+    fn stat(&self) -> Result<crate::vfs::Stat> {
+        self.path.inode().stat()
+    }
+
+    fn statfs(&self) -> Result<crate::abi::Statfs> {
+        self.path.inode().statfs()
+    }
+}

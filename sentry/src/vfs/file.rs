@@ -1,0 +1,363 @@
+//! Open file descriptions: the [`FileOps`] every kind of file implements, and [`File`],
+//! the per-open state (status flags, offset) that file descriptors point at.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::dentry::Path;
+use super::inode::Stat;
+use crate::abi;
+use crate::errno;
+use crate::errno::Result;
+use crate::mm::Mappable;
+
+/// lseek's whence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeekWhence {
+    /// SEEK_SET.
+    Set,
+    /// SEEK_CUR.
+    Current,
+    /// SEEK_END.
+    End,
+    /// SEEK_DATA.
+    Data,
+    /// SEEK_HOLE.
+    Hole,
+}
+
+/// One directory entry for getdents.
+#[derive(Clone, Debug)]
+pub struct DirEntry {
+    /// Inode number.
+    pub ino: u64,
+    /// `DT_*` type.
+    pub d_type: u8,
+    /// Name.
+    pub name: Vec<u8>,
+}
+
+/// Serializes `struct linux_dirent64` records into a guest-sized buffer.
+pub struct DirentWriter {
+    buf: Vec<u8>,
+    cap: usize,
+}
+
+impl DirentWriter {
+    /// A writer for a buffer of `cap` bytes.
+    pub fn new(cap: usize) -> DirentWriter {
+        DirentWriter {
+            buf: Vec::new(),
+            cap,
+        }
+    }
+
+    /// Appends one record whose `d_off` is `next_off`; false if it does not fit.
+    pub fn push(&mut self, e: &DirEntry, next_off: u64) -> bool {
+        let reclen = (19 + e.name.len() + 1).next_multiple_of(8);
+        if self.buf.len() + reclen > self.cap {
+            return false;
+        }
+        self.buf.extend_from_slice(&e.ino.to_le_bytes());
+        self.buf.extend_from_slice(&next_off.to_le_bytes());
+        self.buf.extend_from_slice(&(reclen as u16).to_le_bytes());
+        self.buf.push(e.d_type);
+        self.buf.extend_from_slice(&e.name);
+        self.buf
+            .resize(self.buf.len() + reclen - 19 - e.name.len(), 0);
+        true
+    }
+
+    /// The bytes written.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Whether nothing was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+/// Serves getdents from a complete listing: entries from index `pos` until the buffer
+/// is full. EINVAL if not even the first remaining entry fits. Returns the new index.
+pub fn fill_dirents(entries: &[DirEntry], pos: u64, out: &mut DirentWriter) -> Result<u64> {
+    let mut i = pos as usize;
+    while let Some(e) = entries.get(i) {
+        if !out.push(e, i as u64 + 1) {
+            if out.is_empty() {
+                return Err(errno!(EINVAL));
+            }
+            break;
+        }
+        i += 1;
+    }
+    Ok(i as u64)
+}
+
+/// The operations of one kind of open file. Defaults give the errno Linux gives for a
+/// file that does not support the operation.
+pub trait FileOps: Send + Sync + 'static {
+    /// Whether read/write without an offset use and advance the description's offset
+    /// (regular files, directories), as opposed to streams (pipes, ttys, host fds).
+    fn uses_offset(&self) -> bool {
+        false
+    }
+
+    /// Whether pread/pwrite are allowed (ESPIPE otherwise).
+    fn supports_pread(&self) -> bool {
+        self.uses_offset()
+    }
+
+    /// Reads into `buf`, at `offset` for positioned files, else from the stream.
+    fn read(&self, _file: &File, _buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
+        Err(errno!(EINVAL))
+    }
+
+    /// Writes `buf`, at `offset` for positioned files, else to the stream.
+    fn write(&self, _file: &File, _buf: &[u8], _offset: Option<u64>) -> Result<usize> {
+        Err(errno!(EINVAL))
+    }
+
+    /// Attributes.
+    fn stat(&self) -> Result<Stat>;
+
+    /// Computes a new offset for lseek; the default serves positioned files by size.
+    fn seek(&self, _file: &File, current: u64, offset: i64, whence: SeekWhence) -> Result<u64> {
+        if !self.uses_offset() {
+            return Err(errno!(ESPIPE));
+        }
+        let base = match whence {
+            SeekWhence::Set => 0,
+            SeekWhence::Current => current as i64,
+            SeekWhence::End => self.stat()?.size as i64,
+            SeekWhence::Data | SeekWhence::Hole => {
+                let size = self.stat()?.size as i64;
+                if offset < 0 || offset >= size {
+                    return Err(errno!(ENXIO));
+                }
+                return Ok(if whence == SeekWhence::Data {
+                    offset as u64
+                } else {
+                    size as u64
+                });
+            }
+        };
+        let new = base.checked_add(offset).ok_or_else(|| errno!(EOVERFLOW))?;
+        if new < 0 {
+            return Err(errno!(EINVAL));
+        }
+        Ok(new as u64)
+    }
+
+    /// Lists directory entries from index `pos`, appending to `out`; returns the new
+    /// position. ENOTDIR for anything but directories.
+    fn getdents(&self, _file: &File, _pos: u64, _out: &mut DirentWriter) -> Result<u64> {
+        Err(errno!(ENOTDIR))
+    }
+
+    /// ioctl(2) commands the file understands; `arg` is the guest argument. Commands
+    /// that need guest memory get a copier.
+    fn ioctl(&self, _file: &File, _cmd: u32, _arg: u64, _mem: &dyn IoctlMemory) -> Result<u64> {
+        Err(errno!(ENOTTY))
+    }
+
+    /// The object mmap maps (ENODEV if the file cannot be mapped).
+    fn mappable(&self) -> Result<Arc<dyn Mappable>> {
+        Err(errno!(ENODEV))
+    }
+
+    /// statfs(2) via fstatfs.
+    fn statfs(&self) -> Result<abi::Statfs> {
+        Ok(abi::Statfs {
+            f_type: 0x0102_1994,
+            f_bsize: 4096,
+            f_namelen: 255,
+            f_frsize: 4096,
+            ..Default::default()
+        })
+    }
+
+    /// Readiness for poll: `POLL*` bits among `mask` that are ready now.
+    fn readiness(&self, mask: u32) -> u32 {
+        mask & (libc::POLLIN | libc::POLLOUT) as u32
+    }
+
+    /// The pipe end, if this is one (for F_GETPIPE_SZ/F_SETPIPE_SZ).
+    fn as_pipe(&self) -> Option<&crate::fs::pipe::PipeEnd> {
+        None
+    }
+
+    /// Status flags this kind of file lets F_SETFL change (besides O_NONBLOCK/O_APPEND).
+    fn on_set_flags(&self, _flags: u32) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Guest memory for ioctl arguments.
+pub trait IoctlMemory {
+    /// Copies from guest memory.
+    fn copy_in(&self, addr: u64, buf: &mut [u8]) -> Result<()>;
+    /// Copies to guest memory.
+    fn copy_out(&self, addr: u64, buf: &[u8]) -> Result<()>;
+}
+
+/// Status flags F_SETFL may change.
+const SETFL_MASK: u32 =
+    (libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME) as u32;
+
+/// An open file description.
+pub struct File {
+    ops: Arc<dyn FileOps>,
+    path: Option<Path>,
+    flags: AtomicU32,
+    offset: Mutex<u64>,
+}
+
+impl File {
+    /// A new description over `ops` opened with `flags`, reached through `path`.
+    pub fn new(ops: Arc<dyn FileOps>, flags: u32, path: Option<Path>) -> Arc<File> {
+        let keep = flags
+            & !((libc::O_CREAT | libc::O_EXCL | libc::O_NOCTTY | libc::O_TRUNC | libc::O_CLOEXEC)
+                as u32);
+        Arc::new(File {
+            ops,
+            path,
+            flags: AtomicU32::new(keep),
+            offset: Mutex::new(0),
+        })
+    }
+
+    /// The file's operations.
+    pub fn ops(&self) -> &Arc<dyn FileOps> {
+        &self.ops
+    }
+
+    /// The path it was opened at (None for pipes, sockets, host fds).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_ref()
+    }
+
+    /// Status flags and access mode, as F_GETFL reports them.
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    /// F_SETFL: changes the settable status flags.
+    pub fn set_flags(&self, flags: u32) -> Result<()> {
+        self.ops.on_set_flags(flags)?;
+        let old = self.flags();
+        self.flags.store(
+            (old & !SETFL_MASK) | (flags & SETFL_MASK),
+            Ordering::Relaxed,
+        );
+        Ok(())
+    }
+
+    /// Whether O_NONBLOCK is set.
+    pub fn nonblocking(&self) -> bool {
+        self.flags() & libc::O_NONBLOCK as u32 != 0
+    }
+
+    /// Opened with O_PATH: only a handle, no I/O.
+    pub fn is_path_only(&self) -> bool {
+        self.flags() & libc::O_PATH as u32 != 0
+    }
+
+    fn check_readable(&self) -> Result<()> {
+        if self.is_path_only() || !super::wants_read(self.flags()) {
+            return Err(errno!(EBADF));
+        }
+        Ok(())
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.is_path_only() || !super::wants_write(self.flags()) {
+            return Err(errno!(EBADF));
+        }
+        Ok(())
+    }
+
+    /// read(2).
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        self.check_readable()?;
+        if self.ops.uses_offset() {
+            let mut off = self.offset.lock();
+            let n = self.ops.read(self, buf, Some(*off))?;
+            *off += n as u64;
+            Ok(n)
+        } else {
+            self.ops.read(self, buf, None)
+        }
+    }
+
+    /// pread64(2).
+    pub fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        self.check_readable()?;
+        if !self.ops.supports_pread() {
+            return Err(errno!(ESPIPE));
+        }
+        self.ops.read(self, buf, Some(offset))
+    }
+
+    /// write(2).
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        self.check_writable()?;
+        if self.ops.uses_offset() {
+            let mut off = self.offset.lock();
+            let at = if self.flags() & libc::O_APPEND as u32 != 0 {
+                self.ops.stat()?.size
+            } else {
+                *off
+            };
+            let n = self.ops.write(self, buf, Some(at))?;
+            *off = at + n as u64;
+            Ok(n)
+        } else {
+            self.ops.write(self, buf, None)
+        }
+    }
+
+    /// pwrite64(2).
+    pub fn pwrite(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        self.check_writable()?;
+        if !self.ops.supports_pread() {
+            return Err(errno!(ESPIPE));
+        }
+        self.ops.write(self, buf, Some(offset))
+    }
+
+    /// lseek(2).
+    pub fn seek(&self, offset: i64, whence: SeekWhence) -> Result<u64> {
+        if self.is_path_only() {
+            return Err(errno!(EBADF));
+        }
+        let mut off = self.offset.lock();
+        let new = self.ops.seek(self, *off, offset, whence)?;
+        *off = new;
+        Ok(new)
+    }
+
+    /// getdents64(2) into a buffer of `cap` bytes.
+    pub fn getdents(&self, cap: usize) -> Result<Vec<u8>> {
+        if self.is_path_only() {
+            return Err(errno!(EBADF));
+        }
+        let mut off = self.offset.lock();
+        let mut w = DirentWriter::new(cap);
+        *off = self.ops.getdents(self, *off, &mut w)?;
+        Ok(w.into_bytes())
+    }
+
+    /// The current offset (for /proc fdinfo).
+    pub fn offset(&self) -> u64 {
+        *self.offset.lock()
+    }
+
+    /// Attributes.
+    pub fn stat(&self) -> Result<Stat> {
+        self.ops.stat()
+    }
+}

@@ -1,0 +1,202 @@
+//! Inodes: the files of a filesystem, whatever opened them.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use super::file::FileOps;
+use crate::abi::{self, StatxTimestamp, Timespec};
+use crate::errno;
+use crate::errno::Result;
+
+/// The kind of a file, from its `S_IFMT` bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    /// Regular file.
+    Regular,
+    /// Directory.
+    Directory,
+    /// Symbolic link.
+    Symlink,
+    /// Character device.
+    CharDevice,
+    /// Block device.
+    BlockDevice,
+    /// Named pipe.
+    Fifo,
+    /// Unix socket.
+    Socket,
+}
+
+impl FileType {
+    /// From a mode's `S_IFMT` bits.
+    pub fn from_mode(mode: u32) -> FileType {
+        match mode & libc::S_IFMT {
+            libc::S_IFDIR => FileType::Directory,
+            libc::S_IFLNK => FileType::Symlink,
+            libc::S_IFCHR => FileType::CharDevice,
+            libc::S_IFBLK => FileType::BlockDevice,
+            libc::S_IFIFO => FileType::Fifo,
+            libc::S_IFSOCK => FileType::Socket,
+            _ => FileType::Regular,
+        }
+    }
+
+    /// The `S_IFMT` bits.
+    pub fn mode_bits(self) -> u32 {
+        match self {
+            FileType::Regular => libc::S_IFREG,
+            FileType::Directory => libc::S_IFDIR,
+            FileType::Symlink => libc::S_IFLNK,
+            FileType::CharDevice => libc::S_IFCHR,
+            FileType::BlockDevice => libc::S_IFBLK,
+            FileType::Fifo => libc::S_IFIFO,
+            FileType::Socket => libc::S_IFSOCK,
+        }
+    }
+
+    /// The `d_type` getdents reports.
+    pub fn dirent_type(self) -> u8 {
+        match self {
+            FileType::Regular => libc::DT_REG,
+            FileType::Directory => libc::DT_DIR,
+            FileType::Symlink => libc::DT_LNK,
+            FileType::CharDevice => libc::DT_CHR,
+            FileType::BlockDevice => libc::DT_BLK,
+            FileType::Fifo => libc::DT_FIFO,
+            FileType::Socket => libc::DT_SOCK,
+        }
+    }
+}
+
+/// File attributes, as the sentry reports them to the guest.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stat {
+    /// Device of the filesystem.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Type and permission bits.
+    pub mode: u32,
+    /// Hard links.
+    pub nlink: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Device this file represents.
+    pub rdev: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Preferred I/O size.
+    pub blksize: u32,
+    /// 512-byte blocks allocated.
+    pub blocks: u64,
+    /// Last access.
+    pub atime: Timespec,
+    /// Last modification.
+    pub mtime: Timespec,
+    /// Last status change.
+    pub ctime: Timespec,
+    /// Creation, if known.
+    pub btime: Option<Timespec>,
+}
+
+impl Stat {
+    /// The file type.
+    pub fn file_type(&self) -> FileType {
+        FileType::from_mode(self.mode)
+    }
+
+    /// As the x86-64 `struct stat`.
+    pub fn to_abi(&self) -> abi::Stat {
+        abi::Stat {
+            st_dev: self.dev,
+            st_ino: self.ino,
+            st_nlink: self.nlink as u64,
+            st_mode: self.mode,
+            st_uid: self.uid,
+            st_gid: self.gid,
+            pad0: 0,
+            st_rdev: self.rdev,
+            st_size: self.size as i64,
+            st_blksize: self.blksize as i64,
+            st_blocks: self.blocks as i64,
+            st_atime: self.atime.tv_sec,
+            st_atime_nsec: self.atime.tv_nsec,
+            st_mtime: self.mtime.tv_sec,
+            st_mtime_nsec: self.mtime.tv_nsec,
+            st_ctime: self.ctime.tv_sec,
+            st_ctime_nsec: self.ctime.tv_nsec,
+            reserved: [0; 3],
+        }
+    }
+
+    /// As `struct statx` (all basic fields, plus btime when known).
+    pub fn to_statx(&self, mnt_id: u64) -> abi::Statx {
+        let ts = |t: Timespec| StatxTimestamp {
+            tv_sec: t.tv_sec,
+            tv_nsec: t.tv_nsec as u32,
+            reserved: 0,
+        };
+        let major = |d: u64| (((d >> 8) & 0xfff) | ((d >> 32) & !0xfff)) as u32;
+        let minor = |d: u64| ((d & 0xff) | ((d >> 12) & !0xff)) as u32;
+        let mut mask = libc::STATX_BASIC_STATS | libc::STATX_MNT_ID;
+        if self.btime.is_some() {
+            mask |= libc::STATX_BTIME;
+        }
+        abi::Statx {
+            stx_mask: mask,
+            stx_blksize: self.blksize,
+            stx_nlink: self.nlink,
+            stx_uid: self.uid,
+            stx_gid: self.gid,
+            stx_mode: self.mode as u16,
+            stx_ino: self.ino,
+            stx_size: self.size,
+            stx_blocks: self.blocks,
+            stx_atime: ts(self.atime),
+            stx_btime: ts(self.btime.unwrap_or_default()),
+            stx_ctime: ts(self.ctime),
+            stx_mtime: ts(self.mtime),
+            stx_rdev_major: major(self.rdev),
+            stx_rdev_minor: minor(self.rdev),
+            stx_dev_major: major(self.dev),
+            stx_dev_minor: minor(self.dev),
+            stx_mnt_id: mnt_id,
+            ..Default::default()
+        }
+    }
+}
+
+/// A file in some filesystem.
+pub trait Inode: Send + Sync + Any {
+    /// Current attributes.
+    fn stat(&self) -> Result<Stat>;
+
+    /// The file's type (fixed for its lifetime).
+    fn file_type(&self) -> FileType;
+
+    /// Looks up `name` (never `.` or `..`) in this directory.
+    fn lookup(&self, _name: &[u8]) -> Result<Arc<dyn Inode>> {
+        Err(errno!(ENOTDIR))
+    }
+
+    /// A symlink's target.
+    fn readlink(&self) -> Result<Vec<u8>> {
+        Err(errno!(EINVAL))
+    }
+
+    /// Opens the file with open(2) `flags` (already checked against permissions).
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>>;
+
+    /// statfs(2) of the filesystem holding this file.
+    fn statfs(&self) -> Result<abi::Statfs> {
+        Ok(abi::Statfs {
+            f_type: 0x0102_1994,
+            f_bsize: 4096,
+            f_namelen: 255,
+            f_frsize: 4096,
+            ..Default::default()
+        })
+    }
+}

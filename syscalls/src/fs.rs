@@ -1,0 +1,1049 @@
+//! File system calls: I/O, descriptors, paths, attributes.
+
+use sentry::abi::{Iovec, Stat as AbiStat};
+use sentry::errno::Result;
+use sentry::fs::pipe::Pipe;
+use sentry::kernel::Task;
+use sentry::mm::MemoryManager;
+use sentry::vfs::{File, FileType, IoctlMemory, SeekWhence, PATH_MAX};
+use sentry::{bail, errno};
+use zerocopy::IntoBytes;
+
+/// The most bytes one read or write transfers (Linux's MAX_RW_COUNT).
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+/// Chunk size for regular-file I/O through the sentry's bounce buffer.
+const CHUNK: usize = 1 << 20;
+/// F_SETSIG / F_GETSIG.
+const F_SETSIG: i32 = 10;
+const F_GETSIG: i32 = 11;
+/// Most iovecs in one readv/writev (UIO_MAXIOV).
+const UIO_MAXIOV: i32 = 1024;
+
+/// Reads a path argument (EFAULT, ENAMETOOLONG).
+pub(crate) fn read_path(task: &Task, addr: u64) -> Result<Vec<u8>> {
+    task.mm.read_cstring(addr, PATH_MAX - 1)
+}
+
+fn nofile_limit(task: &Task) -> u64 {
+    task.tg.limit(libc::RLIMIT_NOFILE)
+}
+
+/// Guest memory for ioctl arguments.
+struct Mem<'a>(&'a MemoryManager);
+
+impl IoctlMemory for Mem<'_> {
+    fn copy_in(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        self.0.copy_in(addr, buf)
+    }
+    fn copy_out(&self, addr: u64, buf: &[u8]) -> Result<()> {
+        self.0.copy_out(addr, buf)
+    }
+}
+
+/// Reads from `file` into guest memory at `buf` (at `offset` for pread).
+fn do_read(task: &Task, file: &File, buf: u64, count: usize, offset: Option<u64>) -> Result<u64> {
+    let count = count.min(MAX_RW_COUNT);
+    if count == 0 {
+        return Ok(0);
+    }
+    // Like Linux, read as much as fits in the part of the buffer that is writable; a
+    // buffer that is bad from its first byte is EFAULT.
+    let room = task.mm.writable_prefix(buf, count);
+    if room == 0 {
+        bail!(EFAULT);
+    }
+    let positioned = file.ops().uses_offset() || offset.is_some();
+    let mut done = 0;
+    while done < room {
+        let want = if positioned {
+            CHUNK.min(room - done)
+        } else {
+            room
+        };
+        let mut tmp = vec![0u8; want];
+        let n = match offset {
+            Some(off) => file.pread(&mut tmp, off + done as u64),
+            None => file.read(&mut tmp),
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(e) if done > 0 && !e.is_restart() => {
+                let _ = e;
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        task.mm.copy_out(buf + done as u64, &tmp[..n])?;
+        done += n;
+        if n < want || !positioned {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
+/// Writes guest memory at `buf` to `file` (at `offset` for pwrite).
+fn do_write(
+    task: &mut Task,
+    file: &File,
+    buf: u64,
+    count: usize,
+    offset: Option<u64>,
+) -> Result<u64> {
+    let count = count.min(MAX_RW_COUNT);
+    if count == 0 {
+        return Ok(0);
+    }
+    let positioned = file.ops().uses_offset() || offset.is_some();
+    let mut done = 0;
+    while done < count {
+        let want = if positioned {
+            CHUNK.min(count - done)
+        } else {
+            count
+        };
+        let data = task.mm.read_bytes(buf + done as u64, want)?;
+        let n = match offset {
+            Some(off) => file.pwrite(&data, off + done as u64),
+            None => file.write(&data),
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(e) if e.code() == libc::EPIPE => {
+                // Writing to a pipe nobody reads raises SIGPIPE as well.
+                let _ = task.send_signal_to_self(libc::SIGPIPE);
+                return Err(e);
+            }
+            Err(e) if done > 0 => {
+                let _ = e;
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        done += n;
+        if n < want || !positioned {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
+pub fn read(task: &mut Task, fd: i32, buf: u64, count: usize) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    do_read(task, &file, buf, count, None)
+}
+
+pub fn write(task: &mut Task, fd: i32, buf: u64, count: usize) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    do_write(task, &file, buf, count, None)
+}
+
+pub fn pread64(task: &mut Task, fd: i32, buf: u64, count: usize, offset: i64) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    if offset < 0 {
+        bail!(EINVAL);
+    }
+    if !file.ops().supports_pread() {
+        bail!(ESPIPE);
+    }
+    do_read(task, &file, buf, count, Some(offset as u64))
+}
+
+pub fn pwrite64(task: &mut Task, fd: i32, buf: u64, count: usize, offset: i64) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    if offset < 0 {
+        bail!(EINVAL);
+    }
+    if !file.ops().supports_pread() {
+        bail!(ESPIPE);
+    }
+    do_write(task, &file, buf, count, Some(offset as u64))
+}
+
+fn read_iovecs(task: &Task, iov: u64, count: i32) -> Result<Vec<Iovec>> {
+    if !(0..=UIO_MAXIOV).contains(&count) {
+        bail!(EINVAL);
+    }
+    let mut v = vec![Iovec::default(); count as usize];
+    task.mm.copy_in(iov, v.as_mut_bytes())?;
+    let mut total: u64 = 0;
+    for i in &v {
+        if i.len as i64 <= -1 {
+            bail!(EINVAL);
+        }
+        total = total
+            .checked_add(i.len)
+            .filter(|&t| t <= i64::MAX as u64)
+            .ok_or_else(|| errno!(EINVAL))?;
+    }
+    Ok(v)
+}
+
+fn do_readv(task: &mut Task, fd: i32, iov: u64, count: i32, offset: Option<u64>) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    let iovs = read_iovecs(task, iov, count)?;
+    let mut done: u64 = 0;
+    for v in iovs.iter().filter(|v| v.len > 0) {
+        let n = do_read(
+            task,
+            &file,
+            v.base,
+            v.len as usize,
+            offset.map(|o| o + done),
+        )?;
+        done += n;
+        if n < v.len {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+fn do_writev(task: &mut Task, fd: i32, iov: u64, count: i32, offset: Option<u64>) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    let iovs = read_iovecs(task, iov, count)?;
+    if !file.ops().uses_offset() && offset.is_none() {
+        // Streams get one write of the whole vector, so it stays atomic for pipes.
+        let mut data = Vec::new();
+        for v in iovs.iter().filter(|v| v.len > 0) {
+            data.extend(task.mm.read_bytes(v.base, v.len as usize)?);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        return match file.write(&data) {
+            Err(e) if e.code() == libc::EPIPE => {
+                let _ = task.send_signal_to_self(libc::SIGPIPE);
+                Err(e)
+            }
+            other => other.map(|n| n as u64),
+        };
+    }
+    let mut done: u64 = 0;
+    for v in iovs.iter().filter(|v| v.len > 0) {
+        let n = do_write(
+            task,
+            &file,
+            v.base,
+            v.len as usize,
+            offset.map(|o| o + done),
+        )?;
+        done += n;
+        if n < v.len {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+pub fn readv(task: &mut Task, fd: i32, iov: u64, count: i32) -> Result<u64> {
+    do_readv(task, fd, iov, count, None)
+}
+
+pub fn writev(task: &mut Task, fd: i32, iov: u64, count: i32) -> Result<u64> {
+    do_writev(task, fd, iov, count, None)
+}
+
+pub fn preadv(task: &mut Task, fd: i32, iov: u64, count: i32, offset: i64) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    if offset < 0 {
+        bail!(EINVAL);
+    }
+    if !file.ops().supports_pread() {
+        bail!(ESPIPE);
+    }
+    do_readv(task, fd, iov, count, Some(offset as u64))
+}
+
+pub fn pwritev(task: &mut Task, fd: i32, iov: u64, count: i32, offset: i64) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    if offset < 0 {
+        bail!(EINVAL);
+    }
+    if !file.ops().supports_pread() {
+        bail!(ESPIPE);
+    }
+    do_writev(task, fd, iov, count, Some(offset as u64))
+}
+
+pub fn open(task: &mut Task, path: u64, flags: u32, mode: u32) -> Result<u64> {
+    openat(task, libc::AT_FDCWD, path, flags, mode)
+}
+
+pub fn creat(task: &mut Task, path: u64, mode: u32) -> Result<u64> {
+    open(
+        task,
+        path,
+        (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u32,
+        mode,
+    )
+}
+
+const OPEN_FLAGS: u32 = (libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | libc::O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_SYNC
+    | libc::O_PATH
+    | libc::O_TMPFILE) as u32;
+
+pub fn openat(task: &mut Task, dirfd: i32, path: u64, flags: u32, mode: u32) -> Result<u64> {
+    let path = read_path(task, path)?;
+    // Unknown flags are ignored by open(2), as Linux does.
+    // On 64-bit Linux every open is a large-file open.
+    let flags = (flags & OPEN_FLAGS) | libc::O_LARGEFILE as u32;
+    let file = task.open_at(dirfd, &path, flags, mode & 0o7777)?;
+    let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
+    Ok(task.files.install(file, cloexec, 0, nofile_limit(task))? as u64)
+}
+
+pub fn close(task: &mut Task, fd: i32) -> Result<u64> {
+    task.files.remove(fd)?;
+    Ok(0)
+}
+
+pub fn close_range(task: &mut Task, first: u32, last: u32, flags: u32) -> Result<u64> {
+    let known = libc::CLOSE_RANGE_CLOEXEC | libc::CLOSE_RANGE_UNSHARE;
+    if flags & !known != 0 || first > last {
+        bail!(EINVAL);
+    }
+    let closed = task
+        .files
+        .close_range(first, last, flags & libc::CLOSE_RANGE_CLOEXEC != 0);
+    drop(closed);
+    Ok(0)
+}
+
+pub fn lseek(task: &mut Task, fd: i32, offset: i64, whence: u32) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    let whence = match whence as i32 {
+        libc::SEEK_SET => SeekWhence::Set,
+        libc::SEEK_CUR => SeekWhence::Current,
+        libc::SEEK_END => SeekWhence::End,
+        libc::SEEK_DATA => SeekWhence::Data,
+        libc::SEEK_HOLE => SeekWhence::Hole,
+        _ => bail!(EINVAL),
+    };
+    file.seek(offset, whence)
+}
+
+fn write_stat(task: &Task, addr: u64, st: &sentry::vfs::Stat) -> Result<u64> {
+    let abi: AbiStat = st.to_abi();
+    task.mm.write_obj(addr, &abi)?;
+    Ok(0)
+}
+
+pub fn stat(task: &mut Task, path: u64, buf: u64) -> Result<u64> {
+    newfstatat(task, libc::AT_FDCWD, path, buf, 0)
+}
+
+pub fn lstat(task: &mut Task, path: u64, buf: u64) -> Result<u64> {
+    newfstatat(task, libc::AT_FDCWD, path, buf, libc::AT_SYMLINK_NOFOLLOW)
+}
+
+pub fn fstat(task: &mut Task, fd: i32, buf: u64) -> Result<u64> {
+    let st = task.files.get(fd)?.stat()?;
+    write_stat(task, buf, &st)
+}
+
+pub fn newfstatat(task: &mut Task, dirfd: i32, path: u64, buf: u64, flags: i32) -> Result<u64> {
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT) != 0 {
+        bail!(EINVAL);
+    }
+    let path = read_path(task, path)?;
+    let empty = flags & libc::AT_EMPTY_PATH != 0;
+    let st = if path.is_empty() && empty && dirfd != libc::AT_FDCWD {
+        task.files.get(dirfd)?.stat()?
+    } else {
+        task.lookup_at(dirfd, &path, flags & libc::AT_SYMLINK_NOFOLLOW == 0, empty)?
+            .inode()
+            .stat()?
+    };
+    write_stat(task, buf, &st)
+}
+
+pub fn statx(
+    task: &mut Task,
+    dirfd: i32,
+    path: u64,
+    flags: i32,
+    mask: u32,
+    buf: u64,
+) -> Result<u64> {
+    let known = libc::AT_SYMLINK_NOFOLLOW
+        | libc::AT_EMPTY_PATH
+        | libc::AT_NO_AUTOMOUNT
+        | libc::AT_STATX_SYNC_TYPE;
+    if flags & !known != 0 || flags & libc::AT_STATX_SYNC_TYPE == libc::AT_STATX_SYNC_TYPE {
+        bail!(EINVAL);
+    }
+    if mask & libc::STATX__RESERVED as u32 != 0 {
+        bail!(EINVAL);
+    }
+    let path = read_path(task, path)?;
+    let empty = flags & libc::AT_EMPTY_PATH != 0;
+    let (st, mnt) = if path.is_empty() && empty && dirfd != libc::AT_FDCWD {
+        let f = task.files.get(dirfd)?;
+        (f.stat()?, f.path().map_or(0, |p| p.mount.id()))
+    } else {
+        let p = task.lookup_at(dirfd, &path, flags & libc::AT_SYMLINK_NOFOLLOW == 0, empty)?;
+        (p.inode().stat()?, p.mount.id())
+    };
+    task.mm.write_obj(buf, &st.to_statx(mnt))?;
+    Ok(0)
+}
+
+pub fn getdents64(task: &mut Task, fd: i32, buf: u64, count: usize) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    let cap = count.min(MAX_RW_COUNT);
+    if task.mm.writable_prefix(buf, cap.max(1)) == 0 {
+        bail!(EFAULT);
+    }
+    let bytes = file.getdents(cap)?;
+    task.mm.copy_out(buf, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+fn do_readlink(task: &mut Task, dirfd: i32, path: u64, buf: u64, size: i64) -> Result<u64> {
+    let path = read_path(task, path)?;
+    if size <= 0 {
+        bail!(EINVAL);
+    }
+    let p = task.lookup_at(dirfd, &path, false, true)?;
+    if p.file_type() != FileType::Symlink {
+        bail!(EINVAL);
+    }
+    let target = p.inode().readlink()?;
+    let n = target.len().min(size as usize);
+    task.mm.copy_out(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+pub fn readlink(task: &mut Task, path: u64, buf: u64, size: i64) -> Result<u64> {
+    do_readlink(task, libc::AT_FDCWD, path, buf, size)
+}
+
+pub fn readlinkat(task: &mut Task, dirfd: i32, path: u64, buf: u64, size: i64) -> Result<u64> {
+    do_readlink(task, dirfd, path, buf, size)
+}
+
+fn do_access(task: &mut Task, dirfd: i32, path: u64, mode: i32, flags: i32) -> Result<u64> {
+    if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0 {
+        bail!(EINVAL);
+    }
+    if flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        bail!(EINVAL);
+    }
+    let path = read_path(task, path)?;
+    let p = task.lookup_at(
+        dirfd,
+        &path,
+        flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )?;
+    let st = p.inode().stat()?;
+    let want = mode as u32;
+    if want & 2 != 0
+        && p.mount.flags.read_only
+        && matches!(
+            p.file_type(),
+            FileType::Regular | FileType::Directory | FileType::Symlink
+        )
+    {
+        bail!(EROFS);
+    }
+    let real = flags & libc::AT_EACCESS == 0;
+    if !task.creds.may_access(
+        real,
+        st.mode,
+        st.uid,
+        st.gid,
+        want,
+        p.file_type() == FileType::Directory,
+    ) {
+        bail!(EACCES);
+    }
+    Ok(0)
+}
+
+pub fn access(task: &mut Task, path: u64, mode: i32) -> Result<u64> {
+    do_access(task, libc::AT_FDCWD, path, mode, 0)
+}
+
+pub fn faccessat(task: &mut Task, dirfd: i32, path: u64, mode: i32) -> Result<u64> {
+    do_access(task, dirfd, path, mode, 0)
+}
+
+pub fn faccessat2(task: &mut Task, dirfd: i32, path: u64, mode: i32, flags: i32) -> Result<u64> {
+    do_access(task, dirfd, path, mode, flags)
+}
+
+pub fn getcwd(task: &mut Task, buf: u64, size: usize) -> Result<u64> {
+    let cwd = task.fs.cwd();
+    let (mut path, reachable) = task.absolute_path(&cwd);
+    if !reachable {
+        let mut p = b"(unreachable)".to_vec();
+        p.extend_from_slice(&path);
+        path = p;
+    }
+    path.push(0);
+    if path.len() > size {
+        bail!(ERANGE);
+    }
+    task.mm.copy_out(buf, &path)?;
+    Ok(path.len() as u64)
+}
+
+pub fn chdir(task: &mut Task, path: u64) -> Result<u64> {
+    let path = read_path(task, path)?;
+    let p = task.lookup(libc::AT_FDCWD, &path, true)?;
+    if p.file_type() != FileType::Directory {
+        bail!(ENOTDIR);
+    }
+    let st = p.inode().stat()?;
+    if !task
+        .creds
+        .may_access(false, st.mode, st.uid, st.gid, 1, true)
+    {
+        bail!(EACCES);
+    }
+    task.fs.set_cwd(p);
+    Ok(0)
+}
+
+pub fn fchdir(task: &mut Task, fd: i32) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    let p = file.path().cloned().ok_or_else(|| errno!(ENOTDIR))?;
+    if p.file_type() != FileType::Directory {
+        bail!(ENOTDIR);
+    }
+    task.fs.set_cwd(p);
+    Ok(0)
+}
+
+pub fn dup(task: &mut Task, fd: i32) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    Ok(task.files.install(file, false, 0, nofile_limit(task))? as u64)
+}
+
+pub fn dup2(task: &mut Task, old: i32, new: i32) -> Result<u64> {
+    let file = task.files.get(old)?;
+    if old == new {
+        return Ok(new as u64);
+    }
+    task.files
+        .install_at(new, file, false, nofile_limit(task))?;
+    Ok(new as u64)
+}
+
+pub fn dup3(task: &mut Task, old: i32, new: i32, flags: i32) -> Result<u64> {
+    if flags & !libc::O_CLOEXEC != 0 || old == new {
+        bail!(EINVAL);
+    }
+    let file = task.files.get(old)?;
+    task.files
+        .install_at(new, file, flags & libc::O_CLOEXEC != 0, nofile_limit(task))?;
+    Ok(new as u64)
+}
+
+pub fn fcntl(task: &mut Task, fd: i32, cmd: i32, arg: u64) -> Result<u64> {
+    let entry = task.files.entry(fd)?;
+    let file = entry.file;
+    match cmd {
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
+            let min = arg as i32;
+            let limit = nofile_limit(task);
+            if min < 0 || min as u64 >= limit {
+                bail!(EINVAL);
+            }
+            Ok(task
+                .files
+                .install(file, cmd == libc::F_DUPFD_CLOEXEC, min, limit)? as u64)
+        }
+        libc::F_GETFD => Ok(if entry.cloexec {
+            libc::FD_CLOEXEC as u64
+        } else {
+            0
+        }),
+        libc::F_SETFD => {
+            task.files
+                .set_cloexec(fd, arg & libc::FD_CLOEXEC as u64 != 0)?;
+            Ok(0)
+        }
+        libc::F_GETFL => Ok(file.flags() as u64),
+        libc::F_SETFL => {
+            if file.is_path_only() {
+                bail!(EBADF);
+            }
+            file.set_flags(arg as u32)?;
+            Ok(0)
+        }
+        libc::F_GETPIPE_SZ => file
+            .ops()
+            .as_pipe()
+            .map(|p| p.capacity() as u64)
+            .ok_or_else(|| errno!(EBADF)),
+        libc::F_SETPIPE_SZ => {
+            let pipe = file.ops().as_pipe().ok_or_else(|| errno!(EBADF))?;
+            Ok(pipe.set_capacity(arg as usize)? as u64)
+        }
+        libc::F_GETLK
+        | libc::F_SETLK
+        | libc::F_SETLKW
+        | libc::F_OFD_GETLK
+        | libc::F_OFD_SETLK
+        | libc::F_OFD_SETLKW => Err(errno!(ENOLCK, "record locks come with the VFS issue")),
+        libc::F_GETOWN | libc::F_SETOWN | F_SETSIG | F_GETSIG => Ok(0),
+        _ => Err(errno!(EINVAL)),
+    }
+}
+
+pub fn ioctl(task: &mut Task, fd: i32, cmd: u32, arg: u64) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    match cmd as libc::c_ulong {
+        libc::FIOCLEX => {
+            task.files.set_cloexec(fd, true)?;
+            Ok(0)
+        }
+        libc::FIONCLEX => {
+            task.files.set_cloexec(fd, false)?;
+            Ok(0)
+        }
+        libc::FIONBIO => {
+            let mut v = [0u8; 4];
+            task.mm.copy_in(arg, &mut v)?;
+            let flags = file.flags() & !(libc::O_NONBLOCK as u32);
+            let on = if i32::from_ne_bytes(v) != 0 {
+                libc::O_NONBLOCK as u32
+            } else {
+                0
+            };
+            file.set_flags(flags | on)?;
+            Ok(0)
+        }
+        _ if file.is_path_only() => Err(errno!(EBADF)),
+        _ => file.ops().ioctl(&file, cmd, arg, &Mem(&task.mm)),
+    }
+}
+
+fn do_pipe(task: &mut Task, fds: u64, flags: i32) -> Result<u64> {
+    if flags & !(libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_DIRECT) != 0 {
+        bail!(EINVAL);
+    }
+    let (r, w) = Pipe::new_pair();
+    let status = (flags & (libc::O_NONBLOCK | libc::O_DIRECT)) as u32;
+    let rf = File::new(r, libc::O_RDONLY as u32 | status, None);
+    let wf = File::new(w, libc::O_WRONLY as u32 | status, None);
+    let cloexec = flags & libc::O_CLOEXEC != 0;
+    let limit = nofile_limit(task);
+    let rfd = task.files.install(rf, cloexec, 0, limit)?;
+    let wfd = match task.files.install(wf, cloexec, 0, limit) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = task.files.remove(rfd);
+            return Err(e);
+        }
+    };
+    if let Err(e) = task.mm.write_obj(fds, &[rfd, wfd]) {
+        let _ = task.files.remove(rfd);
+        let _ = task.files.remove(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn pipe(task: &mut Task, fds: u64) -> Result<u64> {
+    do_pipe(task, fds, 0)
+}
+
+pub fn pipe2(task: &mut Task, fds: u64, flags: i32) -> Result<u64> {
+    do_pipe(task, fds, flags)
+}
+
+pub fn umask(task: &mut Task, mask: u32) -> Result<u64> {
+    Ok(task.fs.swap_umask(mask) as u64)
+}
+
+pub fn statfs(task: &mut Task, path: u64, buf: u64) -> Result<u64> {
+    let path = read_path(task, path)?;
+    let p = task.lookup(libc::AT_FDCWD, &path, true)?;
+    let s = p.inode().statfs()?;
+    task.mm.write_obj(buf, &s)?;
+    Ok(0)
+}
+
+pub fn fstatfs(task: &mut Task, fd: i32, buf: u64) -> Result<u64> {
+    let s = task.files.get(fd)?.ops().statfs()?;
+    task.mm.write_obj(buf, &s)?;
+    Ok(0)
+}
+
+// Calls that change the filesystem. The root is read-only until the writable overlay
+// lands (the VFS issue): they resolve their paths exactly as Linux would, so missing
+// parents give ENOENT and bad names ENAMETOOLONG, and then fail with EROFS.
+
+/// Resolves an existing object (following links per `follow`) and refuses to change it.
+fn refuse_existing(
+    task: &Task,
+    dirfd: i32,
+    path: u64,
+    follow: bool,
+    empty_ok: bool,
+) -> Result<u64> {
+    let path = read_path(task, path)?;
+    let p = task.lookup_at(dirfd, &path, follow, empty_ok)?;
+    if p.mount.flags.read_only {
+        bail!(EROFS);
+    }
+    Err(errno!(
+        EPERM,
+        "the writable overlay comes with the VFS issue"
+    ))
+}
+
+/// Resolves the parent of a name to create or remove and refuses the change.
+fn refuse_in_parent(task: &Task, dirfd: i32, path: u64, must_exist: bool) -> Result<u64> {
+    let path = read_path(task, path)?;
+    if path.is_empty() {
+        bail!(ENOENT);
+    }
+    if must_exist {
+        task.lookup(dirfd, &path, false)?;
+    } else if task.lookup(dirfd, &path, false).is_ok() {
+        bail!(EEXIST);
+    }
+    let start = if path[0] == b'/' {
+        task.fs.root()
+    } else {
+        task.start_dir(dirfd)?
+    };
+    let root = task.fs.root();
+    let parent = sentry::vfs::Resolver {
+        mounts: &task.kernel.mounts,
+        root: &root,
+    }
+    .resolve_parent(&start, &path)?;
+    if parent.parent.mount.flags.read_only {
+        bail!(EROFS);
+    }
+    Err(errno!(
+        EPERM,
+        "the writable overlay comes with the VFS issue"
+    ))
+}
+
+pub fn mkdir(task: &mut Task, path: u64, _mode: u32) -> Result<u64> {
+    refuse_in_parent(task, libc::AT_FDCWD, path, false)
+}
+
+pub fn mkdirat(task: &mut Task, dirfd: i32, path: u64, _mode: u32) -> Result<u64> {
+    refuse_in_parent(task, dirfd, path, false)
+}
+
+pub fn mknodat(task: &mut Task, dirfd: i32, path: u64, _mode: u32, _dev: u32) -> Result<u64> {
+    refuse_in_parent(task, dirfd, path, false)
+}
+
+pub fn rmdir(task: &mut Task, path: u64) -> Result<u64> {
+    refuse_in_parent(task, libc::AT_FDCWD, path, true)
+}
+
+pub fn unlink(task: &mut Task, path: u64) -> Result<u64> {
+    refuse_in_parent(task, libc::AT_FDCWD, path, true)
+}
+
+pub fn unlinkat(task: &mut Task, dirfd: i32, path: u64, flags: i32) -> Result<u64> {
+    if flags & !libc::AT_REMOVEDIR != 0 {
+        bail!(EINVAL);
+    }
+    refuse_in_parent(task, dirfd, path, true)
+}
+
+pub fn symlink(task: &mut Task, target: u64, path: u64) -> Result<u64> {
+    read_path(task, target)?;
+    refuse_in_parent(task, libc::AT_FDCWD, path, false)
+}
+
+pub fn symlinkat(task: &mut Task, target: u64, dirfd: i32, path: u64) -> Result<u64> {
+    read_path(task, target)?;
+    refuse_in_parent(task, dirfd, path, false)
+}
+
+pub fn link(task: &mut Task, old: u64, new: u64) -> Result<u64> {
+    linkat(task, libc::AT_FDCWD, old, libc::AT_FDCWD, new, 0)
+}
+
+pub fn linkat(
+    task: &mut Task,
+    olddir: i32,
+    old: u64,
+    newdir: i32,
+    new: u64,
+    flags: i32,
+) -> Result<u64> {
+    if flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        bail!(EINVAL);
+    }
+    let oldp = read_path(task, old)?;
+    task.lookup_at(
+        olddir,
+        &oldp,
+        flags & libc::AT_SYMLINK_FOLLOW != 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )?;
+    refuse_in_parent(task, newdir, new, false)
+}
+
+pub fn rename(task: &mut Task, old: u64, new: u64) -> Result<u64> {
+    renameat2(task, libc::AT_FDCWD, old, libc::AT_FDCWD, new, 0)
+}
+
+pub fn renameat(task: &mut Task, olddir: i32, old: u64, newdir: i32, new: u64) -> Result<u64> {
+    renameat2(task, olddir, old, newdir, new, 0)
+}
+
+pub fn renameat2(
+    task: &mut Task,
+    olddir: i32,
+    old: u64,
+    _newdir: i32,
+    new: u64,
+    flags: u32,
+) -> Result<u64> {
+    if flags & !(libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT) != 0 {
+        bail!(EINVAL);
+    }
+    read_path(task, new)?;
+    refuse_in_parent(task, olddir, old, true)
+}
+
+pub fn chmod(task: &mut Task, path: u64, _mode: u32) -> Result<u64> {
+    refuse_existing(task, libc::AT_FDCWD, path, true, false)
+}
+
+pub fn fchmodat(task: &mut Task, dirfd: i32, path: u64, _mode: u32) -> Result<u64> {
+    refuse_existing(task, dirfd, path, true, false)
+}
+
+pub fn chown(task: &mut Task, path: u64, _uid: u32, _gid: u32) -> Result<u64> {
+    refuse_existing(task, libc::AT_FDCWD, path, true, false)
+}
+
+pub fn lchown(task: &mut Task, path: u64, _uid: u32, _gid: u32) -> Result<u64> {
+    refuse_existing(task, libc::AT_FDCWD, path, false, false)
+}
+
+pub fn fchownat(
+    task: &mut Task,
+    dirfd: i32,
+    path: u64,
+    _uid: u32,
+    _gid: u32,
+    flags: i32,
+) -> Result<u64> {
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        bail!(EINVAL);
+    }
+    refuse_existing(
+        task,
+        dirfd,
+        path,
+        flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )
+}
+
+fn refuse_fd(task: &Task, fd: i32) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    match file.path() {
+        Some(p) if p.mount.flags.read_only => Err(errno!(EROFS)),
+        Some(_) => Err(errno!(
+            EPERM,
+            "the writable overlay comes with the VFS issue"
+        )),
+        None => Err(errno!(EINVAL)),
+    }
+}
+
+pub fn fchmod(task: &mut Task, fd: i32, _mode: u32) -> Result<u64> {
+    refuse_fd(task, fd)
+}
+
+pub fn fchown(task: &mut Task, fd: i32, _uid: u32, _gid: u32) -> Result<u64> {
+    refuse_fd(task, fd)
+}
+
+pub fn truncate(task: &mut Task, path: u64, len: i64) -> Result<u64> {
+    if len < 0 {
+        bail!(EINVAL);
+    }
+    let p = read_path(task, path)?;
+    let found = task.lookup(libc::AT_FDCWD, &p, true)?;
+    if found.file_type() == FileType::Directory {
+        bail!(EISDIR);
+    }
+    refuse_existing(task, libc::AT_FDCWD, path, true, false)
+}
+
+pub fn ftruncate(task: &mut Task, fd: i32, len: i64) -> Result<u64> {
+    let file = task.files.get(fd)?;
+    if len < 0
+        || !sentry::vfs::wants_write(file.flags())
+        || file.stat()?.file_type() != FileType::Regular
+    {
+        bail!(EINVAL);
+    }
+    refuse_fd(task, fd)
+}
+
+pub fn utimensat(task: &mut Task, dirfd: i32, path: u64, _times: u64, flags: i32) -> Result<u64> {
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        bail!(EINVAL);
+    }
+    if path == 0 {
+        return refuse_fd(task, dirfd);
+    }
+    refuse_existing(
+        task,
+        dirfd,
+        path,
+        flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )
+}
+
+// Extended attributes. The gofer does not serve xattrs yet (the VFS issue), so every
+// file has none: lookups resolve the path as Linux does, then get finds nothing,
+// list is empty, and changes hit the read-only root.
+
+fn check_xattr_name(task: &Task, name: u64) -> Result<()> {
+    let n = task.mm.read_cstring(name, 255).map_err(|e| {
+        if e.code() == libc::ENAMETOOLONG {
+            errno!(ERANGE)
+        } else {
+            e
+        }
+    })?;
+    if n.is_empty() {
+        bail!(ERANGE);
+    }
+    Ok(())
+}
+
+fn xattr_path(task: &Task, path: u64, follow: bool) -> Result<sentry::vfs::Path> {
+    let p = read_path(task, path)?;
+    task.lookup(libc::AT_FDCWD, &p, follow)
+}
+
+pub fn getxattr(task: &mut Task, path: u64, name: u64, _value: u64, _size: usize) -> Result<u64> {
+    xattr_path(task, path, true)?;
+    check_xattr_name(task, name)?;
+    Err(errno!(ENODATA))
+}
+
+pub fn lgetxattr(task: &mut Task, path: u64, name: u64, _value: u64, _size: usize) -> Result<u64> {
+    xattr_path(task, path, false)?;
+    check_xattr_name(task, name)?;
+    Err(errno!(ENODATA))
+}
+
+pub fn fgetxattr(task: &mut Task, fd: i32, name: u64, _value: u64, _size: usize) -> Result<u64> {
+    task.files.get(fd)?;
+    check_xattr_name(task, name)?;
+    Err(errno!(ENODATA))
+}
+
+pub fn listxattr(task: &mut Task, path: u64, _list: u64, _size: usize) -> Result<u64> {
+    xattr_path(task, path, true)?;
+    Ok(0)
+}
+
+pub fn llistxattr(task: &mut Task, path: u64, _list: u64, _size: usize) -> Result<u64> {
+    xattr_path(task, path, false)?;
+    Ok(0)
+}
+
+pub fn flistxattr(task: &mut Task, fd: i32, _list: u64, _size: usize) -> Result<u64> {
+    task.files.get(fd)?;
+    Ok(0)
+}
+
+fn refuse_xattr_change(task: &Task, p: sentry::vfs::Path, name: u64) -> Result<u64> {
+    check_xattr_name(task, name)?;
+    if p.mount.flags.read_only {
+        bail!(EROFS);
+    }
+    Err(errno!(ENOTSUP))
+}
+
+pub fn setxattr(
+    task: &mut Task,
+    path: u64,
+    name: u64,
+    _value: u64,
+    _size: usize,
+    _flags: i32,
+) -> Result<u64> {
+    let p = xattr_path(task, path, true)?;
+    refuse_xattr_change(task, p, name)
+}
+
+pub fn lsetxattr(
+    task: &mut Task,
+    path: u64,
+    name: u64,
+    _value: u64,
+    _size: usize,
+    _flags: i32,
+) -> Result<u64> {
+    let p = xattr_path(task, path, false)?;
+    refuse_xattr_change(task, p, name)
+}
+
+pub fn fsetxattr(
+    task: &mut Task,
+    fd: i32,
+    name: u64,
+    _value: u64,
+    _size: usize,
+    _flags: i32,
+) -> Result<u64> {
+    let p = task
+        .files
+        .get(fd)?
+        .path()
+        .cloned()
+        .ok_or_else(|| errno!(ENOTSUP))?;
+    refuse_xattr_change(task, p, name)
+}
+
+pub fn removexattr(task: &mut Task, path: u64, name: u64) -> Result<u64> {
+    let p = xattr_path(task, path, true)?;
+    refuse_xattr_change(task, p, name)
+}
+
+pub fn lremovexattr(task: &mut Task, path: u64, name: u64) -> Result<u64> {
+    let p = xattr_path(task, path, false)?;
+    refuse_xattr_change(task, p, name)
+}
+
+pub fn fremovexattr(task: &mut Task, fd: i32, name: u64) -> Result<u64> {
+    let p = task
+        .files
+        .get(fd)?
+        .path()
+        .cloned()
+        .ok_or_else(|| errno!(ENOTSUP))?;
+    refuse_xattr_change(task, p, name)
+}

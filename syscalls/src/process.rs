@@ -1,0 +1,471 @@
+//! Process identity, lifetime, limits and scheduling calls.
+
+use sentry::abi::Rlimit;
+use sentry::errno::Result;
+use sentry::kernel::limits::{INFINITY, NLIMITS};
+use sentry::kernel::{ExitStatus, Task};
+use sentry::{bail, errno};
+
+use crate::fs::read_path;
+
+/// Most argv/envp entries execve accepts (MAX_ARG_STRINGS).
+const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
+
+pub fn getpid(task: &mut Task) -> Result<u64> {
+    Ok(task.pid() as u64)
+}
+
+pub fn getppid(task: &mut Task) -> Result<u64> {
+    Ok(task.tg.ppid as u64)
+}
+
+pub fn gettid(task: &mut Task) -> Result<u64> {
+    Ok(task.tid as u64)
+}
+
+pub fn getuid(task: &mut Task) -> Result<u64> {
+    Ok(task.creds.uid as u64)
+}
+
+pub fn geteuid(task: &mut Task) -> Result<u64> {
+    Ok(task.creds.euid as u64)
+}
+
+pub fn getgid(task: &mut Task) -> Result<u64> {
+    Ok(task.creds.gid as u64)
+}
+
+pub fn getegid(task: &mut Task) -> Result<u64> {
+    Ok(task.creds.egid as u64)
+}
+
+pub fn getresuid(task: &mut Task, r: u64, e: u64, s: u64) -> Result<u64> {
+    let c = task.creds.clone();
+    task.mm.write_obj(r, &c.uid)?;
+    task.mm.write_obj(e, &c.euid)?;
+    task.mm.write_obj(s, &c.suid)?;
+    Ok(0)
+}
+
+pub fn getresgid(task: &mut Task, r: u64, e: u64, s: u64) -> Result<u64> {
+    let c = task.creds.clone();
+    task.mm.write_obj(r, &c.gid)?;
+    task.mm.write_obj(e, &c.egid)?;
+    task.mm.write_obj(s, &c.sgid)?;
+    Ok(0)
+}
+
+pub fn getgroups(task: &mut Task, size: i32, list: u64) -> Result<u64> {
+    let groups = task.creds.groups.clone();
+    if size < 0 {
+        bail!(EINVAL);
+    }
+    if size == 0 {
+        return Ok(groups.len() as u64);
+    }
+    if (size as usize) < groups.len() {
+        bail!(EINVAL);
+    }
+    task.mm.write_obj(list, groups.as_slice())?;
+    Ok(groups.len() as u64)
+}
+
+pub fn getpgrp(task: &mut Task) -> Result<u64> {
+    Ok(*task.tg.pgid.lock() as u64)
+}
+
+fn check_self(task: &Task, pid: i32) -> Result<()> {
+    if pid < 0 {
+        bail!(EINVAL);
+    }
+    if pid != 0 && pid != task.pid() {
+        bail!(ESRCH);
+    }
+    Ok(())
+}
+
+pub fn getpgid(task: &mut Task, pid: i32) -> Result<u64> {
+    check_self(task, pid).map_err(|_| errno!(ESRCH))?;
+    Ok(*task.tg.pgid.lock() as u64)
+}
+
+pub fn getsid(task: &mut Task, pid: i32) -> Result<u64> {
+    check_self(task, pid).map_err(|_| errno!(ESRCH))?;
+    Ok(*task.tg.sid.lock() as u64)
+}
+
+pub fn setpgid(task: &mut Task, pid: i32, pgid: i32) -> Result<u64> {
+    if pgid < 0 {
+        bail!(EINVAL);
+    }
+    check_self(task, pid)?;
+    let me = task.pid();
+    if *task.tg.sid.lock() == me {
+        // A session leader cannot change its process group.
+        bail!(EPERM);
+    }
+    if pgid != 0 && pgid != me {
+        bail!(EPERM);
+    }
+    *task.tg.pgid.lock() = me;
+    Ok(0)
+}
+
+pub fn setsid(task: &mut Task) -> Result<u64> {
+    let me = task.pid();
+    if *task.tg.pgid.lock() == me {
+        bail!(EPERM);
+    }
+    *task.tg.sid.lock() = me;
+    *task.tg.pgid.lock() = me;
+    Ok(me as u64)
+}
+
+pub fn exit(task: &mut Task, code: i32) -> Result<u64> {
+    task.exit_group(ExitStatus::Exited(code & 0xff));
+    Ok(0)
+}
+
+pub fn exit_group(task: &mut Task, code: i32) -> Result<u64> {
+    task.exit_group(ExitStatus::Exited(code & 0xff));
+    Ok(0)
+}
+
+pub fn wait4(task: &mut Task, pid: i32, status: u64, options: i32, _rusage: u64) -> Result<u64> {
+    let known = libc::WNOHANG
+        | libc::WUNTRACED
+        | libc::WCONTINUED
+        | libc::__WALL
+        | libc::__WCLONE
+        | libc::__WNOTHREAD;
+    if options & !known != 0 || pid == i32::MIN {
+        bail!(EINVAL);
+    }
+    let _ = (task, status);
+    Err(errno!(ECHILD))
+}
+
+/// Reads a NULL-terminated array of string pointers (argv/envp).
+fn read_string_array(task: &Task, addr: u64) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    loop {
+        let ptr: u64 = task.mm.read_obj(addr + out.len() as u64 * 8)?;
+        if ptr == 0 {
+            return Ok(out);
+        }
+        if out.len() >= MAX_ARG_STRINGS {
+            bail!(E2BIG);
+        }
+        out.push(task.mm.read_cstring(ptr, 32 * 4096).map_err(|e| {
+            if e.code() == libc::ENAMETOOLONG {
+                errno!(E2BIG)
+            } else {
+                e
+            }
+        })?);
+    }
+}
+
+pub fn execve(task: &mut Task, path: u64, argv: u64, envp: u64) -> Result<u64> {
+    let path = read_path(task, path)?;
+    let argv = read_string_array(task, argv)?;
+    let envp = read_string_array(task, envp)?;
+    sentry::loader::execve(task, &path, argv, envp)?;
+    Ok(0)
+}
+
+pub fn execveat(
+    task: &mut Task,
+    dirfd: i32,
+    path: u64,
+    argv: u64,
+    envp: u64,
+    flags: i32,
+) -> Result<u64> {
+    if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) != 0 {
+        bail!(EINVAL);
+    }
+    let rel = read_path(task, path)?;
+    let p = task.lookup_at(
+        dirfd,
+        &rel,
+        flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )?;
+    if p.file_type() == sentry::vfs::FileType::Symlink {
+        bail!(ELOOP);
+    }
+    let (abs, _) = task.absolute_path(&p);
+    let argv = read_string_array(task, argv)?;
+    let envp = read_string_array(task, envp)?;
+    sentry::loader::execve(task, &abs, argv, envp)?;
+    Ok(0)
+}
+
+pub fn set_tid_address(task: &mut Task, addr: u64) -> Result<u64> {
+    task.clear_child_tid = addr;
+    Ok(task.tid as u64)
+}
+
+pub fn set_robust_list(task: &mut Task, head: u64, len: usize) -> Result<u64> {
+    if len != 24 {
+        bail!(EINVAL);
+    }
+    task.robust_list = (head, len as u64);
+    Ok(0)
+}
+
+pub fn get_robust_list(task: &mut Task, pid: i32, head: u64, len: u64) -> Result<u64> {
+    if pid != 0 && pid != task.tid {
+        bail!(ESRCH);
+    }
+    let (h, l) = task.robust_list;
+    task.mm.write_obj(head, &h)?;
+    task.mm.write_obj(len, &l)?;
+    Ok(0)
+}
+
+const ARCH_SET_GS: i32 = 0x1001;
+const ARCH_SET_FS: i32 = 0x1002;
+const ARCH_GET_FS: i32 = 0x1003;
+const ARCH_GET_GS: i32 = 0x1004;
+const ARCH_GET_CPUID: i32 = 0x1011;
+const ARCH_SET_CPUID: i32 = 0x1012;
+
+fn canonical(addr: u64) -> bool {
+    addr < 0x0000_8000_0000_0000
+}
+
+pub fn arch_prctl(task: &mut Task, code: i32, addr: u64) -> Result<u64> {
+    match code {
+        ARCH_SET_FS => {
+            if !canonical(addr) {
+                bail!(EPERM);
+            }
+            task.regs.0.fs_base = addr;
+            Ok(0)
+        }
+        ARCH_SET_GS => {
+            if !canonical(addr) {
+                bail!(EPERM);
+            }
+            task.regs.0.gs_base = addr;
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            let v = task.regs.0.fs_base;
+            task.mm.write_obj(addr, &v)?;
+            Ok(0)
+        }
+        ARCH_GET_GS => {
+            let v = task.regs.0.gs_base;
+            task.mm.write_obj(addr, &v)?;
+            Ok(0)
+        }
+        ARCH_GET_CPUID => Ok(1),
+        ARCH_SET_CPUID => Err(errno!(ENODEV)),
+        _ => Err(errno!(EINVAL)),
+    }
+}
+
+pub fn prctl(
+    task: &mut Task,
+    option: i32,
+    arg2: u64,
+    _arg3: u64,
+    _arg4: u64,
+    _arg5: u64,
+) -> Result<u64> {
+    match option {
+        libc::PR_SET_NAME => {
+            let mut name = [0u8; 16];
+            task.mm.copy_in(arg2, &mut name[..1])?;
+            // Copy up to 16 bytes, stopping at a NUL (a short string may end before an
+            // unmapped page).
+            let s = task
+                .mm
+                .read_cstring(arg2, 4096)
+                .or_else(|_| task.mm.read_bytes(arg2, 16))?;
+            let n = s.iter().position(|&b| b == 0).unwrap_or(s.len()).min(15);
+            task.comm = s[..n].to_vec();
+            Ok(0)
+        }
+        libc::PR_GET_NAME => {
+            let mut name = [0u8; 16];
+            name[..task.comm.len()].copy_from_slice(&task.comm);
+            task.mm.copy_out(arg2, &name)?;
+            Ok(0)
+        }
+        libc::PR_SET_PDEATHSIG => {
+            if arg2 > 64 {
+                bail!(EINVAL);
+            }
+            Ok(0)
+        }
+        libc::PR_GET_DUMPABLE => Ok(1),
+        libc::PR_SET_DUMPABLE => {
+            if arg2 > 1 {
+                bail!(EINVAL);
+            }
+            Ok(0)
+        }
+        libc::PR_SET_NO_NEW_PRIVS => {
+            if arg2 != 1 {
+                bail!(EINVAL);
+            }
+            Ok(0)
+        }
+        libc::PR_GET_NO_NEW_PRIVS => Ok(0),
+        libc::PR_CAPBSET_READ => {
+            if arg2 > 40 {
+                bail!(EINVAL);
+            }
+            Ok(1)
+        }
+        _ => Err(errno!(EINVAL, "prctl option {option} not supported")),
+    }
+}
+
+fn resource(r: u32) -> Result<usize> {
+    if r as usize >= NLIMITS {
+        bail!(EINVAL);
+    }
+    Ok(r as usize)
+}
+
+pub fn getrlimit(task: &mut Task, res: u32, old: u64) -> Result<u64> {
+    let r = resource(res)?;
+    let v = task.tg.limits.lock().0[r];
+    task.mm.write_obj(old, &v)?;
+    Ok(0)
+}
+
+pub fn setrlimit(task: &mut Task, res: u32, new: u64) -> Result<u64> {
+    prlimit64(task, 0, res, new, 0)
+}
+
+pub fn prlimit64(task: &mut Task, pid: i32, res: u32, new: u64, old: u64) -> Result<u64> {
+    if pid < 0 {
+        bail!(EINVAL);
+    }
+    if pid != 0 && pid != task.pid() {
+        bail!(ESRCH);
+    }
+    let r = resource(res)?;
+    let new = if new != 0 {
+        Some(task.mm.read_obj::<Rlimit>(new)?)
+    } else {
+        None
+    };
+    if let Some(n) = new {
+        if n.cur > n.max {
+            bail!(EINVAL);
+        }
+        let cur = task.tg.limits.lock().0[r];
+        if n.max > cur.max && !task.creds.is_root() {
+            bail!(EPERM);
+        }
+        if r == libc::RLIMIT_NOFILE as usize && n.max != INFINITY && n.max > 1 << 20 {
+            bail!(EPERM);
+        }
+    }
+    let prev = task.tg.limits.lock().0[r];
+    if old != 0 {
+        task.mm.write_obj(old, &prev)?;
+    }
+    if let Some(n) = new {
+        task.tg.limits.lock().0[r] = n;
+    }
+    Ok(0)
+}
+
+pub fn getrusage(task: &mut Task, who: i32, usage: u64) -> Result<u64> {
+    if !matches!(
+        who,
+        libc::RUSAGE_SELF | libc::RUSAGE_CHILDREN | libc::RUSAGE_THREAD
+    ) {
+        bail!(EINVAL);
+    }
+    let ru = [0u8; 144];
+    task.mm.copy_out(usage, &ru)?;
+    Ok(0)
+}
+
+pub fn times(task: &mut Task, buf: u64) -> Result<u64> {
+    if buf != 0 {
+        task.mm.copy_out(buf, &[0u8; 32])?;
+    }
+    // Clock ticks since boot (USER_HZ = 100), as Linux returns.
+    Ok((task.kernel.uptime_ns() / 10_000_000) as u64)
+}
+
+pub fn sched_yield(_task: &mut Task) -> Result<u64> {
+    std::thread::yield_now();
+    Ok(0)
+}
+
+fn ncpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+pub fn sched_getaffinity(task: &mut Task, pid: i32, len: usize, mask: u64) -> Result<u64> {
+    if pid < 0 {
+        bail!(EINVAL);
+    }
+    if pid != 0 && pid != task.tid {
+        bail!(ESRCH);
+    }
+    let n = ncpus();
+    let bytes = n.div_ceil(64) * 8;
+    if len < bytes || !len.is_multiple_of(8) {
+        bail!(EINVAL);
+    }
+    let mut set = vec![0u8; bytes];
+    for cpu in 0..n {
+        set[cpu / 8] |= 1 << (cpu % 8);
+    }
+    task.mm.copy_out(mask, &set)?;
+    Ok(bytes as u64)
+}
+
+pub fn sched_setaffinity(task: &mut Task, pid: i32, len: usize, mask: u64) -> Result<u64> {
+    if pid < 0 {
+        bail!(EINVAL);
+    }
+    if pid != 0 && pid != task.tid {
+        bail!(ESRCH);
+    }
+    let bytes = task.mm.read_bytes(mask, len.min(1024))?;
+    if !bytes.iter().take(ncpus().div_ceil(8)).any(|&b| b != 0) {
+        bail!(EINVAL);
+    }
+    Ok(0)
+}
+
+pub fn getcpu(task: &mut Task, cpu: u64, node: u64, _cache: u64) -> Result<u64> {
+    let zero: u32 = 0;
+    if cpu != 0 {
+        task.mm.write_obj(cpu, &zero)?;
+    }
+    if node != 0 {
+        task.mm.write_obj(node, &zero)?;
+    }
+    Ok(0)
+}
+
+pub fn getpriority(task: &mut Task, which: i32, who: i32) -> Result<u64> {
+    if !matches!(
+        which as u32,
+        libc::PRIO_PROCESS | libc::PRIO_PGRP | libc::PRIO_USER
+    ) {
+        bail!(EINVAL);
+    }
+    if which as u32 == libc::PRIO_PROCESS && who != 0 && who != task.pid() {
+        bail!(ESRCH);
+    }
+    // Linux returns 20 - nice; every task runs at nice 0.
+    Ok(20)
+}

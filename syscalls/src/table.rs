@@ -1,0 +1,282 @@
+//! The table: every x86-64 system call moat knows, its handler and its support level.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use sentry::errno::Result;
+use sentry::kernel::Task;
+
+use crate::args::FromArg;
+use crate::{fs, futex, info, mm, process, signal, time};
+
+/// A handler: decodes its arguments and runs the call.
+pub type Handler = fn(&mut Task, &[u64; 6]) -> Result<u64>;
+
+/// How completely moat implements a system call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// As Linux does.
+    Full,
+    /// Implemented with the stated limits.
+    Partial(&'static str),
+    /// Not implemented: always fails with this errno, for the stated reason.
+    Unsupported(i32, &'static str),
+}
+
+impl Support {
+    /// The errno an unsupported call fails with.
+    pub fn errno(&self) -> i32 {
+        match self {
+            Support::Unsupported(e, _) => *e,
+            _ => libc::ENOSYS,
+        }
+    }
+}
+
+impl fmt::Display for Support {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Support::Full => f.write_str("full"),
+            Support::Partial(note) => write!(f, "partial: {note}"),
+            Support::Unsupported(e, note) => {
+                write!(f, "unsupported ({}): {note}", sentry::errno::name(*e))
+            }
+        }
+    }
+}
+
+/// One table row.
+#[derive(Clone)]
+pub struct Entry {
+    /// The syscall number.
+    pub nr: u64,
+    /// Its name.
+    pub name: &'static str,
+    /// Support level.
+    pub support: Support,
+    /// The handler (None: fails with the support level's errno).
+    pub handler: Option<Handler>,
+}
+
+/// Builds a handler from a function taking typed arguments.
+macro_rules! handler {
+    ($f:path; $($t:ty),*) => {{
+        #[allow(unused_variables, unused_mut)]
+        fn call(task: &mut Task, a: &[u64; 6]) -> Result<u64> {
+            let mut it = a.iter().copied();
+            $f(task, $(<$t as FromArg>::from_arg(it.next().unwrap_or(0))),*)
+        }
+        Some(call as Handler)
+    }};
+}
+
+/// The table rows: `nr name => support, handler(arg types...)`.
+macro_rules! syscalls {
+    ($( $nr:literal $name:ident => $support:expr $(, $f:path [$($t:ty),*])? ;)*) => {
+        fn rows() -> Vec<Entry> {
+            vec![$(
+                Entry {
+                    nr: $nr,
+                    name: stringify!($name),
+                    support: $support,
+                    handler: syscalls!(@h $($f [$($t),*])?),
+                },
+            )*]
+        }
+    };
+    (@h) => { None };
+    (@h $f:path [$($t:ty),*]) => { handler!($f; $($t),*) };
+}
+
+use Support::{Full, Partial, Unsupported};
+const ENOSYS: i32 = libc::ENOSYS;
+const PROCESSES: &str = "processes, threads and signals come with the processes issue";
+
+syscalls! {
+    0 read => Full, fs::read [i32, u64, usize];
+    1 write => Full, fs::write [i32, u64, usize];
+    2 open => Full, fs::open [u64, u32, u32];
+    3 close => Full, fs::close [i32];
+    4 stat => Full, fs::stat [u64, u64];
+    5 fstat => Full, fs::fstat [i32, u64];
+    6 lstat => Full, fs::lstat [u64, u64];
+    7 poll => Unsupported(ENOSYS, PROCESSES);
+    8 lseek => Full, fs::lseek [i32, i64, u32];
+    9 mmap => Full, mm::mmap [u64, u64, u64, u64, i32, u64];
+    10 mprotect => Full, mm::mprotect [u64, u64, u64];
+    11 munmap => Full, mm::munmap [u64, u64];
+    12 brk => Full, mm::brk [u64];
+    13 rt_sigaction => Partial("dispositions are recorded; handlers run once signal delivery lands"), signal::rt_sigaction [i32, u64, u64, usize];
+    14 rt_sigprocmask => Full, signal::rt_sigprocmask [i32, u64, u64, usize];
+    15 rt_sigreturn => Unsupported(ENOSYS, PROCESSES);
+    16 ioctl => Partial("FIONREAD, FIOCLEX/FIONCLEX, FIONBIO and host tty requests"), fs::ioctl [i32, u32, u64];
+    17 pread64 => Full, fs::pread64 [i32, u64, usize, i64];
+    18 pwrite64 => Full, fs::pwrite64 [i32, u64, usize, i64];
+    19 readv => Full, fs::readv [i32, u64, i32];
+    20 writev => Full, fs::writev [i32, u64, i32];
+    21 access => Full, fs::access [u64, i32];
+    22 pipe => Full, fs::pipe [u64];
+    23 select => Unsupported(ENOSYS, PROCESSES);
+    24 sched_yield => Full, process::sched_yield [];
+    25 mremap => Full, mm::mremap [u64, u64, u64, u32, u64];
+    26 msync => Full, mm::msync [u64, u64, i32];
+    27 mincore => Full, mm::mincore [u64, u64, u64];
+    28 madvise => Full, mm::madvise [u64, u64, i32];
+    32 dup => Full, fs::dup [i32];
+    33 dup2 => Full, fs::dup2 [i32, i32];
+    35 nanosleep => Full, time::nanosleep [u64, u64];
+    39 getpid => Full, process::getpid [];
+    56 clone => Unsupported(ENOSYS, PROCESSES);
+    57 fork => Unsupported(ENOSYS, PROCESSES);
+    58 vfork => Unsupported(ENOSYS, PROCESSES);
+    59 execve => Full, process::execve [u64, u64, u64];
+    60 exit => Partial("ends the process (single-threaded until the processes issue)"), process::exit [i32];
+    61 wait4 => Partial("no children exist yet: ECHILD"), process::wait4 [i32, u64, i32, u64];
+    62 kill => Partial("to the caller's own process; default actions only"), signal::kill [i32, i32];
+    63 uname => Full, info::uname [u64];
+    72 fcntl => Partial("no record locks yet"), fs::fcntl [i32, i32, u64];
+    76 truncate => Partial("read-only root: EROFS"), fs::truncate [u64, i64];
+    77 ftruncate => Partial("read-only root: EROFS/EINVAL"), fs::ftruncate [i32, i64];
+    79 getcwd => Full, fs::getcwd [u64, usize];
+    80 chdir => Full, fs::chdir [u64];
+    81 fchdir => Full, fs::fchdir [i32];
+    82 rename => Partial("read-only root: EROFS"), fs::rename [u64, u64];
+    83 mkdir => Partial("read-only root: EROFS"), fs::mkdir [u64, u32];
+    84 rmdir => Partial("read-only root: EROFS"), fs::rmdir [u64];
+    85 creat => Partial("read-only root: EROFS"), fs::creat [u64, u32];
+    86 link => Partial("read-only root: EROFS"), fs::link [u64, u64];
+    87 unlink => Partial("read-only root: EROFS"), fs::unlink [u64];
+    88 symlink => Partial("read-only root: EROFS"), fs::symlink [u64, u64];
+    89 readlink => Full, fs::readlink [u64, u64, i64];
+    90 chmod => Partial("read-only root: EROFS"), fs::chmod [u64, u32];
+    91 fchmod => Partial("read-only root: EROFS"), fs::fchmod [i32, u32];
+    92 chown => Partial("read-only root: EROFS"), fs::chown [u64, u32, u32];
+    93 fchown => Partial("read-only root: EROFS"), fs::fchown [i32, u32, u32];
+    94 lchown => Partial("read-only root: EROFS"), fs::lchown [u64, u32, u32];
+    95 umask => Full, fs::umask [u32];
+    96 gettimeofday => Full, time::gettimeofday [u64, u64];
+    97 getrlimit => Full, process::getrlimit [u32, u64];
+    98 getrusage => Partial("times are the sentry's accounting of the task"), process::getrusage [i32, u64];
+    99 sysinfo => Full, info::sysinfo [u64];
+    100 times => Partial("process CPU times"), process::times [u64];
+    102 getuid => Full, process::getuid [];
+    104 getgid => Full, process::getgid [];
+    107 geteuid => Full, process::geteuid [];
+    108 getegid => Full, process::getegid [];
+    109 setpgid => Partial("single process"), process::setpgid [i32, i32];
+    110 getppid => Full, process::getppid [];
+    111 getpgrp => Full, process::getpgrp [];
+    112 setsid => Partial("single process"), process::setsid [];
+    115 getgroups => Full, process::getgroups [i32, u64];
+    118 getresuid => Full, process::getresuid [u64, u64, u64];
+    120 getresgid => Full, process::getresgid [u64, u64, u64];
+    121 getpgid => Full, process::getpgid [i32];
+    124 getsid => Full, process::getsid [i32];
+    131 sigaltstack => Partial("recorded; used when signal delivery lands"), signal::sigaltstack [u64, u64];
+    137 statfs => Full, fs::statfs [u64, u64];
+    138 fstatfs => Full, fs::fstatfs [i32, u64];
+    140 getpriority => Full, process::getpriority [i32, i32];
+    149 mlock => Full, mm::mlock [u64, u64];
+    150 munlock => Full, mm::mlock [u64, u64];
+    151 mlockall => Full, mm::mlockall [i32];
+    152 munlockall => Full, mm::munlockall [];
+    157 prctl => Partial("PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_DUMPABLE/SET, PR_SET_NO_NEW_PRIVS"), process::prctl [i32, u64, u64, u64, u64];
+    158 arch_prctl => Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), process::arch_prctl [i32, u64];
+    160 setrlimit => Full, process::setrlimit [u32, u64];
+    170 sethostname => Full, info::sethostname [u64, usize];
+    171 setdomainname => Full, info::setdomainname [u64, usize];
+    188 setxattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::setxattr [u64, u64, u64, usize, i32];
+    189 lsetxattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::lsetxattr [u64, u64, u64, usize, i32];
+    190 fsetxattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::fsetxattr [i32, u64, u64, usize, i32];
+    191 getxattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::getxattr [u64, u64, u64, usize];
+    192 lgetxattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::lgetxattr [u64, u64, u64, usize];
+    193 fgetxattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::fgetxattr [i32, u64, u64, usize];
+    194 listxattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::listxattr [u64, u64, usize];
+    195 llistxattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::llistxattr [u64, u64, usize];
+    196 flistxattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::flistxattr [i32, u64, usize];
+    197 removexattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::removexattr [u64, u64];
+    198 lremovexattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::lremovexattr [u64, u64];
+    199 fremovexattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::fremovexattr [i32, u64];
+    186 gettid => Full, process::gettid [];
+    200 tkill => Partial("to the caller itself; default actions only"), signal::tkill [i32, i32];
+    201 time => Full, time::time [u64];
+    202 futex => Partial("PI futexes: ENOSYS; waits are not yet interruptible by signals"), futex::futex [u64, i32, u32, u64, u64, u32];
+    203 sched_setaffinity => Partial("accepted; the sentry schedules tasks on host threads"), process::sched_setaffinity [i32, usize, u64];
+    204 sched_getaffinity => Full, process::sched_getaffinity [i32, usize, u64];
+    217 getdents64 => Full, fs::getdents64 [i32, u64, usize];
+    218 set_tid_address => Full, process::set_tid_address [u64];
+    228 clock_gettime => Full, time::clock_gettime [i32, u64];
+    229 clock_getres => Full, time::clock_getres [i32, u64];
+    230 clock_nanosleep => Full, time::clock_nanosleep [i32, i32, u64, u64];
+    231 exit_group => Full, process::exit_group [i32];
+    234 tgkill => Partial("to the caller itself; default actions only"), signal::tgkill [i32, i32, i32];
+    257 openat => Full, fs::openat [i32, u64, u32, u32];
+    258 mkdirat => Partial("read-only root: EROFS"), fs::mkdirat [i32, u64, u32];
+    259 mknodat => Partial("read-only root: EROFS"), fs::mknodat [i32, u64, u32, u32];
+    260 fchownat => Partial("read-only root: EROFS"), fs::fchownat [i32, u64, u32, u32, i32];
+    262 newfstatat => Full, fs::newfstatat [i32, u64, u64, i32];
+    263 unlinkat => Partial("read-only root: EROFS"), fs::unlinkat [i32, u64, i32];
+    264 renameat => Partial("read-only root: EROFS"), fs::renameat [i32, u64, i32, u64];
+    265 linkat => Partial("read-only root: EROFS"), fs::linkat [i32, u64, i32, u64, i32];
+    266 symlinkat => Partial("read-only root: EROFS"), fs::symlinkat [u64, i32, u64];
+    267 readlinkat => Full, fs::readlinkat [i32, u64, u64, i64];
+    268 fchmodat => Partial("read-only root: EROFS"), fs::fchmodat [i32, u64, u32];
+    269 faccessat => Full, fs::faccessat [i32, u64, i32];
+    273 set_robust_list => Full, process::set_robust_list [u64, usize];
+    274 get_robust_list => Partial("the caller's own list"), process::get_robust_list [i32, u64, u64];
+    280 utimensat => Partial("read-only root: EROFS"), fs::utimensat [i32, u64, u64, i32];
+    292 dup3 => Full, fs::dup3 [i32, i32, i32];
+    293 pipe2 => Full, fs::pipe2 [u64, i32];
+    295 preadv => Full, fs::preadv [i32, u64, i32, i64];
+    296 pwritev => Full, fs::pwritev [i32, u64, i32, i64];
+    302 prlimit64 => Full, process::prlimit64 [i32, u32, u64, u64];
+    309 getcpu => Full, process::getcpu [u64, u64, u64];
+    316 renameat2 => Partial("read-only root: EROFS"), fs::renameat2 [i32, u64, i32, u64, u32];
+    318 getrandom => Full, info::getrandom [u64, usize, u32];
+    322 execveat => Partial("AT_EMPTY_PATH and paths relative to dirfd"), process::execveat [i32, u64, u64, u64, i32];
+    332 statx => Full, fs::statx [i32, u64, i32, u32, u64];
+    334 rseq => Unsupported(ENOSYS, "glibc falls back without rseq");
+    436 close_range => Full, fs::close_range [u32, u32, u32];
+    439 faccessat2 => Full, fs::faccessat2 [i32, u64, i32, i32];
+}
+
+/// All rows, indexed by syscall number.
+pub static TABLE: LazyLock<Vec<Option<Entry>>> = LazyLock::new(|| {
+    let mut t: Vec<Option<Entry>> = vec![None; 512];
+    for e in rows() {
+        let nr = e.nr as usize;
+        assert!(t[nr].is_none(), "syscall {} listed twice", e.name);
+        t[nr] = Some(e);
+    }
+    t
+});
+
+/// The row of syscall `nr`.
+pub fn lookup(nr: u64) -> Option<&'static Entry> {
+    TABLE.get(nr as usize).and_then(Option::as_ref)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_match_linux_numbers() {
+        for e in TABLE.iter().flatten() {
+            let sysno = syscalls::Sysno::new(e.nr as usize).expect("a Linux syscall number");
+            assert_eq!(sysno.name(), e.name, "row {} is misnamed", e.nr);
+        }
+    }
+
+    #[test]
+    fn every_supported_row_has_a_handler() {
+        for e in TABLE.iter().flatten() {
+            assert_eq!(
+                e.handler.is_some(),
+                !matches!(e.support, Support::Unsupported(..)),
+                "{}",
+                e.name
+            );
+        }
+    }
+}
