@@ -289,20 +289,23 @@ const OPEN_FLAGS: u32 = (libc::O_ACCMODE
     | libc::O_DSYNC
     | libc::O_ASYNC
     | libc::O_DIRECT
-    | libc::O_LARGEFILE
     | libc::O_DIRECTORY
     | libc::O_NOFOLLOW
     | libc::O_NOATIME
     | libc::O_CLOEXEC
     | libc::O_SYNC
     | libc::O_PATH
-    | libc::O_TMPFILE) as u32;
+    | libc::O_TMPFILE) as u32
+    | KERNEL_O_LARGEFILE;
+
+/// The kernel's O_LARGEFILE (glibc, and so `libc`, define it as 0 on x86-64).
+const KERNEL_O_LARGEFILE: u32 = 0o100000;
 
 pub fn openat(task: &mut Task, dirfd: i32, path: u64, flags: u32, mode: u32) -> Result<u64> {
     let path = read_path(task, path)?;
     // Unknown flags are ignored by open(2), as Linux does.
     // On 64-bit Linux every open is a large-file open.
-    let flags = (flags & OPEN_FLAGS) | libc::O_LARGEFILE as u32;
+    let flags = (flags & OPEN_FLAGS) | KERNEL_O_LARGEFILE;
     let file = task.open_at(dirfd, &path, flags, mode & 0o7777)?;
     let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
     Ok(task.files.install(file, cloexec, 0, nofile_limit(task))? as u64)
@@ -603,7 +606,19 @@ pub fn fcntl(task: &mut Task, fd: i32, cmd: i32, arg: u64) -> Result<u64> {
         | libc::F_SETLKW
         | libc::F_OFD_GETLK
         | libc::F_OFD_SETLK
-        | libc::F_OFD_SETLKW => Err(errno!(ENOLCK, "record locks come with the VFS issue")),
+        | libc::F_OFD_SETLKW => {
+            // struct flock: l_type, l_whence (i16), l_start, l_len (i64), l_pid (i32).
+            let mut flock = [0u8; 32];
+            task.mm.copy_in(arg, &mut flock)?;
+            let l_type = i16::from_ne_bytes([flock[0], flock[1]]) as i32;
+            let whence = i16::from_ne_bytes([flock[2], flock[3]]) as i32;
+            if !matches!(l_type, libc::F_RDLCK | libc::F_WRLCK | libc::F_UNLCK)
+                || !matches!(whence, libc::SEEK_SET | libc::SEEK_CUR | libc::SEEK_END)
+            {
+                bail!(EINVAL);
+            }
+            Err(errno!(ENOLCK, "record locks come with the VFS issue"))
+        }
         libc::F_GETOWN | libc::F_SETOWN | F_SETSIG | F_GETSIG => Ok(0),
         _ => Err(errno!(EINVAL)),
     }

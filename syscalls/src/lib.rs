@@ -13,6 +13,7 @@ mod fs;
 mod futex;
 mod info;
 mod mm;
+mod poll;
 mod process;
 mod signal;
 pub mod strace;

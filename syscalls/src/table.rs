@@ -7,7 +7,7 @@ use sentry::errno::Result;
 use sentry::kernel::Task;
 
 use crate::args::FromArg;
-use crate::{fs, futex, info, mm, process, signal, time};
+use crate::{fs, futex, info, mm, poll, process, signal, time};
 
 /// A handler: decodes its arguments and runs the call.
 pub type Handler = fn(&mut Task, &[u64; 6]) -> Result<u64>;
@@ -90,6 +90,8 @@ macro_rules! syscalls {
 
 use Support::{Full, Partial, Unsupported};
 const ENOSYS: i32 = libc::ENOSYS;
+const POLL_NOTE: &str =
+    "waiting re-checks readiness every few ms until the event-driven wait of the processes issue";
 const PROCESSES: &str = "processes, threads and signals come with the processes issue";
 
 syscalls! {
@@ -100,7 +102,7 @@ syscalls! {
     4 stat => Full, fs::stat [u64, u64];
     5 fstat => Full, fs::fstat [i32, u64];
     6 lstat => Full, fs::lstat [u64, u64];
-    7 poll => Unsupported(ENOSYS, PROCESSES);
+    7 poll => Partial(POLL_NOTE), poll::poll [u64, u64, i32];
     8 lseek => Full, fs::lseek [i32, i64, u32];
     9 mmap => Full, mm::mmap [u64, u64, u64, u64, i32, u64];
     10 mprotect => Full, mm::mprotect [u64, u64, u64];
@@ -134,7 +136,7 @@ syscalls! {
     61 wait4 => Partial("no children exist yet: ECHILD"), process::wait4 [i32, u64, i32, u64];
     62 kill => Partial("to the caller's own process; default actions only"), signal::kill [i32, i32];
     63 uname => Full, info::uname [u64];
-    72 fcntl => Partial("no record locks yet"), fs::fcntl [i32, i32, u64];
+    72 fcntl => Partial("record locks: ENOLCK until the VFS issue"), fs::fcntl [i32, i32, u64];
     76 truncate => Partial("read-only root: EROFS"), fs::truncate [u64, i64];
     77 ftruncate => Partial("read-only root: EROFS/EINVAL"), fs::ftruncate [i32, i64];
     79 getcwd => Full, fs::getcwd [u64, usize];
@@ -172,6 +174,7 @@ syscalls! {
     120 getresgid => Full, process::getresgid [u64, u64, u64];
     121 getpgid => Full, process::getpgid [i32];
     124 getsid => Full, process::getsid [i32];
+    127 rt_sigpending => Full, signal::rt_sigpending [u64, usize];
     131 sigaltstack => Partial("recorded; used when signal delivery lands"), signal::sigaltstack [u64, u64];
     137 statfs => Full, fs::statfs [u64, u64];
     138 fstatfs => Full, fs::fstatfs [i32, u64];
@@ -225,6 +228,7 @@ syscalls! {
     273 set_robust_list => Full, process::set_robust_list [u64, usize];
     274 get_robust_list => Partial("the caller's own list"), process::get_robust_list [i32, u64, u64];
     280 utimensat => Partial("read-only root: EROFS"), fs::utimensat [i32, u64, u64, i32];
+    271 ppoll => Partial(POLL_NOTE), poll::ppoll [u64, u64, u64, u64, usize];
     292 dup3 => Full, fs::dup3 [i32, i32, i32];
     293 pipe2 => Full, fs::pipe2 [u64, i32];
     295 preadv => Full, fs::preadv [i32, u64, i32, i64];
