@@ -137,6 +137,7 @@ fn make_fixtures(root: &Path) -> std::io::Result<()> {
         0o644,
     )?;
     write_with_mode(&root.join("dir/a.txt"), b"a\n", 0o644)?;
+    make_exec_fixtures(root)?;
     symlink("a.txt", root.join("dir/link_to_a"))?;
     write_with_mode(&root.join("dir/sub/b.txt"), b"b\n", 0o644)?;
     write_with_mode(&root.join("dir/sub/deeper/c.txt"), b"c\n", 0o644)?;
@@ -158,6 +159,40 @@ fn make_fixtures(root: &Path) -> std::io::Result<()> {
             format!("chain_{:02}", i + 1)
         };
         symlink(target, links.join(format!("chain_{i:02}")))?;
+    }
+    Ok(())
+}
+
+/// Executables execve must refuse, and a chain of `#!` scripts each naming the next as
+/// its interpreter (Linux follows at most 5 script levels).
+fn make_exec_fixtures(root: &Path) -> std::io::Result<()> {
+    let exec = root.join("exec");
+    fs::create_dir_all(&exec)?;
+    write_with_mode(&exec.join("text"), b"just some text\n", 0o755)?;
+    write_with_mode(&exec.join("bad_elf"), b"\x7fELF\x02\x01\x01garbage", 0o755)?;
+    write_with_mode(
+        &exec.join("missing_interp"),
+        b"#!/nonexistent/interpreter\n",
+        0o755,
+    )?;
+    write_with_mode(
+        &exec.join("dir_interp"),
+        format!("#!{}\n", exec.display()).as_bytes(),
+        0o755,
+    )?;
+    // chain_0 -> chain_1 -> ... -> chain_5 -> /bin/sh
+    write_with_mode(
+        &exec.join("chain_5"),
+        b"#!/bin/sh\necho \"chain ran with $# args\"\n",
+        0o755,
+    )?;
+    for i in (0..5).rev() {
+        let next = exec.join(format!("chain_{}", i + 1));
+        write_with_mode(
+            &exec.join(format!("chain_{i}")),
+            format!("#!{}\n", next.display()).as_bytes(),
+            0o755,
+        )?;
     }
     Ok(())
 }

@@ -155,3 +155,23 @@ fn signals_static_matches_native() {
 fn signals_dynamic_matches_native() {
     assert_guest_matches_native(guest("signals", Dynamic), &[]);
 }
+
+#[test]
+fn auxv_and_initial_stack_static_match_native() {
+    assert_guest_matches_native(guest("auxv", Static), &[]);
+}
+
+#[test]
+fn auxv_and_initial_stack_dynamic_match_native() {
+    assert_guest_matches_native(guest("auxv", Dynamic), &[]);
+}
+
+#[test]
+fn execve_errors_and_script_chains_static_match_native() {
+    assert_guest_matches_native(guest("exec", Static), &[fixtures_dir()]);
+}
+
+#[test]
+fn execve_errors_and_script_chains_dynamic_match_native() {
+    assert_guest_matches_native(guest("exec", Dynamic), &[fixtures_dir()]);
+}

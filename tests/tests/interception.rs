@@ -148,3 +148,18 @@ fn do_help_documents_strace() {
         help.stdout
     );
 }
+
+#[test]
+fn sentry_survives_every_syscall_with_adversarial_arguments() {
+    let run = run_moat(&[], guest("fuzz", Static), &[], &[], None);
+    assert_eq!(
+        run.status, 0,
+        "the fuzzing guest did not finish; stderr:\n{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("panicked"),
+        "the sentry panicked:\n{}",
+        run.stderr
+    );
+}

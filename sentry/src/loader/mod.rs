@@ -17,8 +17,8 @@ pub use stack::at;
 
 /// Where non-PIE-relative PIE executables are loaded (Linux's ELF_ET_DYN_BASE).
 const ELF_ET_DYN_BASE: u64 = 0x5555_5555_4aaa & !(PAGE_SIZE - 1);
-/// How many nested `#!` interpreters execve follows (Linux allows 4 levels + the binary).
-const MAX_SCRIPT_DEPTH: u32 = 4;
+/// How many nested `#!` scripts execve follows before ELOOP (exec_binprm's limit).
+const MAX_SCRIPT_DEPTH: u32 = 5;
 /// Bits of page-granular randomization for mmap base and PIE base (mmap_rnd_bits).
 const MMAP_RND_BITS: u32 = 28;
 /// Bits of page-granular stack top randomization (STACK_RND_MASK).
