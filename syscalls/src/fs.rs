@@ -40,6 +40,29 @@ impl IoctlMemory for Mem<'_> {
     }
 }
 
+/// Writing to a pipe nobody reads raises SIGPIPE as well as failing with EPIPE.
+fn sigpipe_on_epipe<T>(task: &mut Task, result: Result<T>) -> Result<T> {
+    if let Err(e) = &result {
+        if e.code() == libc::EPIPE {
+            let _ = task.send_signal_to_self(libc::SIGPIPE);
+        }
+    }
+    result
+}
+
+/// The file behind `fd` for a positioned call (pread/pwrite and friends): EINVAL for
+/// a negative offset, ESPIPE for files without positions.
+fn positioned(task: &Task, fd: i32, offset: i64) -> Result<(std::sync::Arc<File>, u64)> {
+    let file = task.files.get(fd)?;
+    if offset < 0 {
+        bail!(EINVAL);
+    }
+    if !file.ops().supports_pread() {
+        bail!(ESPIPE);
+    }
+    Ok((file, offset as u64))
+}
+
 /// Reads from `file` into guest memory at `buf` (at `offset` for pread).
 fn do_read(task: &Task, file: &File, buf: u64, count: usize, offset: Option<u64>) -> Result<u64> {
     let count = count.min(MAX_RW_COUNT);
@@ -67,10 +90,8 @@ fn do_read(task: &Task, file: &File, buf: u64, count: usize, offset: Option<u64>
         };
         let n = match n {
             Ok(n) => n,
-            Err(e) if done > 0 && !e.is_restart() => {
-                let _ = e;
-                break;
-            }
+            // Report what was read before the failure, as Linux does.
+            Err(e) if done > 0 && !e.is_restart() => break,
             Err(e) => return Err(e),
         };
         task.mm.copy_out(buf + done as u64, &tmp[..n])?;
@@ -107,17 +128,10 @@ fn do_write(
             Some(off) => file.pwrite(&data, off + done as u64),
             None => file.write(&data),
         };
-        let n = match n {
+        let n = match sigpipe_on_epipe(task, n) {
             Ok(n) => n,
-            Err(e) if e.code() == libc::EPIPE => {
-                // Writing to a pipe nobody reads raises SIGPIPE as well.
-                let _ = task.send_signal_to_self(libc::SIGPIPE);
-                return Err(e);
-            }
-            Err(e) if done > 0 => {
-                let _ = e;
-                break;
-            }
+            // Report what was written before the failure, as Linux does.
+            Err(e) if done > 0 && e.code() != libc::EPIPE => break,
             Err(e) => return Err(e),
         };
         done += n;
@@ -139,25 +153,13 @@ pub fn write(task: &mut Task, fd: i32, buf: u64, count: usize) -> Result<u64> {
 }
 
 pub fn pread64(task: &mut Task, fd: i32, buf: u64, count: usize, offset: i64) -> Result<u64> {
-    let file = task.files.get(fd)?;
-    if offset < 0 {
-        bail!(EINVAL);
-    }
-    if !file.ops().supports_pread() {
-        bail!(ESPIPE);
-    }
-    do_read(task, &file, buf, count, Some(offset as u64))
+    let (file, offset) = positioned(task, fd, offset)?;
+    do_read(task, &file, buf, count, Some(offset))
 }
 
 pub fn pwrite64(task: &mut Task, fd: i32, buf: u64, count: usize, offset: i64) -> Result<u64> {
-    let file = task.files.get(fd)?;
-    if offset < 0 {
-        bail!(EINVAL);
-    }
-    if !file.ops().supports_pread() {
-        bail!(ESPIPE);
-    }
-    do_write(task, &file, buf, count, Some(offset as u64))
+    let (file, offset) = positioned(task, fd, offset)?;
+    do_write(task, &file, buf, count, Some(offset))
 }
 
 fn read_iovecs(task: &Task, iov: u64, count: i32) -> Result<Vec<Iovec>> {
@@ -168,9 +170,6 @@ fn read_iovecs(task: &Task, iov: u64, count: i32) -> Result<Vec<Iovec>> {
     task.mm.copy_in(iov, v.as_mut_bytes())?;
     let mut total: u64 = 0;
     for i in &v {
-        if i.len as i64 <= -1 {
-            bail!(EINVAL);
-        }
         total = total
             .checked_add(i.len)
             .filter(|&t| t <= i64::MAX as u64)
@@ -179,18 +178,17 @@ fn read_iovecs(task: &Task, iov: u64, count: i32) -> Result<Vec<Iovec>> {
     Ok(v)
 }
 
-fn do_readv(task: &mut Task, fd: i32, iov: u64, count: i32, offset: Option<u64>) -> Result<u64> {
-    let file = task.files.get(fd)?;
+fn do_readv(
+    task: &mut Task,
+    file: &File,
+    iov: u64,
+    count: i32,
+    offset: Option<u64>,
+) -> Result<u64> {
     let iovs = read_iovecs(task, iov, count)?;
     let mut done: u64 = 0;
     for v in iovs.iter().filter(|v| v.len > 0) {
-        let n = do_read(
-            task,
-            &file,
-            v.base,
-            v.len as usize,
-            offset.map(|o| o + done),
-        )?;
+        let n = do_read(task, file, v.base, v.len as usize, offset.map(|o| o + done))?;
         done += n;
         if n < v.len {
             break;
@@ -199,8 +197,13 @@ fn do_readv(task: &mut Task, fd: i32, iov: u64, count: i32, offset: Option<u64>)
     Ok(done)
 }
 
-fn do_writev(task: &mut Task, fd: i32, iov: u64, count: i32, offset: Option<u64>) -> Result<u64> {
-    let file = task.files.get(fd)?;
+fn do_writev(
+    task: &mut Task,
+    file: &File,
+    iov: u64,
+    count: i32,
+    offset: Option<u64>,
+) -> Result<u64> {
     let iovs = read_iovecs(task, iov, count)?;
     if !file.ops().uses_offset() && offset.is_none() {
         // Streams get one write of the whole vector, so it stays atomic for pipes.
@@ -211,23 +214,12 @@ fn do_writev(task: &mut Task, fd: i32, iov: u64, count: i32, offset: Option<u64>
         if data.is_empty() {
             return Ok(0);
         }
-        return match file.write(&data) {
-            Err(e) if e.code() == libc::EPIPE => {
-                let _ = task.send_signal_to_self(libc::SIGPIPE);
-                Err(e)
-            }
-            other => other.map(|n| n as u64),
-        };
+        let written = file.write(&data);
+        return sigpipe_on_epipe(task, written).map(|n| n as u64);
     }
     let mut done: u64 = 0;
     for v in iovs.iter().filter(|v| v.len > 0) {
-        let n = do_write(
-            task,
-            &file,
-            v.base,
-            v.len as usize,
-            offset.map(|o| o + done),
-        )?;
+        let n = do_write(task, file, v.base, v.len as usize, offset.map(|o| o + done))?;
         done += n;
         if n < v.len {
             break;
@@ -237,33 +229,23 @@ fn do_writev(task: &mut Task, fd: i32, iov: u64, count: i32, offset: Option<u64>
 }
 
 pub fn readv(task: &mut Task, fd: i32, iov: u64, count: i32) -> Result<u64> {
-    do_readv(task, fd, iov, count, None)
+    let file = task.files.get(fd)?;
+    do_readv(task, &file, iov, count, None)
 }
 
 pub fn writev(task: &mut Task, fd: i32, iov: u64, count: i32) -> Result<u64> {
-    do_writev(task, fd, iov, count, None)
+    let file = task.files.get(fd)?;
+    do_writev(task, &file, iov, count, None)
 }
 
 pub fn preadv(task: &mut Task, fd: i32, iov: u64, count: i32, offset: i64) -> Result<u64> {
-    let file = task.files.get(fd)?;
-    if offset < 0 {
-        bail!(EINVAL);
-    }
-    if !file.ops().supports_pread() {
-        bail!(ESPIPE);
-    }
-    do_readv(task, fd, iov, count, Some(offset as u64))
+    let (file, offset) = positioned(task, fd, offset)?;
+    do_readv(task, &file, iov, count, Some(offset))
 }
 
 pub fn pwritev(task: &mut Task, fd: i32, iov: u64, count: i32, offset: i64) -> Result<u64> {
-    let file = task.files.get(fd)?;
-    if offset < 0 {
-        bail!(EINVAL);
-    }
-    if !file.ops().supports_pread() {
-        bail!(ESPIPE);
-    }
-    do_writev(task, fd, iov, count, Some(offset as u64))
+    let (file, offset) = positioned(task, fd, offset)?;
+    do_writev(task, &file, iov, count, Some(offset))
 }
 
 pub fn open(task: &mut Task, path: u64, flags: u32, mode: u32) -> Result<u64> {

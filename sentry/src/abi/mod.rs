@@ -203,3 +203,16 @@ pub struct Statfs {
     pub f_spare: [i64; 4],
 }
 const _: () = assert!(std::mem::size_of::<Statfs>() == 120);
+
+impl Statfs {
+    /// What statfs reports for the sentry's in-memory filesystems (TMPFS_MAGIC).
+    pub fn in_memory() -> Statfs {
+        Statfs {
+            f_type: 0x0102_1994,
+            f_bsize: 4096,
+            f_namelen: 255,
+            f_frsize: 4096,
+            ..Default::default()
+        }
+    }
+}

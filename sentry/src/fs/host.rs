@@ -163,12 +163,6 @@ impl FileOps for HostFile {
     }
 
     fn statfs(&self) -> Result<abi::Statfs> {
-        Ok(abi::Statfs {
-            f_type: 0x0102_1994,
-            f_bsize: 4096,
-            f_namelen: 255,
-            f_frsize: 4096,
-            ..Default::default()
-        })
+        Ok(abi::Statfs::in_memory())
     }
 }

@@ -171,13 +171,7 @@ pub trait FileOps: Send + Sync + 'static {
 
     /// statfs(2) via fstatfs.
     fn statfs(&self) -> Result<abi::Statfs> {
-        Ok(abi::Statfs {
-            f_type: 0x0102_1994,
-            f_bsize: 4096,
-            f_namelen: 255,
-            f_frsize: 4096,
-            ..Default::default()
-        })
+        Ok(abi::Statfs::in_memory())
     }
 
     /// Readiness for poll: `POLL*` bits among `mask` that are ready now.

@@ -146,25 +146,25 @@ impl Resolver<'_> {
         Ok(cur)
     }
 
+    /// If `path` is the root of a mount other than the namespace root, the mountpoint
+    /// it covers (what `..` and absolute paths continue from).
+    fn covered_mountpoint(path: &Path) -> Option<Path> {
+        if !Arc::ptr_eq(&path.dentry, path.mount.root()) {
+            return None;
+        }
+        path.mount.mountpoint().map(|(m, d)| Path {
+            mount: m.clone(),
+            dentry: d.clone(),
+        })
+    }
+
     /// The parent of `path`, staying at the task's root and crossing mount boundaries.
     pub fn parent_of(&self, path: &Path) -> Path {
         let mut cur = path.clone();
-        loop {
-            if cur.same(self.root) {
-                return cur;
-            }
-            if Arc::ptr_eq(&cur.dentry, cur.mount.root()) {
-                // At the root of a mount: continue from the mountpoint in the parent.
-                match cur.mount.mountpoint() {
-                    Some((m, d)) => {
-                        cur = Path {
-                            mount: m.clone(),
-                            dentry: d.clone(),
-                        };
-                        continue;
-                    }
-                    None => return cur,
-                }
+        while !cur.same(self.root) {
+            if let Some(below) = Self::covered_mountpoint(&cur) {
+                cur = below;
+                continue;
             }
             let parent = cur
                 .dentry
@@ -176,6 +176,7 @@ impl Resolver<'_> {
                 dentry: parent,
             };
         }
+        cur
     }
 
     /// The absolute path of `path` as seen from the task's root (for getcwd and /proc).
@@ -188,28 +189,18 @@ impl Resolver<'_> {
             if cur.same(self.root) {
                 break true;
             }
-            if Arc::ptr_eq(&cur.dentry, cur.mount.root()) {
-                match cur.mount.mountpoint() {
-                    Some((m, d)) => {
-                        cur = Path {
-                            mount: m.clone(),
-                            dentry: d.clone(),
-                        };
-                        continue;
-                    }
-                    None => break false,
-                }
+            if let Some(below) = Self::covered_mountpoint(&cur) {
+                cur = below;
+                continue;
             }
+            let Some(parent) = cur.dentry.parent().cloned() else {
+                break false;
+            };
             parts.push(cur.dentry.name().to_vec());
-            match cur.dentry.parent() {
-                Some(p) => {
-                    cur = Path {
-                        mount: cur.mount.clone(),
-                        dentry: p.clone(),
-                    }
-                }
-                None => break false,
-            }
+            cur = Path {
+                mount: cur.mount.clone(),
+                dentry: parent,
+            };
         };
         let mut out = Vec::new();
         for p in parts.iter().rev() {
