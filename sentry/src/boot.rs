@@ -163,6 +163,7 @@ fn mount_devfs(mounts: &Arc<MountNamespace>) {
     let resolver = Resolver {
         mounts,
         root: &root,
+        creds: None,
     };
     if let Ok(dev) = resolver.resolve(&root, b"/dev", true) {
         if dev.file_type() == FileType::Directory {
@@ -213,6 +214,7 @@ fn start_init(
     let resolver = Resolver {
         mounts: &kernel.mounts,
         root: &root,
+        creds: None,
     };
     let cwd_str = String::from_utf8_lossy(&config.cwd).into_owned();
     let cwd = resolver

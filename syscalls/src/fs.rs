@@ -720,17 +720,7 @@ fn refuse_in_parent(task: &Task, dirfd: i32, path: u64, must_exist: bool) -> Res
     } else if task.lookup(dirfd, &path, false).is_ok() {
         bail!(EEXIST);
     }
-    let start = if path[0] == b'/' {
-        task.fs.root()
-    } else {
-        task.start_dir(dirfd)?
-    };
-    let root = task.fs.root();
-    let parent = sentry::vfs::Resolver {
-        mounts: &task.kernel.mounts,
-        root: &root,
-    }
-    .resolve_parent(&start, &path)?;
+    let parent = task.lookup_parent(dirfd, &path)?;
     if parent.parent.mount.flags.read_only {
         bail!(EROFS);
     }

@@ -75,3 +75,32 @@ impl Credentials {
         bits & want == want
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_group_and_other_bits_apply_in_that_order() {
+        let c = Credentials::new(1000, 100, vec![200]);
+        assert!(c.may_access(false, 0o700, 1000, 0, 7, false));
+        assert!(
+            !c.may_access(false, 0o077, 1000, 100, 4, false),
+            "owner bits win even if group allows"
+        );
+        assert!(
+            c.may_access(false, 0o070, 0, 200, 5, false),
+            "supplementary group"
+        );
+        assert!(!c.may_access(false, 0o750, 0, 0, 4, false));
+        assert!(c.may_access(false, 0o754, 0, 0, 4, false));
+    }
+
+    #[test]
+    fn root_needs_an_x_bit_to_execute_but_may_search_any_directory() {
+        let root = Credentials::new(0, 0, vec![]);
+        assert!(root.may_access(false, 0o000, 1000, 1000, 6, false));
+        assert!(!root.may_access(false, 0o644, 1000, 1000, 1, false));
+        assert!(root.may_access(false, 0o000, 1000, 1000, 1, true));
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::Task;
 use crate::errno;
 use crate::errno::Result;
-use crate::vfs::{wants_write, File, FileType, Path, Resolver};
+use crate::vfs::{wants_write, File, FileType, ParentAndName, Path, Resolver};
 
 impl Task {
     /// The directory a relative path starts from: the cwd for AT_FDCWD, else `dirfd`'s
@@ -37,6 +37,7 @@ impl Task {
         Resolver {
             mounts: &self.kernel.mounts,
             root: &root,
+            creds: Some(&self.creds),
         }
         .resolve(&start, path, follow)
     }
@@ -58,12 +59,33 @@ impl Task {
         self.lookup(dirfd, path, follow)
     }
 
+    /// Resolves all but the last component of `path` relative to `dirfd`, for calls
+    /// that create or remove that last component.
+    pub fn lookup_parent(&self, dirfd: i32, path: &[u8]) -> Result<ParentAndName> {
+        if path.is_empty() {
+            return Err(errno!(ENOENT));
+        }
+        let start = if path[0] == b'/' {
+            self.fs.root()
+        } else {
+            self.start_dir(dirfd)?
+        };
+        let root = self.fs.root();
+        Resolver {
+            mounts: &self.kernel.mounts,
+            root: &root,
+            creds: Some(&self.creds),
+        }
+        .resolve_parent(&start, path)
+    }
+
     /// The absolute path of `path` from this task's root, and whether it is reachable.
     pub fn absolute_path(&self, path: &Path) -> (Vec<u8>, bool) {
         let root = self.fs.root();
         Resolver {
             mounts: &self.kernel.mounts,
             root: &root,
+            creds: None,
         }
         .absolute(path)
     }
@@ -85,17 +107,7 @@ impl Task {
             }
             Err(e) if e.code() == libc::ENOENT && o(libc::O_CREAT) => {
                 // The name does not exist: creating it needs a writable filesystem.
-                let start = if path.first() == Some(&b'/') {
-                    self.fs.root()
-                } else {
-                    self.start_dir(dirfd)?
-                };
-                let root = self.fs.root();
-                let parent = Resolver {
-                    mounts: &self.kernel.mounts,
-                    root: &root,
-                }
-                .resolve_parent(&start, path)?;
+                let parent = self.lookup_parent(dirfd, path)?;
                 if parent.trailing_slash {
                     return Err(errno!(EISDIR));
                 }

@@ -13,7 +13,7 @@ mod resolve;
 pub use dentry::{Dentry, Mount, MountFlags, MountNamespace, Path};
 pub use file::{fill_dirents, DirEntry, DirentWriter, File, FileOps, IoctlMemory, SeekWhence};
 pub use inode::{FileType, Inode, Stat};
-pub use resolve::{Resolver, MAX_SYMLINKS, NAME_MAX, PATH_MAX};
+pub use resolve::{ParentAndName, Resolver, MAX_SYMLINKS, NAME_MAX, PATH_MAX};
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 

@@ -6,6 +6,7 @@ use super::dentry::{MountNamespace, Path};
 use super::inode::FileType;
 use crate::errno;
 use crate::errno::Result;
+use crate::kernel::creds::Credentials;
 
 /// Longest path, including the terminating NUL.
 pub const PATH_MAX: usize = 4096;
@@ -20,6 +21,9 @@ pub struct Resolver<'a> {
     pub mounts: &'a MountNamespace,
     /// The task's root (chroot) — `..` never climbs above it.
     pub root: &'a Path,
+    /// Whose search permission on each directory is checked (None: the kernel's own
+    /// lookups, unchecked).
+    pub creds: Option<&'a Credentials>,
 }
 
 /// What the last component of a path turned out to be, for callers that create files.
@@ -111,6 +115,7 @@ impl Resolver<'_> {
             if name.len() > NAME_MAX {
                 return Err(errno!(ENAMETOOLONG));
             }
+            self.check_search(&cur)?;
             match name {
                 b"." => continue,
                 b".." => {
@@ -144,6 +149,19 @@ impl Resolver<'_> {
             return Err(errno!(ENOTDIR));
         }
         Ok(cur)
+    }
+
+    /// EACCES unless the credentials may search directory `dir`.
+    fn check_search(&self, dir: &Path) -> Result<()> {
+        let Some(creds) = self.creds else {
+            return Ok(());
+        };
+        let st = dir.inode().stat()?;
+        if creds.may_access(false, st.mode, st.uid, st.gid, 1, true) {
+            Ok(())
+        } else {
+            Err(errno!(EACCES))
+        }
     }
 
     /// If `path` is the root of a mount other than the namespace root, the mountpoint
