@@ -44,7 +44,19 @@ pub fn run(args: BootArgs) -> i32 {
         dup(std::io::stdout().as_fd()),
         dup(std::io::stderr().as_fd()),
     ];
-    match sentry::boot::run(config, gofer, stdio, moat_syscalls::Linux64::new()) {
+    let sandbox = match sentry::boot::prepare(config, gofer, stdio, moat_syscalls::Linux64::new()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("moat: {e}");
+            return e.exit_code();
+        }
+    };
+    // From here on the sentry needs no new host resources: confine it.
+    if let Err(e) = crate::jail::sentry::install() {
+        eprintln!("moat boot: cannot install the sentry's seccomp filter: {e}");
+        return 125;
+    }
+    match sandbox.run() {
         Ok(status) => {
             tracing::debug!(?status, "sandbox exited");
             status.shell_code()

@@ -9,6 +9,7 @@ mod cli;
 mod do_cmd;
 mod fds;
 mod gofer_cmd;
+mod jail;
 mod logging;
 
 use clap::Parser;

@@ -62,3 +62,61 @@ fn internal_roles_refuse_descriptors_that_are_not_open() {
     let out = moat(&["gofer", "--root", "/", "--sock-fd", "79"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The status lines of a process, by pid.
+fn proc_status(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default()
+}
+
+/// Children of any thread of process `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .map(|t| std::fs::read_to_string(t.path().join("children")).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+#[test]
+fn running_sentry_and_its_stub_are_seccomp_confined() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moat"))
+        .args(["do", "/bin/sleep", "2"])
+        .spawn()
+        .expect("start moat do");
+    // Find `moat boot` among moat do's children, and the stub among its children.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (boot, stub) = loop {
+        let boot = children_of(child.id()).into_iter().find(|&p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.starts_with(b"/") && c.windows(5).any(|w| w == b"boot\0"))
+        });
+        if let Some(boot) = boot {
+            if let Some(&stub) = children_of(boot).first() {
+                break (boot, stub);
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sentry with a stub appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    for pid in [boot, stub] {
+        let status = proc_status(pid);
+        assert!(
+            status.contains("\nSeccomp:\t2\n"),
+            "pid {pid} is not in seccomp filter mode:\n{status}"
+        );
+        assert!(
+            status.contains("\nNoNewPrivs:\t1\n"),
+            "pid {pid} lacks no_new_privs:\n{status}"
+        );
+    }
+    assert!(child.wait().expect("wait").success());
+}

@@ -90,13 +90,23 @@ impl BootError {
 
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Boots a sandbox and runs its first process to completion.
-pub fn run(
+/// A sandbox whose kernel is set up (gofer connected, mounts built, memory file
+/// created) but whose first process has not started. The caller confines the sentry
+/// between [`prepare`] and [`Sandbox::run`]: from then on the sentry needs no new host
+/// resources.
+pub struct Sandbox {
+    kernel: Arc<Kernel>,
+    config: BootConfig,
+    files: Arc<FdTable>,
+}
+
+/// Sets up the sandbox kernel.
+pub fn prepare(
     config: BootConfig,
     gofer_sock: OwnedFd,
     stdio: Vec<Option<OwnedFd>>,
     syscalls: Arc<dyn SyscallTable>,
-) -> Result<ExitStatus, BootError> {
+) -> Result<Sandbox, BootError> {
     let platform: Arc<dyn Platform> = match config.platform.as_str() {
         "ptrace" => Arc::new(PtracePlatform),
         other => return Err(BootError::Platform(other.to_string())),
@@ -141,21 +151,36 @@ pub fn run(
             .install_at(fd as i32, file, false, 1024)
             .map_err(BootError::Kernel)?;
     }
+    Ok(Sandbox {
+        kernel,
+        config,
+        files,
+    })
+}
 
-    // The init task runs on its own thread: the thread that creates a stub traces it.
-    let thread = std::thread::Builder::new()
-        .name("task-1".to_string())
-        .spawn(move || -> Result<ExitStatus, BootError> {
-            let task = start_init(&kernel, &config, files)?;
-            let status = task.run();
-            info!(?status, "init exited");
-            Ok(status)
-        })
-        .map_err(|e| BootError::Kernel(Errno::from_io(&e)))?;
-    thread.join().unwrap_or(Ok(ExitStatus::Signaled {
-        signo: libc::SIGKILL,
-        core: false,
-    }))
+impl Sandbox {
+    /// Starts the sandbox's first process and runs it to completion.
+    pub fn run(self) -> Result<ExitStatus, BootError> {
+        let Sandbox {
+            kernel,
+            config,
+            files,
+        } = self;
+        // The init task runs on its own thread: the thread that creates a stub traces it.
+        let thread = std::thread::Builder::new()
+            .name("task-1".to_string())
+            .spawn(move || -> Result<ExitStatus, BootError> {
+                let task = start_init(&kernel, &config, files)?;
+                let status = task.run();
+                info!(?status, "init exited");
+                Ok(status)
+            })
+            .map_err(|e| BootError::Kernel(Errno::from_io(&e)))?;
+        thread.join().unwrap_or(Ok(ExitStatus::Signaled {
+            signo: libc::SIGKILL,
+            core: false,
+        }))
+    }
 }
 
 fn mount_devfs(mounts: &Arc<MountNamespace>) {

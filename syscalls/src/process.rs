@@ -407,8 +407,17 @@ pub fn sched_yield(_task: &mut Task) -> Result<u64> {
     Ok(0)
 }
 
+/// CPUs the sandbox may run on: the sentry's own affinity mask (never read from
+/// files: the confined sentry opens none).
 fn ncpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
+        .map(|set| {
+            (0..nix::sched::CpuSet::count())
+                .filter(|&c| set.is_set(c).unwrap_or(false))
+                .count()
+        })
+        .unwrap_or(1)
+        .max(1)
 }
 
 pub fn sched_getaffinity(task: &mut Task, pid: i32, len: usize, mask: u64) -> Result<u64> {
