@@ -39,6 +39,11 @@ pub fn run(args: BootArgs) -> i32 {
     };
     // The sentry's own copies of the caller's stdio become the guest's fds 0, 1 and 2.
     let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok();
+    // Before anything else: the sentry's own namespaces and an empty root.
+    if let Err(e) = crate::jail::sentry_ns::enter() {
+        eprintln!("moat boot: cannot confine the sentry: {e}");
+        return 125;
+    }
     let stdio = vec![
         dup(std::io::stdin().as_fd()),
         dup(std::io::stdout().as_fd()),

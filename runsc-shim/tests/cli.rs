@@ -84,7 +84,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 }
 
 #[test]
-fn running_sentry_and_its_stub_are_seccomp_confined() {
+fn running_sentry_is_confined_by_seccomp_namespaces_and_an_empty_root() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_moat"))
         .args(["do", "/bin/sleep", "2"])
         .spawn()
@@ -118,5 +118,14 @@ fn running_sentry_and_its_stub_are_seccomp_confined() {
             "pid {pid} lacks no_new_privs:\n{status}"
         );
     }
+    for ns in ["mnt", "net", "ipc", "uts"] {
+        let host = std::fs::read_link(format!("/proc/self/ns/{ns}")).expect("own ns");
+        let sentry = std::fs::read_link(format!("/proc/{boot}/ns/{ns}")).expect("sentry ns");
+        assert_ne!(host, sentry, "the sentry shares the host's {ns} namespace");
+    }
+    let root: Vec<_> = std::fs::read_dir(format!("/proc/{boot}/root"))
+        .expect("sentry root")
+        .collect();
+    assert!(root.is_empty(), "the sentry's root is not empty: {root:?}");
     assert!(child.wait().expect("wait").success());
 }

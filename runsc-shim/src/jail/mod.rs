@@ -3,6 +3,7 @@
 //! process. Adding a syscall to a role is a reviewed change to that file.
 
 pub mod sentry;
+pub mod sentry_ns;
 
 use std::collections::BTreeMap;
 

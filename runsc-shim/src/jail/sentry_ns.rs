@@ -1,0 +1,97 @@
+//! The sentry's namespaces and empty root, entered first thing in `moat boot`, in this
+//! order:
+//! 1. a user namespace (only when not started as root; ids map to themselves),
+//! 2. new mount, IPC, UTS and network namespaces (no host network at all),
+//! 3. every mount made private, then `pivot_root` into an empty, read-only tmpfs and
+//!    the host's tree detached: from here no host path exists for the sentry.
+//!
+//! What the sentry needs later (the gofer channel, stdio, the debug log) arrives as
+//! file descriptors, and the memory file is a memfd.
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::unistd::{chdir, getegid, geteuid, pivot_root};
+
+/// Why confinement failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JailError {
+    /// A step failed.
+    #[error("{step}: {errno}")]
+    Step {
+        /// What was being done.
+        step: &'static str,
+        /// The host's answer.
+        errno: nix::Error,
+    },
+}
+
+fn step<T>(step: &'static str, r: nix::Result<T>) -> Result<T, JailError> {
+    r.map_err(|errno| JailError::Step { step, errno })
+}
+
+/// Moves the calling (single-threaded) sentry into its namespaces and empty root.
+pub fn enter() -> Result<(), JailError> {
+    let (uid, gid) = (geteuid().as_raw(), getegid().as_raw());
+    if uid != 0 {
+        step("unshare(CLONE_NEWUSER)", unshare(CloneFlags::CLONE_NEWUSER))?;
+        step(
+            "write /proc/self/setgroups",
+            std::fs::write("/proc/self/setgroups", "deny").map_err(io_to_nix),
+        )?;
+        step(
+            "write /proc/self/uid_map",
+            std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1")).map_err(io_to_nix),
+        )?;
+        step(
+            "write /proc/self/gid_map",
+            std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1")).map_err(io_to_nix),
+        )?;
+    }
+    let flags = CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWNET;
+    step("unshare(mount, ipc, uts, net namespaces)", unshare(flags))?;
+    step(
+        "make mounts private",
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        ),
+    )?;
+    // An empty tmpfs over a directory every Linux system has, which becomes the root.
+    let empty = "/proc";
+    let tmpfs_flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    step(
+        "mount the empty root",
+        mount(
+            Some("none"),
+            empty,
+            Some("tmpfs"),
+            tmpfs_flags,
+            Some("size=4k,mode=0555"),
+        ),
+    )?;
+    step("chdir to the empty root", chdir(empty))?;
+    step("pivot_root", pivot_root(".", "."))?;
+    step("detach the host's root", umount2(".", MntFlags::MNT_DETACH))?;
+    step("chdir /", chdir("/"))?;
+    step(
+        "make the root read-only",
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | tmpfs_flags,
+            None::<&str>,
+        ),
+    )?;
+    Ok(())
+}
+
+fn io_to_nix(e: std::io::Error) -> nix::Error {
+    nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
