@@ -18,7 +18,7 @@ use crate::kernel::fs_context::FsContext;
 use crate::kernel::{ExitStatus, Kernel, KernelOptions, SyscallTable, Task, ThreadGroup, Uts};
 use crate::mm::{MemoryFile, MemoryManager};
 use crate::platform::ptrace::PtracePlatform;
-use crate::platform::{NoAddressSpace, Platform, Regs};
+use crate::platform::{NoAddressSpace, Platform};
 use crate::vfs::{File, FileType, MountFlags, MountNamespace, Resolver};
 
 /// Everything the sentry needs to start a sandbox, as the CLI hands it over.
@@ -260,22 +260,16 @@ fn start_init(
         Arc::new(NoAddressSpace),
         0,
     ));
-    let mut task = Task {
-        kernel: kernel.clone(),
+    let mut task = Task::new(
+        kernel.clone(),
         tid,
-        tg: ThreadGroup::new(tid, 0),
+        ThreadGroup::new(tid, 0),
         mm,
         files,
-        fs: Arc::new(FsContext::new(root.clone(), cwd, 0o022)),
-        creds: Credentials::new(config.uid, config.gid, config.groups.clone()),
-        regs: Regs::default(),
-        ctx: kernel.platform.new_context(),
-        signal_mask: 0,
-        clear_child_tid: 0,
-        robust_list: (0, 0),
-        comm: Vec::new(),
-        exit: None,
-    };
+        Arc::new(FsContext::new(root.clone(), cwd, 0o022)),
+        Credentials::new(config.uid, config.gid, config.groups.clone()),
+        kernel.platform.new_context(),
+    );
     let argv0 = config.argv.first().cloned().unwrap_or_default();
     let path = find_in_path(&task, &argv0, &config.env);
     crate::loader::execve(&mut task, &path, config.argv.clone(), config.env.clone()).map_err(

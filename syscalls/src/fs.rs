@@ -44,7 +44,13 @@ impl IoctlMemory for Mem<'_> {
 fn sigpipe_on_epipe<T>(task: &mut Task, result: Result<T>) -> Result<T> {
     if let Err(e) = &result {
         if e.code() == libc::EPIPE {
-            let _ = task.send_signal_to_self(libc::SIGPIPE);
+            let info = sentry::kernel::signal::SigInfo::from_process(
+                libc::SIGPIPE,
+                0,
+                task.pid(),
+                task.creds.uid,
+            );
+            task.send_signal_to_self(info);
         }
     }
     result

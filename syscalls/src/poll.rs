@@ -1,15 +1,16 @@
 //! poll(2) and ppoll(2).
 //!
-//! Readiness is asked of each file (`FileOps::readiness`). Until the event-driven wait
-//! mechanism of the processes issue exists, a poll that has to wait re-checks its files
-//! every few milliseconds until one is ready or the timeout passes.
+//! Readiness is asked of each file (`FileOps::readiness`); a poll that has to wait sleeps
+//! on the files' readiness queues and is interrupted by signals. Files without a queue
+//! (host fds) are re-checked every few milliseconds.
 
 use std::time::{Duration, Instant};
 
 use sentry::abi::Timespec;
 use sentry::bail;
-use sentry::errno::Result;
+use sentry::errno::{Errno, Result, ERESTARTNOHAND};
 use sentry::kernel::time::to_nanos;
+use sentry::kernel::wait::{block_until, WaitQueue};
 use sentry::kernel::Task;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
@@ -49,16 +50,44 @@ fn do_poll(task: &mut Task, addr: u64, nfds: u64, deadline: Option<Instant>) -> 
     }
     let mut fds = vec![PollFd::default(); nfds as usize];
     task.mm.copy_in(addr, fds.as_mut_bytes())?;
+    // Sleep on every file's readiness queue; files without one (host fds) are re-polled
+    // every few milliseconds.
+    let files: Vec<_> = fds
+        .iter()
+        .filter(|p| p.fd >= 0)
+        .filter_map(|p| task.files.get(p.fd).ok())
+        .collect();
+    let queues: Vec<&WaitQueue> = files
+        .iter()
+        .filter_map(|f| f.ops().readiness_queue())
+        .collect();
+    let repoll = files.iter().any(|f| f.ops().readiness_queue().is_none());
     let mut step = Duration::from_millis(1);
     let ready = loop {
-        let ready = scan(task, &mut fds);
-        let now = Instant::now();
-        if ready > 0 || deadline.is_some_and(|d| now >= d) {
-            break ready;
+        let slice_end = if repoll {
+            Some(Instant::now() + step)
+        } else {
+            None
+        };
+        let wake = match (deadline, slice_end) {
+            (Some(d), Some(s)) => Some(d.min(s)),
+            (d, s) => d.or(s),
+        };
+        let r = block_until(&queues, wake, || {
+            let ready = scan(task, &mut fds);
+            (ready > 0).then_some(Ok(ready))
+        });
+        match r {
+            Ok(n) => break n,
+            Err(e) if e.code() == libc::ETIMEDOUT => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break 0;
+                }
+                step = (step * 2).min(Duration::from_millis(10));
+            }
+            Err(e) if e.is_restart() => return Err(Errno::new(ERESTARTNOHAND)),
+            Err(e) => return Err(e),
         }
-        let nap = deadline.map_or(step, |d| step.min(d - now));
-        std::thread::sleep(nap);
-        step = (step * 2).min(Duration::from_millis(10));
     };
     task.mm.copy_out(addr, fds.as_bytes())?;
     Ok(ready as u64)

@@ -1,19 +1,34 @@
-//! Signal dispositions, masks and sending signals.
+//! Signals: dispositions, masks, the alternate stack, sending, waiting, returning.
 
-use sentry::abi::SigAction;
-use sentry::errno::Result;
-use sentry::kernel::signal::{NSIG, UNBLOCKABLE};
+use std::time::{Duration, Instant};
+
+use sentry::abi::{SigAction, Timespec};
+use sentry::errno::{Errno, Result, ERESTARTNOHAND};
+use sentry::kernel::signal::{
+    sigmask, AltStack, SigInfo, NSIG, SI_TKILL, SI_USER, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK,
+    UNBLOCKABLE,
+};
+use sentry::kernel::signal_frame::StackT;
+use sentry::kernel::time::to_nanos;
+use sentry::kernel::wait::{current_waiter, WakeReason};
 use sentry::kernel::Task;
 use sentry::{bail, errno};
 
-/// SS_AUTODISARM.
-const SS_AUTODISARM: i32 = 1 << 31;
+/// The smallest alternate stack sigaltstack accepts (MINSIGSTKSZ).
+const MINSIGSTKSZ: u64 = 2048;
 
 fn valid_signal(sig: i32) -> Result<usize> {
     if sig < 1 || sig as usize > NSIG {
         bail!(EINVAL);
     }
     Ok(sig as usize)
+}
+
+fn read_sigset(task: &Task, addr: u64, size: usize) -> Result<u64> {
+    if size != 8 {
+        bail!(EINVAL);
+    }
+    task.mm.read_obj(addr)
 }
 
 pub fn rt_sigaction(
@@ -42,6 +57,14 @@ pub fn rt_sigaction(
             a.mask &= !UNBLOCKABLE;
             a.flags &= 0xffff_ffff;
             actions.set(signo, a);
+            // Setting SIG_IGN (or a default-ignore SIG_DFL) discards what is pending.
+            if actions.is_ignored(sig) {
+                drop(actions);
+                task.tg.pending.lock().discard(sigmask(sig));
+                for t in task.tg.tasks.lock().iter() {
+                    t.pending.lock().discard(sigmask(sig));
+                }
+            }
         }
         old
     };
@@ -61,7 +84,7 @@ pub fn rt_sigprocmask(
     if sigsetsize != 8 {
         bail!(EINVAL);
     }
-    let old = task.signal_mask;
+    let old = task.signal_mask();
     if set != 0 {
         let s: u64 = task.mm.read_obj(set)?;
         let new = match how {
@@ -70,7 +93,7 @@ pub fn rt_sigprocmask(
             libc::SIG_SETMASK => s,
             _ => bail!(EINVAL),
         };
-        task.signal_mask = new & !UNBLOCKABLE;
+        task.set_signal_mask(new);
     }
     if oldset != 0 {
         task.mm.write_obj(oldset, &old)?;
@@ -78,30 +101,150 @@ pub fn rt_sigprocmask(
     Ok(0)
 }
 
-pub fn sigaltstack(task: &mut Task, ss: u64, old: u64) -> Result<u64> {
-    if ss != 0 {
-        let v = task.mm.read_bytes(ss, 24)?;
-        let flags = i32::from_ne_bytes(v[8..12].try_into().expect("4 bytes"));
-        if flags & !(libc::SS_DISABLE | SS_AUTODISARM) != 0 {
-            bail!(EINVAL);
+pub fn rt_sigpending(task: &mut Task, set: u64, sigsetsize: usize) -> Result<u64> {
+    if sigsetsize > 8 {
+        bail!(EINVAL);
+    }
+    let pending =
+        (task.shared.pending.lock().set() | task.tg.pending.lock().set()) & task.signal_mask();
+    task.mm
+        .copy_out(set, &pending.to_ne_bytes()[..sigsetsize])?;
+    Ok(0)
+}
+
+pub fn rt_sigreturn(task: &mut Task) -> Result<u64> {
+    match sentry::kernel::signal_frame::sigreturn(task) {
+        Ok(rax) => Ok(rax),
+        Err(_) => {
+            task.force_signal(sentry::mm::FaultSignal {
+                signo: libc::SIGSEGV,
+                code: 0x80,
+                addr: 0,
+            });
+            Ok(task.regs.0.rax)
         }
     }
+}
+
+pub fn rt_sigsuspend(task: &mut Task, mask: u64, sigsetsize: usize) -> Result<u64> {
+    let new = read_sigset(task, mask, sigsetsize)?;
+    let old = task.signal_mask();
+    task.saved_mask = Some(old);
+    task.set_signal_mask(new);
+    wait_for_signal(task)
+}
+
+pub fn pause(task: &mut Task) -> Result<u64> {
+    wait_for_signal(task)
+}
+
+/// Sleeps until a signal is to be delivered; the run loop delivers it and the call
+/// returns EINTR.
+fn wait_for_signal(task: &Task) -> Result<u64> {
+    let w = current_waiter();
+    loop {
+        w.prepare();
+        if deliverable(task) {
+            return Err(Errno::new(ERESTARTNOHAND));
+        }
+        if w.sleep(None) == WakeReason::Interrupted {
+            return Err(Errno::new(ERESTARTNOHAND));
+        }
+    }
+}
+
+fn deliverable(task: &Task) -> bool {
+    let pending = task.shared.pending.lock().set() | task.tg.pending.lock().set();
+    pending & !task.signal_mask() != 0
+}
+
+pub fn rt_sigtimedwait(
+    task: &mut Task,
+    set: u64,
+    info: u64,
+    timeout: u64,
+    sigsetsize: usize,
+) -> Result<u64> {
+    let wanted = read_sigset(task, set, sigsetsize)? & !UNBLOCKABLE;
+    let deadline = if timeout != 0 {
+        let t: Timespec = task.mm.read_obj(timeout)?;
+        if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+            bail!(EINVAL);
+        }
+        Some(Instant::now() + Duration::from_nanos(to_nanos(t).min(u64::MAX as i128) as u64))
+    } else {
+        None
+    };
+    let w = current_waiter();
+    loop {
+        w.prepare();
+        // Take one of the wanted signals, whether blocked or not.
+        let not_wanted = !wanted;
+        let got = task
+            .shared
+            .pending
+            .lock()
+            .dequeue(not_wanted)
+            .or_else(|| task.tg.pending.lock().dequeue(not_wanted));
+        if let Some(si) = got {
+            if info != 0 {
+                task.mm.write_obj(info, &si)?;
+            }
+            return Ok(si.signo as u64);
+        }
+        if deliverable(task) {
+            return Err(errno!(EINTR));
+        }
+        match w.sleep(deadline) {
+            WakeReason::Notified => continue,
+            WakeReason::TimedOut => return Err(errno!(EAGAIN)),
+            WakeReason::Interrupted => {
+                w.clear_interrupt();
+                continue;
+            }
+        }
+    }
+}
+
+pub fn sigaltstack(task: &mut Task, ss: u64, old: u64) -> Result<u64> {
+    let sp = task.regs.0.rsp;
+    let current = task.altstack;
+    if ss != 0 {
+        let new: StackT = task.mm.read_obj(ss)?;
+        if current.contains(sp) {
+            bail!(EPERM);
+        }
+        let mode = new.ss_flags & !SS_AUTODISARM;
+        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+            bail!(EINVAL);
+        }
+        task.altstack = if mode == SS_DISABLE {
+            AltStack::default()
+        } else {
+            if new.ss_size < MINSIGSTKSZ {
+                bail!(ENOMEM);
+            }
+            AltStack {
+                sp: new.ss_sp,
+                size: new.ss_size,
+                autodisarm: new.ss_flags & SS_AUTODISARM != 0,
+            }
+        };
+    }
     if old != 0 {
-        // No alternate stack yet: { ss_sp: 0, ss_flags: SS_DISABLE, ss_size: 0 }.
-        let mut out = [0u8; 24];
-        out[8..12].copy_from_slice(&libc::SS_DISABLE.to_ne_bytes());
-        task.mm.copy_out(old, &out)?;
+        let st = StackT {
+            ss_sp: current.sp,
+            ss_flags: current.flags(sp),
+            pad: 0,
+            ss_size: current.size,
+        };
+        task.mm.write_obj(old, &st)?;
     }
     Ok(0)
 }
 
-fn send_to_self(task: &mut Task, sig: i32) -> Result<u64> {
-    if sig == 0 {
-        return Ok(0);
-    }
-    valid_signal(sig)?;
-    task.send_signal_to_self(sig)?;
-    Ok(0)
+fn sender_info(task: &Task, signo: i32, code: i32) -> SigInfo {
+    SigInfo::from_process(signo, code, task.pid(), task.creds.uid)
 }
 
 pub fn kill(task: &mut Task, pid: i32, sig: i32) -> Result<u64> {
@@ -109,39 +252,76 @@ pub fn kill(task: &mut Task, pid: i32, sig: i32) -> Result<u64> {
         bail!(EINVAL);
     }
     let me = task.pid();
-    if pid == me || pid == 0 || pid == -1 || pid == -me {
-        return send_to_self(task, sig);
+    let pgid = *task.tg.pgid.lock();
+    // Only one process exists until fork lands with the processes issue.
+    let reaches_me = pid == me || pid == 0 || pid == -pgid;
+    if !reaches_me {
+        bail!(ESRCH);
     }
-    Err(errno!(ESRCH))
+    if sig != 0 {
+        task.tg.send_signal(sender_info(task, sig, SI_USER));
+    }
+    Ok(0)
+}
+
+fn send_to_thread(task: &mut Task, tgid: Option<i32>, tid: i32, sig: i32) -> Result<u64> {
+    if tid <= 0 || tgid.is_some_and(|t| t <= 0) || sig < 0 || sig as usize > NSIG {
+        bail!(EINVAL);
+    }
+    if tid != task.tid || tgid.is_some_and(|t| t != task.pid()) {
+        bail!(ESRCH);
+    }
+    if sig != 0 {
+        let info = sender_info(task, sig, SI_TKILL);
+        task.send_signal_to_self(info);
+    }
+    Ok(0)
 }
 
 pub fn tkill(task: &mut Task, tid: i32, sig: i32) -> Result<u64> {
-    if tid <= 0 || sig < 0 || sig as usize > NSIG {
-        bail!(EINVAL);
-    }
-    if tid != task.tid {
-        bail!(ESRCH);
-    }
-    send_to_self(task, sig)
+    send_to_thread(task, None, tid, sig)
 }
 
 pub fn tgkill(task: &mut Task, tgid: i32, tid: i32, sig: i32) -> Result<u64> {
-    if tgid <= 0 || tid <= 0 || sig < 0 || sig as usize > NSIG {
+    send_to_thread(task, Some(tgid), tid, sig)
+}
+
+/// Reads a user-supplied siginfo for sigqueueinfo; only negative si_codes (as sigqueue
+/// makes) may be forged, except towards oneself.
+fn queued_info(task: &Task, sig: i32, uinfo: u64, to_self: bool) -> Result<SigInfo> {
+    let mut info: SigInfo = task.mm.read_obj(uinfo)?;
+    if !to_self && (info.code >= 0 || info.code == SI_TKILL) {
+        bail!(EPERM);
+    }
+    info.signo = sig;
+    Ok(info)
+}
+
+pub fn rt_sigqueueinfo(task: &mut Task, tgid: i32, sig: i32, uinfo: u64) -> Result<u64> {
+    valid_signal(sig)?;
+    if tgid != task.pid() {
+        bail!(ESRCH);
+    }
+    let info = queued_info(task, sig, uinfo, true)?;
+    task.tg.send_signal(info);
+    Ok(0)
+}
+
+pub fn rt_tgsigqueueinfo(
+    task: &mut Task,
+    tgid: i32,
+    tid: i32,
+    sig: i32,
+    uinfo: u64,
+) -> Result<u64> {
+    valid_signal(sig)?;
+    if tgid <= 0 || tid <= 0 {
         bail!(EINVAL);
     }
     if tgid != task.pid() || tid != task.tid {
         bail!(ESRCH);
     }
-    send_to_self(task, sig)
-}
-
-pub fn rt_sigpending(task: &mut Task, set: u64, sigsetsize: usize) -> Result<u64> {
-    if sigsetsize > 8 {
-        bail!(EINVAL);
-    }
-    // A signal is either acted on at once or refused (no delivery to handlers yet), so
-    // nothing is ever left pending.
-    let pending = 0u64.to_ne_bytes();
-    task.mm.copy_out(set, &pending[..sigsetsize])?;
+    let info = queued_info(task, sig, uinfo, true)?;
+    task.send_signal_to_self(info);
     Ok(0)
 }

@@ -1,12 +1,13 @@
 //! Clocks and sleeping.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sentry::abi::{Timespec, Timeval};
-use sentry::bail;
 use sentry::errno::Result;
+use sentry::errno::{ERESTARTNOHAND, ERESTART_RESTARTBLOCK};
 use sentry::kernel::time::to_nanos;
 use sentry::kernel::Task;
+use sentry::{bail, errno};
 
 /// The host clock that serves a guest clock id; EINVAL for ids Linux rejects.
 fn host_clock(id: i32) -> Result<nix::time::ClockId> {
@@ -90,19 +91,45 @@ fn read_timespec(task: &Task, addr: u64) -> Result<Timespec> {
     Ok(t)
 }
 
-fn sleep_ns(ns: i128) {
-    if ns > 0 {
-        std::thread::sleep(Duration::from_nanos(ns.min(u64::MAX as i128) as u64));
+/// Sleeps until `deadline`; interrupted by a signal, writes the time left to `rem`
+/// (when given) and returns the restart errno the call uses.
+fn interruptible_sleep(task: &mut Task, deadline: Instant, rem: u64, restart: i32) -> Result<u64> {
+    match sentry::kernel::wait::sleep_until(deadline) {
+        Ok(()) => Ok(0),
+        Err(e) if e.is_restart() => {
+            if rem != 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let ts = Timespec {
+                    tv_sec: left.as_secs() as i64,
+                    tv_nsec: left.subsec_nanos() as i64,
+                };
+                task.mm.write_obj(rem, &ts)?;
+            }
+            task.restart_deadline = Some(deadline);
+            Err(sentry::errno::Errno::new(restart))
+        }
+        Err(e) => Err(e),
     }
 }
 
-pub fn nanosleep(task: &mut Task, req: u64, _rem: u64) -> Result<u64> {
-    let t = read_timespec(task, req)?;
-    sleep_ns(to_nanos(t));
-    Ok(0)
+fn after(ns: i128) -> Instant {
+    Instant::now() + Duration::from_nanos(ns.clamp(0, u64::MAX as i128) as u64)
 }
 
-pub fn clock_nanosleep(task: &mut Task, id: i32, flags: i32, req: u64, _rem: u64) -> Result<u64> {
+pub fn nanosleep(task: &mut Task, req: u64, rem: u64) -> Result<u64> {
+    let t = read_timespec(task, req)?;
+    interruptible_sleep(task, after(to_nanos(t)), rem, ERESTART_RESTARTBLOCK)
+}
+
+/// restart_syscall(2): continues a sleep a signal interrupted (no handler ran).
+pub fn restart_syscall(task: &mut Task) -> Result<u64> {
+    match task.restart_deadline.take() {
+        Some(deadline) => interruptible_sleep(task, deadline, 0, ERESTART_RESTARTBLOCK),
+        None => Err(errno!(EINTR)),
+    }
+}
+
+pub fn clock_nanosleep(task: &mut Task, id: i32, flags: i32, req: u64, rem: u64) -> Result<u64> {
     if matches!(id, libc::CLOCK_THREAD_CPUTIME_ID) {
         bail!(EINVAL);
     }
@@ -122,16 +149,100 @@ pub fn clock_nanosleep(task: &mut Task, id: i32, flags: i32, req: u64, _rem: u64
     }
     let t = read_timespec(task, req)?;
     if flags & libc::TIMER_ABSTIME != 0 {
-        let until = to_nanos(t);
-        loop {
-            let left = until - to_nanos(now(id)?);
-            if left <= 0 {
-                break;
-            }
-            sleep_ns(left);
-        }
+        // An absolute sleep restarts with the same target: no time left to report.
+        let left = to_nanos(t) - to_nanos(now(id)?);
+        return interruptible_sleep(task, after(left), 0, ERESTARTNOHAND);
+    }
+    interruptible_sleep(task, after(to_nanos(t)), rem, ERESTART_RESTARTBLOCK)
+}
+
+/// `struct itimerval`.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    zerocopy::FromBytes,
+    zerocopy::IntoBytes,
+    zerocopy::Immutable,
+    zerocopy::KnownLayout,
+)]
+#[repr(C)]
+struct ItimerVal {
+    interval: Timeval,
+    value: Timeval,
+}
+
+fn timeval_of(d: Duration) -> Timeval {
+    // A running timer never reads as zero (that would mean disarmed).
+    let d = if d.is_zero() {
+        d
     } else {
-        sleep_ns(to_nanos(t));
+        d.max(Duration::from_micros(1))
+    };
+    Timeval {
+        tv_sec: d.as_secs() as i64,
+        tv_usec: d.subsec_micros() as i64,
+    }
+}
+
+fn duration_of(t: Timeval) -> Result<Duration> {
+    if t.tv_sec < 0 || !(0..1_000_000).contains(&t.tv_usec) {
+        bail!(EINVAL);
+    }
+    Ok(Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000))
+}
+
+fn check_which(which: i32) -> Result<()> {
+    match which {
+        libc::ITIMER_REAL => Ok(()),
+        libc::ITIMER_VIRTUAL | libc::ITIMER_PROF => {
+            Err(errno!(EINVAL, "CPU-time interval timers are not supported"))
+        }
+        _ => Err(errno!(EINVAL)),
+    }
+}
+
+pub fn getitimer(task: &mut Task, which: i32, value: u64) -> Result<u64> {
+    check_which(which)?;
+    let (left, interval) = task.tg.real_timer.get();
+    task.mm.write_obj(
+        value,
+        &ItimerVal {
+            interval: timeval_of(interval),
+            value: timeval_of(left),
+        },
+    )?;
+    Ok(0)
+}
+
+pub fn setitimer(task: &mut Task, which: i32, new: u64, old: u64) -> Result<u64> {
+    check_which(which)?;
+    let v: ItimerVal = if new != 0 {
+        task.mm.read_obj(new)?
+    } else {
+        ItimerVal::default()
+    };
+    let (value, interval) = (duration_of(v.value)?, duration_of(v.interval)?);
+    let tg = task.tg.clone();
+    let (left, old_interval) = tg.real_timer.set(&tg, value, interval);
+    if old != 0 {
+        task.mm.write_obj(
+            old,
+            &ItimerVal {
+                interval: timeval_of(old_interval),
+                value: timeval_of(left),
+            },
+        )?;
     }
     Ok(0)
+}
+
+pub fn alarm(task: &mut Task, seconds: u32) -> Result<u64> {
+    let tg = task.tg.clone();
+    let (left, _) = tg
+        .real_timer
+        .set(&tg, Duration::from_secs(seconds as u64), Duration::ZERO);
+    // Seconds left, rounded to the nearest second, at least 1 if any time was left.
+    let secs = left.as_secs() + u64::from(left.subsec_micros() >= 500_000);
+    Ok(if left.is_zero() { 0 } else { secs.max(1) })
 }

@@ -145,13 +145,11 @@ fn abort_dynamic_dies_of_sigabrt_like_native() {
 }
 
 #[test]
-#[ignore = "signal delivery to handlers comes with the processes issue"]
 fn signals_static_matches_native() {
     assert_guest_matches_native(guest("signals", Static), &[]);
 }
 
 #[test]
-#[ignore = "signal delivery to handlers comes with the processes issue"]
 fn signals_dynamic_matches_native() {
     assert_guest_matches_native(guest("signals", Dynamic), &[]);
 }
@@ -174,4 +172,14 @@ fn execve_errors_and_script_chains_static_match_native() {
 #[test]
 fn execve_errors_and_script_chains_dynamic_match_native() {
     assert_guest_matches_native(guest("exec", Dynamic), &[fixtures_dir()]);
+}
+
+#[test]
+fn signal_frames_handlers_and_restarts_static_match_native() {
+    assert_guest_matches_native(guest("sigframes", Static), &[]);
+}
+
+#[test]
+fn signal_frames_handlers_and_restarts_dynamic_match_native() {
+    assert_guest_matches_native(guest("sigframes", Dynamic), &[]);
 }

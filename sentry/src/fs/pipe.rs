@@ -3,11 +3,12 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use crate::abi::Timespec;
 use crate::errno;
 use crate::errno::Result;
+use crate::kernel::wait::{block_until, WaitQueue};
 use crate::vfs::{anon_dev, next_ino, File, FileOps, Stat};
 
 /// Default pipe capacity (16 pages, as Linux).
@@ -27,7 +28,8 @@ struct State {
 /// A pipe.
 pub struct Pipe {
     state: Mutex<State>,
-    changed: Condvar,
+    /// Readers waiting for data, writers waiting for room; also poll's readiness queue.
+    changed: WaitQueue,
     ino: u64,
     dev: u64,
     created: Timespec,
@@ -43,7 +45,7 @@ impl Pipe {
                 readers: 1,
                 writers: 1,
             }),
-            changed: Condvar::new(),
+            changed: WaitQueue::default(),
             ino: next_ino(),
             dev: pipefs_dev(),
             created: crate::kernel::time::realtime(),
@@ -91,6 +93,7 @@ impl Drop for PipeEnd {
         } else {
             s.readers -= 1;
         }
+        drop(s);
         self.pipe.changed.notify_all();
     }
 }
@@ -113,6 +116,7 @@ impl PipeEnd {
             return Err(errno!(EBUSY));
         }
         s.capacity = size;
+        drop(s);
         self.pipe.changed.notify_all();
         Ok(size)
     }
@@ -123,58 +127,63 @@ impl FileOps for PipeEnd {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut s = self.pipe.state.lock();
-        loop {
+        let nonblocking = file.nonblocking();
+        let n = block_until(&[&self.pipe.changed], None, || {
+            let mut s = self.pipe.state.lock();
             if !s.buf.is_empty() {
                 let n = buf.len().min(s.buf.len());
                 for (dst, src) in buf.iter_mut().zip(s.buf.drain(..n)) {
                     *dst = src;
                 }
-                self.pipe.changed.notify_all();
-                return Ok(n);
+                return Some(Ok(n));
             }
             if s.writers == 0 {
-                return Ok(0);
+                return Some(Ok(0));
             }
-            if file.nonblocking() {
-                return Err(errno!(EAGAIN));
-            }
-            self.pipe.changed.wait(&mut s);
-        }
+            nonblocking.then(|| Err(errno!(EAGAIN)))
+        })?;
+        self.pipe.changed.notify_all();
+        Ok(n)
     }
 
     fn write(&self, file: &File, buf: &[u8], _offset: Option<u64>) -> Result<usize> {
-        let mut s = self.pipe.state.lock();
+        let nonblocking = file.nonblocking();
+        // Writes of at most PIPE_BUF bytes are atomic: all or nothing.
+        let atomic = buf.len() <= PIPE_BUF;
         let mut done = 0;
-        loop {
+        let result = block_until(&[&self.pipe.changed], None, || {
+            let mut s = self.pipe.state.lock();
             if s.readers == 0 {
-                return if done > 0 {
+                return Some(if done > 0 {
                     Ok(done)
                 } else {
                     Err(errno!(EPIPE))
-                };
+                });
             }
             let free = s.capacity.saturating_sub(s.buf.len());
             let rest = buf.len() - done;
-            // Writes of at most PIPE_BUF bytes are atomic: all or nothing.
-            let atomic = buf.len() <= PIPE_BUF;
             if free > 0 && (!atomic || free >= rest) {
                 let n = free.min(rest);
                 s.buf.extend(&buf[done..done + n]);
                 done += n;
+                drop(s);
                 self.pipe.changed.notify_all();
                 if done == buf.len() {
-                    return Ok(done);
+                    return Some(Ok(done));
                 }
             }
-            if file.nonblocking() {
-                return if done > 0 {
+            (nonblocking).then(|| {
+                if done > 0 {
                     Ok(done)
                 } else {
                     Err(errno!(EAGAIN))
-                };
-            }
-            self.pipe.changed.wait(&mut s);
+                }
+            })
+        });
+        match result {
+            // Interrupted after writing some: report the partial write, as Linux does.
+            Err(e) if e.is_restart() && done > 0 => Ok(done),
+            other => other,
         }
     }
 
@@ -217,6 +226,10 @@ impl FileOps for PipeEnd {
             }
         }
         ready & (mask | (libc::POLLERR | libc::POLLHUP) as u32)
+    }
+
+    fn readiness_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.pipe.changed)
     }
 
     fn as_pipe(&self) -> Option<&PipeEnd> {

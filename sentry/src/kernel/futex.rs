@@ -5,17 +5,20 @@
 //! and offset, so processes sharing the memory meet on the same queue.
 //!
 //! The value check and the enqueue happen under the table lock, so a wake that follows
-//! the guest's store can never be lost. Lock order: the futex table lock before any
-//! MemoryManager lock.
+//! the guest's store can never be lost. Waiting sleeps on the task's own waiter, so a
+//! signal interrupts it (ERESTARTSYS). Lock order: the futex table lock before any
+//! MemoryManager lock; never a waiter's lock while holding the table lock's users' locks.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
+use super::wait::{current_waiter, Waiter, WakeReason};
 use crate::errno;
-use crate::errno::Result;
+use crate::errno::{Errno, Result, ERESTARTSYS};
 
 /// What a futex word is identified by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,21 +29,22 @@ pub enum FutexKey {
     Shared(u64, u64),
 }
 
-struct Waiter {
+struct Entry {
     bitset: u32,
-    woken: Mutex<bool>,
-    cv: Condvar,
+    waiter: Arc<Waiter>,
+    woken: Arc<AtomicBool>,
 }
 
 /// All futex wait queues of a kernel.
 #[derive(Default)]
 pub struct Futexes {
-    queues: Mutex<HashMap<FutexKey, Vec<Arc<Waiter>>>>,
+    queues: Mutex<HashMap<FutexKey, Vec<Entry>>>,
 }
 
 impl Futexes {
     /// FUTEX_WAIT(_BITSET): if `load()` still returns `expected`, sleeps until woken
-    /// (Ok), the deadline passes (ETIMEDOUT); EAGAIN if the value differs.
+    /// (Ok), the deadline passes (ETIMEDOUT) or a signal arrives (ERESTARTSYS); EAGAIN
+    /// if the value differs.
     pub fn wait(
         &self,
         key: FutexKey,
@@ -52,50 +56,52 @@ impl Futexes {
         if bitset == 0 {
             return Err(errno!(EINVAL));
         }
-        let waiter = Arc::new(Waiter {
-            bitset,
-            woken: Mutex::new(false),
-            cv: Condvar::new(),
-        });
+        let waiter = current_waiter();
+        let woken = Arc::new(AtomicBool::new(false));
         {
             let mut queues = self.queues.lock();
             if load()? != expected {
                 return Err(errno!(EAGAIN));
             }
-            queues.entry(key).or_default().push(waiter.clone());
+            queues.entry(key).or_default().push(Entry {
+                bitset,
+                waiter: waiter.clone(),
+                woken: woken.clone(),
+            });
         }
-        let mut woken = waiter.woken.lock();
-        while !*woken {
-            match deadline {
-                Some(d) => {
-                    if waiter.cv.wait_until(&mut woken, d).timed_out() && !*woken {
-                        drop(woken);
-                        return self.give_up(key, &waiter);
-                    }
+        loop {
+            waiter.prepare();
+            if woken.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            match waiter.sleep(deadline) {
+                WakeReason::Notified => continue,
+                WakeReason::TimedOut => return self.give_up(key, &woken, errno!(ETIMEDOUT)),
+                WakeReason::Interrupted => {
+                    return self.give_up(key, &woken, Errno::new(ERESTARTSYS))
                 }
-                None => waiter.cv.wait(&mut woken),
             }
         }
-        Ok(())
     }
 
-    /// Removes a timed-out waiter; if a wake raced in first, the wait succeeded.
-    fn give_up(&self, key: FutexKey, waiter: &Arc<Waiter>) -> Result<()> {
+    /// Leaves the queue after a timeout or interrupt; if a wake raced in first, the wait
+    /// succeeded after all.
+    fn give_up(&self, key: FutexKey, woken: &Arc<AtomicBool>, why: Errno) -> Result<()> {
         let mut queues = self.queues.lock();
+        if woken.load(Ordering::Acquire) {
+            return Ok(());
+        }
         if let Some(q) = queues.get_mut(&key) {
-            if let Some(i) = q.iter().position(|w| Arc::ptr_eq(w, waiter)) {
-                q.remove(i);
-                if q.is_empty() {
-                    queues.remove(&key);
-                }
-                return Err(errno!(ETIMEDOUT));
+            q.retain(|e| !Arc::ptr_eq(&e.woken, woken));
+            if q.is_empty() {
+                queues.remove(&key);
             }
         }
-        Ok(())
+        Err(why)
     }
 
     fn wake_locked(
-        queues: &mut HashMap<FutexKey, Vec<Arc<Waiter>>>,
+        queues: &mut HashMap<FutexKey, Vec<Entry>>,
         key: FutexKey,
         n: u32,
         bitset: u32,
@@ -107,9 +113,9 @@ impl Futexes {
         let mut i = 0;
         while i < q.len() && woken < n {
             if q[i].bitset & bitset != 0 {
-                let w = q.remove(i);
-                *w.woken.lock() = true;
-                w.cv.notify_one();
+                let e = q.remove(i);
+                e.woken.store(true, Ordering::Release);
+                e.waiter.notify();
                 woken += 1;
             } else {
                 i += 1;

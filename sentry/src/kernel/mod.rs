@@ -8,19 +8,22 @@ pub mod creds;
 pub mod fd_table;
 pub mod fs_context;
 pub mod futex;
+pub mod itimer;
 pub mod limits;
 pub mod path;
 pub mod random;
 pub mod signal;
+pub mod signal_frame;
 mod task;
 pub mod time;
+pub mod wait;
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-pub use task::{ExitStatus, SyscallTable, Task, ThreadGroup};
+pub use task::{ExitStatus, SyscallTable, Task, TaskShared, ThreadGroup, SYS_RESTART_SYSCALL};
 
 use crate::mm::MemoryFile;
 use crate::platform::Platform;

@@ -1,6 +1,8 @@
 //! Tasks (guest threads), thread groups (guest processes) and the task run loop.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use tracing::{debug, warn};
@@ -9,12 +11,20 @@ use super::creds::Credentials;
 use super::fd_table::FdTable;
 use super::fs_context::FsContext;
 use super::limits::Limits;
-use super::signal::{default_action, DefaultAction, SignalActions};
+use super::signal::{
+    default_action, sigmask, AltStack, DefaultAction, PendingSignals, SigInfo, SignalActions,
+    SA_RESETHAND, SA_RESTART, SIG_DFL, SIG_IGN, UNBLOCKABLE,
+};
+use super::wait::{set_current_waiter, Waiter};
 use super::Kernel;
 use crate::errno;
-use crate::errno::Result;
+use crate::errno::{Result, ERESTARTNOINTR, ERESTARTSYS, ERESTART_RESTARTBLOCK};
 use crate::mm::{FaultSignal, MemoryManager};
-use crate::platform::{Context, Event, Regs};
+use crate::platform::{Context, Event, Interrupt, Regs};
+
+/// restart_syscall(2)'s number: what a syscall interrupted with ERESTART_RESTARTBLOCK
+/// re-executes as.
+pub const SYS_RESTART_SYSCALL: u64 = 219;
 
 /// How a process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,10 +77,16 @@ pub struct ThreadGroup {
     pub sid: Mutex<i32>,
     /// Signal dispositions.
     pub actions: Mutex<SignalActions>,
+    /// Signals sent to the process as a whole.
+    pub pending: Mutex<PendingSignals>,
+    /// The threads.
+    pub tasks: Mutex<Vec<Arc<TaskShared>>>,
     /// Resource limits.
     pub limits: Mutex<Limits>,
     /// Set once the group has exited.
     pub exit_status: Mutex<Option<ExitStatus>>,
+    /// ITIMER_REAL (alarm, setitimer).
+    pub real_timer: Arc<super::itimer::RealTimer>,
 }
 
 impl ThreadGroup {
@@ -82,14 +98,107 @@ impl ThreadGroup {
             pgid: Mutex::new(tgid),
             sid: Mutex::new(tgid),
             actions: Mutex::default(),
+            pending: Mutex::default(),
+            tasks: Mutex::default(),
             limits: Mutex::default(),
             exit_status: Mutex::new(None),
+            real_timer: Arc::default(),
         })
     }
 
     /// The soft limit of an RLIMIT_* resource.
     pub fn limit(&self, resource: u32) -> u64 {
         self.limits.lock().cur(resource)
+    }
+
+    /// Sends `info` to the process: queued once for the group, and the thread that can
+    /// take it first is woken (Linux's complete_signal).
+    pub fn send_signal(&self, info: SigInfo) {
+        let signo = info.signo;
+        if self.discard_on_arrival(signo) {
+            return;
+        }
+        self.pending.lock().enqueue(info);
+        let tasks = self.tasks.lock();
+        let target = tasks.iter().find(|t| t.mask() & sigmask(signo) == 0);
+        match target {
+            Some(t) => t.wake_for_signal(),
+            None => tasks.iter().for_each(|t| t.waiter.notify()),
+        }
+    }
+
+    /// Whether a signal is dropped when sent (ignored, or default-ignored). SIGCONT and
+    /// stop-signal bookkeeping happen here too.
+    fn discard_on_arrival(&self, signo: i32) -> bool {
+        if signo == libc::SIGCONT {
+            self.pending.lock().discard(STOP_SIGNALS);
+            for t in self.tasks.lock().iter() {
+                t.pending.lock().discard(STOP_SIGNALS);
+            }
+        } else if STOP_SIGNALS & sigmask(signo) != 0 {
+            self.pending.lock().discard(sigmask(libc::SIGCONT));
+        }
+        signo != libc::SIGKILL && signo != libc::SIGSTOP && self.actions.lock().is_ignored(signo)
+    }
+}
+
+const STOP_SIGNALS: u64 = sigmask(libc::SIGSTOP)
+    | sigmask(libc::SIGTSTP)
+    | sigmask(libc::SIGTTIN)
+    | sigmask(libc::SIGTTOU);
+
+/// The part of a task other tasks may reach: its signals and how to wake it.
+pub struct TaskShared {
+    /// Thread id.
+    pub tid: i32,
+    /// Signals sent to this thread.
+    pub pending: Mutex<PendingSignals>,
+    mask: AtomicU64,
+    /// Sleeps and wakes the task.
+    pub waiter: Arc<Waiter>,
+    /// Kicks the task out of guest code.
+    interrupter: Mutex<Option<Arc<dyn Interrupt>>>,
+}
+
+impl TaskShared {
+    /// A task's shared part.
+    pub fn new(tid: i32) -> Arc<TaskShared> {
+        Arc::new(TaskShared {
+            tid,
+            pending: Mutex::default(),
+            mask: AtomicU64::new(0),
+            waiter: Arc::new(Waiter::default()),
+            interrupter: Mutex::new(None),
+        })
+    }
+
+    /// Blocked signals.
+    pub fn mask(&self) -> u64 {
+        self.mask.load(Ordering::Acquire)
+    }
+
+    /// Makes the task notice a deliverable signal: sleeps end with a restart errno and
+    /// guest code is interrupted.
+    pub fn wake_for_signal(&self) {
+        self.waiter.interrupt();
+        if let Some(i) = self.interrupter.lock().as_ref() {
+            i.interrupt();
+        }
+    }
+
+    /// Sends `info` to this thread.
+    pub fn send_signal(&self, tg: &ThreadGroup, info: SigInfo) {
+        let signo = info.signo;
+        if tg.discard_on_arrival(signo) {
+            return;
+        }
+        self.pending.lock().enqueue(info);
+        if self.mask() & sigmask(signo) == 0 || signo == libc::SIGKILL {
+            self.wake_for_signal();
+        } else {
+            // Blocked: only a sigtimedwait/sigsuspend needs to look again.
+            self.waiter.notify();
+        }
     }
 }
 
@@ -100,6 +209,8 @@ pub struct Task {
     pub kernel: Arc<Kernel>,
     /// Thread id.
     pub tid: i32,
+    /// What other tasks may reach.
+    pub shared: Arc<TaskShared>,
     /// The process.
     pub tg: Arc<ThreadGroup>,
     /// Address space.
@@ -114,8 +225,10 @@ pub struct Task {
     pub regs: Regs,
     /// The platform context this task's guest code runs in.
     pub ctx: Box<dyn Context>,
-    /// Blocked signals.
-    pub signal_mask: u64,
+    /// The alternate signal stack.
+    pub altstack: AltStack,
+    /// A signal mask to restore once a signal is delivered (rt_sigsuspend, ppoll, pselect).
+    pub saved_mask: Option<u64>,
     /// set_tid_address / CLONE_CHILD_CLEARTID.
     pub clear_child_tid: u64,
     /// set_robust_list head and length.
@@ -124,12 +237,65 @@ pub struct Task {
     pub comm: Vec<u8>,
     /// Set when the task must stop: it leaves the run loop with this status.
     pub exit: Option<ExitStatus>,
+    /// The restart errno the last syscall returned, until signal handling decides
+    /// between EINTR and re-executing it.
+    restart: Option<i32>,
+    /// What restart_syscall continues: the deadline of an interrupted sleep.
+    pub restart_deadline: Option<Instant>,
 }
 
 impl Task {
+    /// A task with a fresh signal state.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        kernel: Arc<Kernel>,
+        tid: i32,
+        tg: Arc<ThreadGroup>,
+        mm: Arc<MemoryManager>,
+        files: Arc<FdTable>,
+        fs: Arc<FsContext>,
+        creds: Credentials,
+        ctx: Box<dyn Context>,
+    ) -> Task {
+        let shared = TaskShared::new(tid);
+        tg.tasks.lock().push(shared.clone());
+        Task {
+            kernel,
+            tid,
+            shared,
+            tg,
+            mm,
+            files,
+            fs,
+            creds,
+            regs: Regs::default(),
+            ctx,
+            altstack: AltStack::default(),
+            saved_mask: None,
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            comm: Vec::new(),
+            exit: None,
+            restart: None,
+            restart_deadline: None,
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> i32 {
         self.tg.tgid
+    }
+
+    /// Blocked signals.
+    pub fn signal_mask(&self) -> u64 {
+        self.shared.mask()
+    }
+
+    /// Sets the blocked signals (SIGKILL and SIGSTOP can never be blocked).
+    pub fn set_signal_mask(&mut self, mask: u64) {
+        self.shared
+            .mask
+            .store(mask & !UNBLOCKABLE, Ordering::Release);
     }
 
     /// Ends the whole thread group with `status` (exit_group, fatal signals).
@@ -143,13 +309,16 @@ impl Task {
 
     /// Runs the task until it exits; returns how its process ended.
     pub fn run(mut self) -> ExitStatus {
+        set_current_waiter(self.shared.waiter.clone());
         let table = self.kernel.syscalls.clone();
         loop {
+            self.handle_signals();
             if let Some(status) = self.exit {
                 debug!(tid = self.tid, ?status, "task exits");
                 return status;
             }
             let space = self.mm.address_space().clone();
+            self.install_interrupter(&space);
             let event = match self.ctx.switch(&space, &mut self.regs) {
                 Ok(ev) => ev,
                 Err(e) => {
@@ -170,7 +339,10 @@ impl Task {
                     let args = self.regs.syscall_args();
                     let ret = match table.invoke(&mut self, nr, args) {
                         Ok(v) => v,
-                        Err(e) if e.is_restart() => errno!(EINTR).as_return(),
+                        Err(e) if e.is_restart() => {
+                            self.restart = Some(e.code());
+                            errno!(EINTR).as_return()
+                        }
                         Err(e) => e.as_return(),
                     };
                     self.regs.set_return(ret);
@@ -182,7 +354,7 @@ impl Task {
                         warn!(tid = self.tid, addr, "fault could not be resolved: {e:?}");
                         self.force_signal(FaultSignal {
                             signo: libc::SIGBUS,
-                            code: 2,
+                            code: crate::abi::BUS_ADRERR,
                             addr,
                         });
                     }
@@ -195,61 +367,163 @@ impl Task {
         }
     }
 
-    /// Delivers a synchronous signal raised by the guest's own instruction.
-    ///
-    /// Until signal frames exist (the processes issue), a caught synchronous signal
-    /// cannot be handed to its handler, so every such signal takes its default action.
-    fn force_signal(&mut self, sig: FaultSignal) {
-        debug!(tid = self.tid, ?sig, regs = ?self.regs, "synchronous signal");
-        for v in self.mm.vmas() {
-            debug!("  vma {:#x}-{:#x} {:?}", v.start, v.end, v.prot);
+    fn install_interrupter(&mut self, space: &Arc<dyn crate::platform::AddressSpace>) {
+        let mut slot = self.shared.interrupter.lock();
+        if slot.is_none() {
+            *slot = self.ctx.interrupter(space).ok();
         }
-        self.exit_group(match default_action(sig.signo) {
-            DefaultAction::Core => ExitStatus::Signaled {
-                signo: sig.signo,
-                core: true,
-            },
-            _ => ExitStatus::Signaled {
-                signo: sig.signo,
-                core: false,
-            },
-        });
     }
 
-    /// Delivers signal `signo` sent to this task's process (kill, tgkill, SIGPIPE).
-    ///
-    /// Ignored signals are dropped; signals whose action is the default take it
-    /// (terminate, core); caught signals cannot be delivered yet and are recorded as
-    /// unsupported (ENOSYS to the sender) — full delivery comes with the processes issue.
-    pub fn send_signal_to_self(&mut self, signo: i32) -> Result<()> {
-        let action = self.tg.actions.lock().get(signo as usize);
-        let blocked = self.signal_mask & super::signal::sigmask(signo) != 0;
-        if action.handler == super::signal::SIG_IGN
-            && signo != libc::SIGKILL
-            && signo != libc::SIGSTOP
-        {
-            return Ok(());
+    /// Forgets the interrupter (the address space changed, on execve).
+    pub fn reset_interrupter(&mut self) {
+        *self.shared.interrupter.lock() = None;
+    }
+
+    /// Raises a synchronous signal caused by the guest's own instruction. Like Linux's
+    /// force_sig: if the signal is blocked or ignored it is unblocked and reset to the
+    /// default action, so a fault can never be ignored into an endless loop.
+    pub fn force_signal(&mut self, sig: FaultSignal) {
+        debug!(tid = self.tid, ?sig, regs = ?self.regs, "synchronous signal");
+        let bit = sigmask(sig.signo);
+        let tg = self.tg.clone();
+        let mut actions = tg.actions.lock();
+        let mut a = actions.get(sig.signo as usize);
+        if a.handler == SIG_IGN {
+            a.handler = SIG_DFL;
+            actions.set(sig.signo as usize, a);
         }
-        if action.handler != super::signal::SIG_DFL && signo != libc::SIGKILL {
-            return Err(errno!(
-                ENOSYS,
-                "delivering caught signal {signo} needs signal frames"
-            ));
+        drop(actions);
+        if self.signal_mask() & bit != 0 {
+            let mask = self.signal_mask() & !bit;
+            self.set_signal_mask(mask);
         }
-        if blocked && signo != libc::SIGKILL {
-            return Err(errno!(ENOSYS, "pending signals are not supported yet"));
-        }
-        match default_action(signo) {
-            DefaultAction::Ignore | DefaultAction::Continue => Ok(()),
-            DefaultAction::Stop => Err(errno!(ENOSYS, "job control stops are not supported yet")),
-            DefaultAction::Core => {
-                self.exit_group(ExitStatus::Signaled { signo, core: true });
-                Ok(())
+        self.shared
+            .pending
+            .lock()
+            .enqueue(SigInfo::fault(sig.signo, sig.code, sig.addr));
+    }
+
+    /// Sends `signo` to this task's own thread (tkill to itself, SIGPIPE, SIGSYS).
+    pub fn send_signal_to_self(&mut self, info: SigInfo) {
+        self.shared.send_signal(&self.tg, info);
+    }
+
+    fn dequeue_signal(&mut self) -> Option<SigInfo> {
+        let mask = self.signal_mask();
+        let own = self.shared.pending.lock().dequeue(mask);
+        own.or_else(|| self.tg.pending.lock().dequeue(mask))
+    }
+
+    /// Re-executes the interrupted syscall (no handler ran, or SA_RESTART).
+    fn restart_syscall(&mut self, code: i32) {
+        let nr = if code == ERESTART_RESTARTBLOCK {
+            SYS_RESTART_SYSCALL
+        } else {
+            self.regs.syscall_nr()
+        };
+        self.regs.restart_syscall(nr);
+    }
+
+    /// Delivers every pending, unblocked signal before returning to the guest.
+    fn handle_signals(&mut self) {
+        self.shared.waiter.clear_interrupt();
+        loop {
+            if self.exit.is_some() {
+                return;
             }
-            DefaultAction::Terminate => {
-                self.exit_group(ExitStatus::Signaled { signo, core: false });
-                Ok(())
+            let Some(info) = self.dequeue_signal() else {
+                if let Some(code) = self.restart.take() {
+                    self.restart_syscall(code);
+                }
+                if let Some(mask) = self.saved_mask.take() {
+                    self.set_signal_mask(mask);
+                }
+                return;
+            };
+            let signo = info.signo;
+            let action = self.tg.actions.lock().get(signo as usize);
+            if action.handler == SIG_IGN {
+                continue;
+            }
+            if action.handler == SIG_DFL || signo == libc::SIGKILL || signo == libc::SIGSTOP {
+                match default_action(signo) {
+                    DefaultAction::Ignore | DefaultAction::Continue => continue,
+                    DefaultAction::Stop => {
+                        self.stop_until_continued();
+                        continue;
+                    }
+                    DefaultAction::Terminate => {
+                        self.exit_group(ExitStatus::Signaled { signo, core: false });
+                        return;
+                    }
+                    DefaultAction::Core => {
+                        self.exit_group(ExitStatus::Signaled { signo, core: true });
+                        return;
+                    }
+                }
+            }
+            // A handler runs: decide what the interrupted syscall returns.
+            if let Some(code) = self.restart.take() {
+                let restart = code == ERESTARTNOINTR
+                    || (code == ERESTARTSYS && action.flags & SA_RESTART != 0);
+                if restart {
+                    self.restart_syscall(code);
+                } else {
+                    self.regs.set_return(errno!(EINTR).as_return());
+                }
+                // ERESTARTNOHAND and ERESTART_RESTARTBLOCK become EINTR once a handler ran.
+            }
+            let old_mask = self.saved_mask.take().unwrap_or(self.signal_mask());
+            if let Err(e) = super::signal_frame::setup(self, &info, &action, old_mask) {
+                debug!(
+                    tid = self.tid,
+                    signo, "cannot build a signal frame ({e:?}): SIGSEGV"
+                );
+                // Linux's force_sigsegv: the process dies.
+                self.exit_group(ExitStatus::Signaled {
+                    signo: libc::SIGSEGV,
+                    core: true,
+                });
+                return;
+            }
+            let mut mask = old_mask | action.mask;
+            if action.flags & super::signal::SA_NODEFER == 0 {
+                mask |= sigmask(signo);
+            }
+            self.set_signal_mask(mask);
+            if action.flags & SA_RESETHAND != 0 {
+                self.tg
+                    .actions
+                    .lock()
+                    .set(signo as usize, crate::abi::SigAction::default());
             }
         }
+    }
+
+    /// Job-control stop: the task sleeps until SIGCONT (or SIGKILL) arrives.
+    fn stop_until_continued(&mut self) {
+        let waiter = self.shared.waiter.clone();
+        loop {
+            let pending = self.shared.pending.lock().set() | self.tg.pending.lock().set();
+            if pending & (sigmask(libc::SIGCONT) | sigmask(libc::SIGKILL)) != 0 {
+                return;
+            }
+            waiter.prepare();
+            let pending = self.shared.pending.lock().set() | self.tg.pending.lock().set();
+            if pending & (sigmask(libc::SIGCONT) | sigmask(libc::SIGKILL)) != 0 {
+                return;
+            }
+            waiter.sleep(None);
+            waiter.clear_interrupt();
+        }
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.tg
+            .tasks
+            .lock()
+            .retain(|t| !Arc::ptr_eq(t, &self.shared));
     }
 }

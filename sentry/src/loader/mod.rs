@@ -369,7 +369,9 @@ pub fn execve(
 
     // Point of no return: the new program replaces the old one.
     task.mm = mm;
+    task.reset_interrupter();
     task.regs = initial_regs(entry, sp);
+    task.altstack = Default::default();
     task.files.close_on_exec();
     task.tg.actions.lock().reset_for_exec();
     task.clear_child_tid = 0;

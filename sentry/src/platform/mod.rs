@@ -142,11 +142,26 @@ impl AddressSpace for NoAddressSpace {
     }
 }
 
+/// Kicks a task out of guest code (or makes its next switch return at once) so the
+/// sentry can act on something — a signal, a thread-group exit. Callable from any thread.
+pub trait Interrupt: Send + Sync {
+    /// Makes the task's current or next `switch` return `Event::Interrupted`.
+    fn interrupt(&self);
+}
+
 /// One task's execution context.
 pub trait Context: Send {
     /// Runs the guest with `regs` in `space` until the next event; `regs` then holds the
     /// guest's registers at the event.
     fn switch(&mut self, space: &Arc<dyn AddressSpace>, regs: &mut Regs) -> Result<Event>;
-    /// Replaces the guest's FPU state with the architectural initial state (on execve).
+    /// Replaces the guest's FPU state with the architectural initial state (on execve and
+    /// when a signal handler starts).
     fn reset_fpstate(&mut self, space: &Arc<dyn AddressSpace>) -> Result<()>;
+    /// The guest's full FPU/vector state in XSAVE (standard, uncompacted) format.
+    fn fpstate(&mut self, space: &Arc<dyn AddressSpace>) -> Result<Vec<u8>>;
+    /// Replaces the guest's FPU/vector state with an XSAVE image (from a signal frame:
+    /// the guest wrote it, so it is validated; EINVAL if it is malformed).
+    fn set_fpstate(&mut self, space: &Arc<dyn AddressSpace>, xsave: &[u8]) -> Result<()>;
+    /// A handle other threads use to interrupt this context while it runs in `space`.
+    fn interrupter(&self, space: &Arc<dyn AddressSpace>) -> Result<Arc<dyn Interrupt>>;
 }

@@ -174,6 +174,12 @@ pub trait FileOps: Send + Sync + 'static {
         Ok(abi::Statfs::in_memory())
     }
 
+    /// The queue notified when this file's readiness may have changed (None: readiness
+    /// can only be polled, e.g. host fds).
+    fn readiness_queue(&self) -> Option<&crate::kernel::wait::WaitQueue> {
+        None
+    }
+
     /// Readiness for poll: `POLL*` bits among `mask` that are ready now.
     fn readiness(&self, mask: u32) -> u32 {
         mask & (libc::POLLIN | libc::POLLOUT) as u32

@@ -18,6 +18,8 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use parking_lot::Mutex;
 
+use zerocopy::IntoBytes;
+
 use super::{AddressSpace, Context, Event, FpState, Platform, Prot, Regs};
 use crate::errno;
 use crate::errno::{Errno, Result};
@@ -285,19 +287,97 @@ impl Context for PtraceContext {
     fn reset_fpstate(&mut self, space: &Arc<dyn AddressSpace>) -> Result<()> {
         let stub = stub_of(space)?;
         let thread = stub.my_thread()?;
-        let fp = FpState::initial();
-        let ret = nix::errno::Errno::result(
-            // SAFETY: PTRACE_SETFPREGS reads a 512-byte `user_fpregs_struct` (FpState has that layout) from the pointer we
-            // pass, which points at a live, correctly sized value for the whole call.
-            unsafe {
-                libc::ptrace(
-                    libc::PTRACE_SETFPREGS,
-                    thread.tid.as_raw(),
-                    std::ptr::null_mut::<libc::c_void>(),
-                    &fp as *const FpState as *mut libc::c_void,
-                )
-            },
-        );
-        ret.map(|_| ()).map_err(Errno::from)
+        let mut xsave = vec![0u8; xstate_size()];
+        xsave[..std::mem::size_of::<FpState>()].copy_from_slice(FpState::initial().as_bytes());
+        // XSTATE_BV = x87|SSE: every other component is in its initial state.
+        xsave[512..520].copy_from_slice(&3u64.to_le_bytes());
+        set_xstate(thread.tid, &xsave)
     }
+
+    fn fpstate(&mut self, space: &Arc<dyn AddressSpace>) -> Result<Vec<u8>> {
+        let stub = stub_of(space)?;
+        let thread = stub.my_thread()?;
+        let mut buf = vec![0u8; xstate_size()];
+        let n = regset(libc::PTRACE_GETREGSET, thread.tid, &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    fn set_fpstate(&mut self, space: &Arc<dyn AddressSpace>, xsave: &[u8]) -> Result<()> {
+        let stub = stub_of(space)?;
+        let thread = stub.my_thread()?;
+        if xsave.len() != xstate_size() {
+            return Err(errno!(EINVAL));
+        }
+        set_xstate(thread.tid, xsave)
+    }
+
+    fn interrupter(&self, space: &Arc<dyn AddressSpace>) -> Result<Arc<dyn super::Interrupt>> {
+        let stub = stub_of(space)?;
+        let thread = stub.my_thread()?;
+        Ok(Arc::new(StubInterrupt {
+            pid: stub.pid,
+            tid: thread.tid,
+        }))
+    }
+}
+
+/// Interrupts a stub thread with a SIGCHLD: its tracer sees a signal-delivery stop and
+/// reports `Event::Interrupted` (the signal itself is suppressed).
+struct StubInterrupt {
+    pid: Pid,
+    tid: Pid,
+}
+
+impl super::Interrupt for StubInterrupt {
+    fn interrupt(&self) {
+        // SAFETY: tgkill takes only integers; a stale tid at worst signals nothing (the
+        // tgid check makes it impossible to hit an unrelated process).
+        unsafe {
+            libc::syscall(
+                libc::SYS_tgkill,
+                self.pid.as_raw(),
+                self.tid.as_raw(),
+                libc::SIGCHLD,
+            )
+        };
+    }
+}
+
+/// The size of the XSAVE image PTRACE_GETREGSET(NT_X86_XSTATE) returns on this host.
+fn xstate_size() -> usize {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SIZE.get_or_init(|| {
+        // CPUID.(EAX=0DH,ECX=0):EBX is the XSAVE area size for the features enabled in XCR0.
+        let leaf = std::arch::x86_64::__cpuid_count(0xd, 0);
+        (leaf.ebx as usize).max(576)
+    })
+}
+
+fn set_xstate(tid: Pid, xsave: &[u8]) -> Result<()> {
+    let mut copy = xsave.to_vec();
+    regset(libc::PTRACE_SETREGSET, tid, &mut copy).map(|_| ())
+}
+
+/// PTRACE_GETREGSET/SETREGSET of NT_X86_XSTATE through `buf`; returns the bytes used.
+fn regset(request: libc::c_uint, tid: Pid, buf: &mut [u8]) -> Result<usize> {
+    const NT_X86_XSTATE: usize = 0x202;
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: the kernel reads or writes at most iov_len bytes at iov_base, which is the
+    // exclusively borrowed `buf`, and updates iov_len in our local iovec.
+    let r = unsafe {
+        libc::ptrace(
+            request,
+            tid.as_raw(),
+            NT_X86_XSTATE as *mut libc::c_void,
+            &mut iov as *mut libc::iovec,
+        )
+    };
+    if r < 0 {
+        return Err(Errno::new(nix::errno::Errno::last_raw()));
+    }
+    Ok(iov.iov_len)
 }

@@ -1,0 +1,185 @@
+//! Blocking: the one mechanism every sleeping system call uses.
+//!
+//! Each task has a [`Waiter`]. Objects a task can wait for (pipes, futexes, poll sets,
+//! timers, children) own [`WaitQueue`]s; a task blocks by registering its waiter on the
+//! queues it cares about and sleeping until one is notified, its deadline passes, or
+//! it is interrupted (a signal, a thread-group exit) — in which case the call returns
+//! a restart errno and the run loop decides between EINTR and restarting it.
+//!
+//! Wakeups cannot be lost: [`Waiter::prepare`] arms the waiter *before* the caller
+//! checks its condition, and a notify between the check and the sleep leaves the
+//! waiter armed-and-woken, so the sleep returns at once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::errno;
+use crate::errno::{Errno, Result, ERESTARTSYS};
+
+/// A task's sleep/wake handle.
+#[derive(Default)]
+pub struct Waiter {
+    woken: Mutex<bool>,
+    cv: Condvar,
+    interrupted: AtomicBool,
+}
+
+/// Why a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WakeReason {
+    /// Something the task waits for was notified (recheck the condition).
+    Notified,
+    /// The deadline passed.
+    TimedOut,
+    /// The task was interrupted.
+    Interrupted,
+}
+
+impl Waiter {
+    /// Arms the waiter: a notify from now on makes the next sleep return at once.
+    pub fn prepare(&self) {
+        *self.woken.lock() = false;
+    }
+
+    /// Sleeps until notified, interrupted or `deadline`.
+    pub fn sleep(&self, deadline: Option<Instant>) -> WakeReason {
+        let mut woken = self.woken.lock();
+        loop {
+            if self.interrupted.load(Ordering::Acquire) {
+                return WakeReason::Interrupted;
+            }
+            if *woken {
+                return WakeReason::Notified;
+            }
+            match deadline {
+                Some(d) => {
+                    if self.cv.wait_until(&mut woken, d).timed_out() && !*woken {
+                        return if self.interrupted.load(Ordering::Acquire) {
+                            WakeReason::Interrupted
+                        } else {
+                            WakeReason::TimedOut
+                        };
+                    }
+                }
+                None => self.cv.wait(&mut woken),
+            }
+        }
+    }
+
+    /// Wakes the waiter (if it sleeps, or makes its next sleep return at once).
+    pub fn notify(&self) {
+        *self.woken.lock() = true;
+        self.cv.notify_one();
+    }
+
+    /// Marks the task interrupted and wakes it: every sleep returns `Interrupted` until
+    /// [`Waiter::clear_interrupt`].
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Release);
+        self.notify();
+    }
+
+    /// Whether an interrupt is pending.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Acquire)
+    }
+
+    /// Clears the interrupt (the run loop does, after acting on it).
+    pub fn clear_interrupt(&self) {
+        self.interrupted.store(false, Ordering::Release);
+    }
+}
+
+/// Waiters interested in one object.
+#[derive(Default)]
+pub struct WaitQueue {
+    waiters: Mutex<Vec<Arc<Waiter>>>,
+}
+
+impl WaitQueue {
+    /// Registers `w` until the returned guard is dropped.
+    pub fn register<'a>(&'a self, w: &Arc<Waiter>) -> Registration<'a> {
+        self.waiters.lock().push(w.clone());
+        Registration {
+            queue: self,
+            waiter: w.clone(),
+        }
+    }
+
+    /// Wakes every registered waiter; they recheck their conditions.
+    pub fn notify_all(&self) {
+        for w in self.waiters.lock().iter() {
+            w.notify();
+        }
+    }
+}
+
+/// A waiter's registration on a queue, removed on drop.
+pub struct Registration<'a> {
+    queue: &'a WaitQueue,
+    waiter: Arc<Waiter>,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let mut ws = self.queue.waiters.lock();
+        if let Some(i) = ws.iter().position(|w| Arc::ptr_eq(w, &self.waiter)) {
+            ws.swap_remove(i);
+        }
+    }
+}
+
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<Arc<Waiter>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Makes `w` the waiter of the task running on this host thread.
+pub fn set_current_waiter(w: Arc<Waiter>) {
+    CURRENT.with(|c| *c.borrow_mut() = Some(w));
+}
+
+/// The waiter of the task running on this host thread (a private one for sentry
+/// threads that are not tasks).
+pub fn current_waiter() -> Arc<Waiter> {
+    CURRENT.with(|c| {
+        c.borrow_mut()
+            .get_or_insert_with(|| Arc::new(Waiter::default()))
+            .clone()
+    })
+}
+
+/// Blocks the current task on `queues` until `ready` returns Some, the deadline passes
+/// (ETIMEDOUT) or the task is interrupted (ERESTARTSYS, or what `on_interrupt` gives).
+pub fn block_until<T>(
+    queues: &[&WaitQueue],
+    deadline: Option<Instant>,
+    mut ready: impl FnMut() -> Option<Result<T>>,
+) -> Result<T> {
+    let w = current_waiter();
+    let _regs: Vec<Registration<'_>> = queues.iter().map(|q| q.register(&w)).collect();
+    loop {
+        w.prepare();
+        if let Some(r) = ready() {
+            return r;
+        }
+        match w.sleep(deadline) {
+            WakeReason::Notified => continue,
+            WakeReason::TimedOut => {
+                // One last look: the condition may have become true just now.
+                return ready().unwrap_or_else(|| Err(errno!(ETIMEDOUT)));
+            }
+            WakeReason::Interrupted => return Err(Errno::new(ERESTARTSYS)),
+        }
+    }
+}
+
+/// Sleeps the current task until `deadline` (Ok) or an interrupt (ERESTARTSYS).
+pub fn sleep_until(deadline: Instant) -> Result<()> {
+    match block_until::<()>(&[], Some(deadline), || None) {
+        Err(e) if e.code() == libc::ETIMEDOUT => Ok(()),
+        other => other,
+    }
+}
