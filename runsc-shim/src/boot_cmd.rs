@@ -11,6 +11,10 @@ use crate::cli::BootArgs;
 /// Runs the sentry; returns the exit code for the process.
 pub fn run(args: BootArgs) -> i32 {
     crate::logging::init("boot", args.log_fd);
+    if !crate::fds::die_with_parent() {
+        eprintln!("moat boot: the moat process that started this one is gone");
+        return 125;
+    }
     let Some(config_fd) = crate::fds::adopt(args.config_fd) else {
         eprintln!(
             "moat boot: --config-fd {} is not an open descriptor",

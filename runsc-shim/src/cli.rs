@@ -57,6 +57,10 @@ pub struct DoArgs {
     /// The sandbox's hostname.
     #[arg(long, default_value = "moat", value_name = "NAME")]
     pub hostname: String,
+    /// The most processes and threads the sandbox may have at once (fork and clone
+    /// fail with EAGAIN beyond it).
+    #[arg(long, default_value_t = sentry::kernel::DEFAULT_PIDS_LIMIT, value_name = "N")]
+    pub pids_limit: usize,
     /// Write the sentry's and gofer's debug log to FILE.
     #[arg(long, value_name = "FILE")]
     pub debug_log: Option<PathBuf>,

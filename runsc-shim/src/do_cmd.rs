@@ -84,11 +84,16 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
         strace: args.strace,
         platform: args.platform.clone(),
         root_read_only: true,
+        pids_limit: args.pids_limit.max(1),
     })
 }
 
 fn start(args: DoArgs) -> Result<i32, String> {
     let config = build_config(&args)?;
+    // Whatever the sandbox's processes leave behind is re-parented to us and reaped
+    // below, never to the host's init.
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| format!("cannot become a subreaper: {e}"))?;
     let rootfs = args.rootfs.clone().unwrap_or_else(|| PathBuf::from("/"));
     if !rootfs.is_dir() {
         return Err(format!("--rootfs {}: not a directory", rootfs.display()));
@@ -125,6 +130,7 @@ fn start(args: DoArgs) -> Result<i32, String> {
     };
     // The gofer exits once the sentry's end of the channel is closed.
     reap_with_deadline(&mut gofer, Duration::from_secs(2));
+    reap_orphans(Duration::from_secs(2));
     Ok(code)
 }
 
@@ -214,4 +220,20 @@ fn reap_with_deadline(child: &mut Child, within: Duration) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Reaps processes re-parented to us (stubs of a sentry that died abruptly), waiting up
+/// to `within` for those still being killed.
+fn reap_orphans(within: Duration) {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let deadline = Instant::now() + within;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Ok(WaitStatus::StillAlive) | Err(_) => return,
+            Ok(_) => continue,
+        }
+    }
 }

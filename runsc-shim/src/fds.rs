@@ -27,3 +27,13 @@ pub fn adopt(fd: i32) -> Option<OwnedFd> {
     let _ = fcntl(&owned, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
     Some(owned)
 }
+
+/// Makes this role die with the `moat` process that started it (PR_SET_PDEATHSIG), and
+/// exits at once if that process is already gone. Returns false in that case.
+pub fn die_with_parent() -> bool {
+    let parent = std::os::unix::process::parent_id();
+    if nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).is_err() {
+        return false;
+    }
+    std::os::unix::process::parent_id() == parent && parent != 1
+}

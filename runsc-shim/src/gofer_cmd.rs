@@ -10,6 +10,10 @@ use crate::cli::GoferArgs;
 /// Runs the gofer until the sentry closes its channel.
 pub fn run(args: GoferArgs) -> i32 {
     crate::logging::init("gofer", args.log_fd);
+    if !crate::fds::die_with_parent() {
+        eprintln!("moat gofer: the moat process that started this one is gone");
+        return 125;
+    }
     let Some(sock) = crate::fds::adopt(args.sock_fd) else {
         eprintln!(
             "moat gofer: --sock-fd {} is not an open descriptor",

@@ -45,6 +45,13 @@ pub struct BootConfig {
     pub platform: String,
     /// Whether the root filesystem is read-only.
     pub root_read_only: bool,
+    /// The most guest threads that may exist at once.
+    #[serde(default = "default_pids_limit")]
+    pub pids_limit: usize,
+}
+
+fn default_pids_limit() -> usize {
+    crate::kernel::DEFAULT_PIDS_LIMIT
 }
 
 /// Why a sandbox could not start.
@@ -138,6 +145,7 @@ pub fn prepare(
         syscalls,
         KernelOptions {
             strace: config.strace,
+            pids_limit: config.pids_limit,
         },
     );
 
@@ -166,6 +174,7 @@ impl Sandbox {
             config,
             files,
         } = self;
+        let kernel_for_shutdown = kernel.clone();
         // The init task runs on its own thread: the thread that creates a stub traces it.
         let thread = std::thread::Builder::new()
             .name("task-1".to_string())
@@ -176,10 +185,16 @@ impl Sandbox {
                 Ok(status)
             })
             .map_err(|e| BootError::Kernel(Errno::from_io(&e)))?;
-        thread.join().unwrap_or(Ok(ExitStatus::Signaled {
+        let status = thread.join().unwrap_or(Ok(ExitStatus::Signaled {
             signo: libc::SIGKILL,
             core: false,
-        }))
+        }));
+        // Init is gone: so is everything else in the sandbox, as in a pid namespace.
+        let left = kernel_for_shutdown.shutdown(std::time::Duration::from_secs(5));
+        if left > 0 {
+            tracing::warn!(left, "tasks still running at shutdown");
+        }
+        status
     }
 }
 
@@ -263,13 +278,14 @@ fn start_init(
     let mut task = Task::new(
         kernel.clone(),
         tid,
-        ThreadGroup::new(tid, 0),
+        ThreadGroup::new(tid),
         mm,
         files,
         Arc::new(FsContext::new(root.clone(), cwd, 0o022)),
         Credentials::new(config.uid, config.gid, config.groups.clone()),
         kernel.platform.new_context(),
     );
+    kernel.tree.lock().add_process(task.tg.clone(), 0, 0);
     let argv0 = config.argv.first().cloned().unwrap_or_default();
     let path = find_in_path(&task, &argv0, &config.env);
     crate::loader::execve(&mut task, &path, config.argv.clone(), config.env.clone()).map_err(

@@ -69,7 +69,7 @@ fn run_code(
     let mut regs = Regs::for_exec(0x40_0000, 0x50_0000 + 4096, &template);
     let mut events = Vec::new();
     for _ in 0..10 {
-        let ev = ctx.switch(mm.address_space(), &mut regs).unwrap();
+        let ev = ctx.switch(&mm.address_space(), &mut regs).unwrap();
         events.push(ev);
         match ev {
             Event::Fault { addr, code } => {

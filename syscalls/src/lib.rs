@@ -75,6 +75,9 @@ impl SyscallTable for Linux64 {
                 Err(sentry::errno::Errno::new(support.errno()))
             }
         };
+        if let Err(e) = &result {
+            tracing::debug!(tid = task.tid, nr, "syscall failed: {e:?}");
+        }
         if let Some(call) = call {
             let ret = match &result {
                 Ok(v) => *v as i64,

@@ -3,7 +3,13 @@
 use sentry::abi::Rlimit;
 use sentry::errno::Result;
 use sentry::kernel::limits::{INFINITY, NLIMITS};
-use sentry::kernel::{ExitStatus, Task};
+use std::sync::Arc;
+
+use sentry::kernel::clone::{flags as clone_flags, CloneArgs};
+use sentry::kernel::process::{ChildEvent, WaitOptions, WaitTarget};
+use sentry::kernel::signal::SigInfo;
+use sentry::kernel::wait::block_until;
+use sentry::kernel::{ExitStatus, Task, ThreadGroup};
 use sentry::{bail, errno};
 
 use crate::fs::read_path;
@@ -16,7 +22,7 @@ pub fn getpid(task: &mut Task) -> Result<u64> {
 }
 
 pub fn getppid(task: &mut Task) -> Result<u64> {
-    Ok(task.tg.ppid as u64)
+    Ok(task.kernel.tree.lock().parent_of(task.pid()) as u64)
 }
 
 pub fn gettid(task: &mut Task) -> Result<u64> {
@@ -74,48 +80,66 @@ pub fn getpgrp(task: &mut Task) -> Result<u64> {
     Ok(*task.tg.pgid.lock() as u64)
 }
 
-fn check_self(task: &Task, pid: i32) -> Result<()> {
+/// The process `pid` names (0: the caller). ESRCH if there is none.
+fn process_of(task: &Task, pid: i32) -> Result<Arc<ThreadGroup>> {
     if pid < 0 {
         bail!(EINVAL);
     }
-    if pid != 0 && pid != task.pid() {
-        bail!(ESRCH);
+    if pid == 0 || pid == task.pid() {
+        return Ok(task.tg.clone());
     }
-    Ok(())
+    task.kernel
+        .tree
+        .lock()
+        .process(pid)
+        .ok_or_else(|| errno!(ESRCH))
 }
 
 pub fn getpgid(task: &mut Task, pid: i32) -> Result<u64> {
-    check_self(task, pid).map_err(|_| errno!(ESRCH))?;
-    Ok(*task.tg.pgid.lock() as u64)
+    let tg = process_of(task, pid).map_err(|_| errno!(ESRCH))?;
+    let pgid = *tg.pgid.lock();
+    Ok(pgid as u64)
 }
 
 pub fn getsid(task: &mut Task, pid: i32) -> Result<u64> {
-    check_self(task, pid).map_err(|_| errno!(ESRCH))?;
-    Ok(*task.tg.sid.lock() as u64)
+    let tg = process_of(task, pid).map_err(|_| errno!(ESRCH))?;
+    let sid = *tg.sid.lock();
+    Ok(sid as u64)
 }
 
 pub fn setpgid(task: &mut Task, pid: i32, pgid: i32) -> Result<u64> {
     if pgid < 0 {
         bail!(EINVAL);
     }
-    check_self(task, pid)?;
     let me = task.pid();
-    if *task.tg.sid.lock() == me {
-        // A session leader cannot change its process group.
+    let target = process_of(task, pid)?;
+    let tree = task.kernel.tree.lock();
+    if target.tgid != me && !tree.is_child(me, target.tgid) {
+        bail!(ESRCH);
+    }
+    let my_sid = *task.tg.sid.lock();
+    let target_sid = *target.sid.lock();
+    if target_sid != my_sid || target_sid == target.tgid {
+        // Another session's process, or a session leader.
         bail!(EPERM);
     }
-    if pgid != 0 && pgid != me {
+    let pgid = if pgid == 0 { target.tgid } else { pgid };
+    if pgid != target.tgid && !tree.group_exists_in_session(pgid, my_sid) {
         bail!(EPERM);
     }
-    *task.tg.pgid.lock() = me;
+    drop(tree);
+    *target.pgid.lock() = pgid;
     Ok(0)
 }
 
 pub fn setsid(task: &mut Task) -> Result<u64> {
     let me = task.pid();
-    if *task.tg.pgid.lock() == me {
+    let tree = task.kernel.tree.lock();
+    if !tree.group_members(me).is_empty() {
+        // Already a process group leader (or the group exists).
         bail!(EPERM);
     }
+    drop(tree);
     *task.tg.sid.lock() = me;
     *task.tg.pgid.lock() = me;
     Ok(me as u64)
@@ -131,7 +155,38 @@ pub fn exit_group(task: &mut Task, code: i32) -> Result<u64> {
     Ok(0)
 }
 
-pub fn wait4(task: &mut Task, pid: i32, status: u64, options: i32, _rusage: u64) -> Result<u64> {
+/// Waits for a child state change per `target` and `opts`; returns (pid, event), or
+/// None with WNOHANG when nothing is ready yet.
+fn wait_child(
+    task: &mut Task,
+    target: WaitTarget,
+    opts: WaitOptions,
+    nohang: bool,
+) -> Result<Option<(i32, ChildEvent)>> {
+    let kernel = task.kernel.clone();
+    let me = task.pid();
+    let tg = task.tg.clone();
+    let result = block_until(&[&tg.child_events], None, || {
+        match kernel.tree.lock().try_wait(me, target, opts) {
+            Ok(Some(found)) => Some(Ok(Some(found))),
+            Ok(None) if nohang => Some(Ok(None)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    });
+    result
+}
+
+fn wait_target(task: &Task, pid: i32) -> WaitTarget {
+    match pid {
+        -1 => WaitTarget::Any,
+        0 => WaitTarget::Group(*task.tg.pgid.lock()),
+        p if p < 0 => WaitTarget::Group(-p),
+        p => WaitTarget::Pid(p),
+    }
+}
+
+pub fn wait4(task: &mut Task, pid: i32, status: u64, options: i32, rusage: u64) -> Result<u64> {
     let known = libc::WNOHANG
         | libc::WUNTRACED
         | libc::WCONTINUED
@@ -141,8 +196,166 @@ pub fn wait4(task: &mut Task, pid: i32, status: u64, options: i32, _rusage: u64)
     if options & !known != 0 || pid == i32::MIN {
         bail!(EINVAL);
     }
-    let _ = (task, status);
-    Err(errno!(ECHILD))
+    let opts = WaitOptions {
+        exited: true,
+        stopped: options & libc::WUNTRACED != 0,
+        continued: options & libc::WCONTINUED != 0,
+        keep: false,
+    };
+    let target = wait_target(task, pid);
+    match wait_child(task, target, opts, options & libc::WNOHANG != 0)? {
+        None => Ok(0),
+        Some((child, ev)) => {
+            if status != 0 {
+                task.mm.write_obj(status, &ev.wait_status())?;
+            }
+            if rusage != 0 {
+                task.mm.copy_out(rusage, &[0u8; 144])?;
+            }
+            Ok(child as u64)
+        }
+    }
+}
+
+pub fn waitid(
+    task: &mut Task,
+    idtype: i32,
+    id: i32,
+    infop: u64,
+    options: i32,
+    rusage: u64,
+) -> Result<u64> {
+    let known = libc::WNOHANG
+        | libc::WEXITED
+        | libc::WSTOPPED
+        | libc::WCONTINUED
+        | libc::WNOWAIT
+        | libc::__WALL
+        | libc::__WCLONE
+        | libc::__WNOTHREAD;
+    if options & !known != 0 || options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0 {
+        bail!(EINVAL);
+    }
+    let target = match idtype as u32 {
+        libc::P_ALL => WaitTarget::Any,
+        libc::P_PID if id > 0 => WaitTarget::Pid(id),
+        libc::P_PGID if id >= 0 => {
+            WaitTarget::Group(if id == 0 { *task.tg.pgid.lock() } else { id })
+        }
+        _ => bail!(EINVAL),
+    };
+    let opts = WaitOptions {
+        exited: options & libc::WEXITED != 0,
+        stopped: options & libc::WSTOPPED != 0,
+        continued: options & libc::WCONTINUED != 0,
+        keep: options & libc::WNOWAIT != 0,
+    };
+    let found = wait_child(task, target, opts, options & libc::WNOHANG != 0)?;
+    if infop != 0 {
+        let info = match found {
+            Some((pid, ev)) => {
+                let (code, st) = ev.code_and_status();
+                SigInfo::child(code, pid, task.creds.uid, st, 0, 0)
+            }
+            // WNOHANG with nothing to report: a zeroed siginfo.
+            None => zerocopy::FromZeros::new_zeroed(),
+        };
+        task.mm.write_obj(infop, &info)?;
+    }
+    if rusage != 0 {
+        task.mm.copy_out(rusage, &[0u8; 144])?;
+    }
+    Ok(0)
+}
+
+fn clone_args(flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> CloneArgs {
+    CloneArgs {
+        flags: flags & !0xff,
+        exit_signal: (flags & 0xff) as i32,
+        stack,
+        parent_tid,
+        child_tid,
+        tls,
+    }
+}
+
+pub fn clone(
+    task: &mut Task,
+    flags: u64,
+    stack: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+) -> Result<u64> {
+    Ok(task.clone_task(clone_args(flags, stack, parent_tid, child_tid, tls))? as u64)
+}
+
+pub fn fork(task: &mut Task) -> Result<u64> {
+    Ok(task.clone_task(clone_args(libc::SIGCHLD as u64, 0, 0, 0, 0))? as u64)
+}
+
+pub fn vfork(task: &mut Task) -> Result<u64> {
+    let flags = clone_flags::CLONE_VM | clone_flags::CLONE_VFORK | libc::SIGCHLD as u64;
+    Ok(task.clone_task(clone_args(flags, 0, 0, 0, 0))? as u64)
+}
+
+/// `struct clone_args` of clone3 (the fields up to cgroup; later ones must be zero).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    zerocopy::FromBytes,
+    zerocopy::IntoBytes,
+    zerocopy::Immutable,
+    zerocopy::KnownLayout,
+)]
+#[repr(C)]
+struct Clone3Args {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+pub fn clone3(task: &mut Task, uargs: u64, size: usize) -> Result<u64> {
+    const VER0: usize = 64;
+    if !(VER0..=4096).contains(&size) {
+        bail!(EINVAL);
+    }
+    let raw = task.mm.read_bytes(uargs, size)?;
+    let mut a = Clone3Args::default();
+    let n = size.min(std::mem::size_of::<Clone3Args>());
+    zerocopy::IntoBytes::as_mut_bytes(&mut a)[..n].copy_from_slice(&raw[..n]);
+    if raw[n..].iter().any(|&b| b != 0) {
+        bail!(E2BIG);
+    }
+    if a.exit_signal > 64 || a.flags & 0xff != 0 || a.set_tid != 0 || a.set_tid_size != 0 {
+        bail!(EINVAL);
+    }
+    if (a.stack == 0) != (a.stack_size == 0) {
+        bail!(EINVAL);
+    }
+    let stack = if a.stack != 0 {
+        a.stack + a.stack_size
+    } else {
+        0
+    };
+    let args = CloneArgs {
+        flags: a.flags,
+        exit_signal: a.exit_signal as i32,
+        stack,
+        parent_tid: a.parent_tid,
+        child_tid: a.child_tid,
+        tls: a.tls,
+    };
+    Ok(task.clone_task(args)? as u64)
 }
 
 /// Reads a NULL-terminated array of string pointers (argv/envp).
@@ -319,6 +532,15 @@ pub fn prctl(
             Ok(0)
         }
         libc::PR_GET_NO_NEW_PRIVS => Ok(0),
+        libc::PR_SET_CHILD_SUBREAPER => {
+            task.kernel.tree.lock().set_subreaper(task.pid(), arg2 != 0);
+            Ok(0)
+        }
+        libc::PR_GET_CHILD_SUBREAPER => {
+            let v = task.kernel.tree.lock().is_subreaper(task.pid()) as i32;
+            task.mm.write_obj(arg2, &v)?;
+            Ok(0)
+        }
         libc::PR_CAPBSET_READ => {
             if arg2 > 40 {
                 bail!(EINVAL);

@@ -252,14 +252,27 @@ pub fn kill(task: &mut Task, pid: i32, sig: i32) -> Result<u64> {
         bail!(EINVAL);
     }
     let me = task.pid();
-    let pgid = *task.tg.pgid.lock();
-    // Only one process exists until fork lands with the processes issue.
-    let reaches_me = pid == me || pid == 0 || pid == -pgid;
-    if !reaches_me {
+    let targets = {
+        let tree = task.kernel.tree.lock();
+        match pid {
+            p if p > 0 => tree.process(p).into_iter().collect::<Vec<_>>(),
+            0 => tree.group_members(*task.tg.pgid.lock()),
+            -1 => tree
+                .processes()
+                .into_iter()
+                .filter(|t| t.tgid != 1 && t.tgid != me)
+                .collect(),
+            p => tree.group_members(-p),
+        }
+    };
+    if targets.is_empty() {
         bail!(ESRCH);
     }
     if sig != 0 {
-        task.tg.send_signal(sender_info(task, sig, SI_USER));
+        let info = sender_info(task, sig, SI_USER);
+        for t in targets {
+            t.send_signal(info);
+        }
     }
     Ok(0)
 }
@@ -268,12 +281,17 @@ fn send_to_thread(task: &mut Task, tgid: Option<i32>, tid: i32, sig: i32) -> Res
     if tid <= 0 || tgid.is_some_and(|t| t <= 0) || sig < 0 || sig as usize > NSIG {
         bail!(EINVAL);
     }
-    if tid != task.tid || tgid.is_some_and(|t| t != task.pid()) {
+    let (target, tg) = task
+        .kernel
+        .tree
+        .lock()
+        .thread(tid)
+        .ok_or_else(|| errno!(ESRCH))?;
+    if tgid.is_some_and(|t| t != tg.tgid) {
         bail!(ESRCH);
     }
     if sig != 0 {
-        let info = sender_info(task, sig, SI_TKILL);
-        task.send_signal_to_self(info);
+        target.send_signal(&tg, sender_info(task, sig, SI_TKILL));
     }
     Ok(0)
 }
@@ -299,11 +317,14 @@ fn queued_info(task: &Task, sig: i32, uinfo: u64, to_self: bool) -> Result<SigIn
 
 pub fn rt_sigqueueinfo(task: &mut Task, tgid: i32, sig: i32, uinfo: u64) -> Result<u64> {
     valid_signal(sig)?;
-    if tgid != task.pid() {
-        bail!(ESRCH);
-    }
-    let info = queued_info(task, sig, uinfo, true)?;
-    task.tg.send_signal(info);
+    let tg = task
+        .kernel
+        .tree
+        .lock()
+        .process(tgid)
+        .ok_or_else(|| errno!(ESRCH))?;
+    let info = queued_info(task, sig, uinfo, tgid == task.pid())?;
+    tg.send_signal(info);
     Ok(0)
 }
 
@@ -318,10 +339,16 @@ pub fn rt_tgsigqueueinfo(
     if tgid <= 0 || tid <= 0 {
         bail!(EINVAL);
     }
-    if tgid != task.pid() || tid != task.tid {
+    let (target, tg) = task
+        .kernel
+        .tree
+        .lock()
+        .thread(tid)
+        .ok_or_else(|| errno!(ESRCH))?;
+    if tg.tgid != tgid {
         bail!(ESRCH);
     }
-    let info = queued_info(task, sig, uinfo, true)?;
-    task.send_signal_to_self(info);
+    let info = queued_info(task, sig, uinfo, tgid == task.pid())?;
+    target.send_signal(&tg, info);
     Ok(0)
 }

@@ -132,13 +132,13 @@ syscalls! {
     37 alarm => Full, time::alarm [u32];
     38 setitimer => Partial("ITIMER_REAL only; CPU-time timers: EINVAL"), time::setitimer [i32, u64, u64];
     39 getpid => Full, process::getpid [];
-    56 clone => Unsupported(ENOSYS, PROCESSES);
-    57 fork => Unsupported(ENOSYS, PROCESSES);
-    58 vfork => Unsupported(ENOSYS, PROCESSES);
+    56 clone => Partial("processes; CLONE_VM (threads, vfork) not yet; no nested namespaces"), process::clone [u64, u64, u64, u64, u64];
+    57 fork => Full, process::fork [];
+    58 vfork => Partial("needs CLONE_VM: ENOSYS for now"), process::vfork [];
     59 execve => Full, process::execve [u64, u64, u64];
     60 exit => Partial("ends the process (single-threaded until the processes issue)"), process::exit [i32];
-    61 wait4 => Partial("no children exist yet: ECHILD"), process::wait4 [i32, u64, i32, u64];
-    62 kill => Partial("one process until fork lands"), signal::kill [i32, i32];
+    61 wait4 => Partial("rusage is zeroed"), process::wait4 [i32, u64, i32, u64];
+    62 kill => Full, signal::kill [i32, i32];
     63 uname => Full, info::uname [u64];
     72 fcntl => Partial("record locks: ENOLCK until the VFS issue"), fs::fcntl [i32, i32, u64];
     76 truncate => Partial("read-only root: EROFS"), fs::truncate [u64, i64];
@@ -169,10 +169,10 @@ syscalls! {
     104 getgid => Full, process::getgid [];
     107 geteuid => Full, process::geteuid [];
     108 getegid => Full, process::getegid [];
-    109 setpgid => Partial("single process"), process::setpgid [i32, i32];
+    109 setpgid => Full, process::setpgid [i32, i32];
     110 getppid => Full, process::getppid [];
     111 getpgrp => Full, process::getpgrp [];
-    112 setsid => Partial("single process"), process::setsid [];
+    112 setsid => Full, process::setsid [];
     115 getgroups => Full, process::getgroups [i32, u64];
     118 getresuid => Full, process::getresuid [u64, u64, u64];
     120 getresgid => Full, process::getresgid [u64, u64, u64];
@@ -180,7 +180,7 @@ syscalls! {
     124 getsid => Full, process::getsid [i32];
     127 rt_sigpending => Full, signal::rt_sigpending [u64, usize];
     128 rt_sigtimedwait => Full, signal::rt_sigtimedwait [u64, u64, u64, usize];
-    129 rt_sigqueueinfo => Partial("one process until fork lands"), signal::rt_sigqueueinfo [i32, i32, u64];
+    129 rt_sigqueueinfo => Full, signal::rt_sigqueueinfo [i32, i32, u64];
     130 rt_sigsuspend => Full, signal::rt_sigsuspend [u64, usize];
     131 sigaltstack => Full, signal::sigaltstack [u64, u64];
     137 statfs => Full, fs::statfs [u64, u64];
@@ -208,7 +208,7 @@ syscalls! {
     198 lremovexattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::lremovexattr [u64, u64];
     199 fremovexattr => Partial("no extended attributes are served yet: get gives ENODATA, list is empty, changes EROFS"), fs::fremovexattr [i32, u64];
     186 gettid => Full, process::gettid [];
-    200 tkill => Partial("one thread until clone lands"), signal::tkill [i32, i32];
+    200 tkill => Full, signal::tkill [i32, i32];
     201 time => Full, time::time [u64];
     202 futex => Partial("PI futexes: ENOSYS; waits are not yet interruptible by signals"), futex::futex [u64, i32, u32, u64, u64, u32];
     203 sched_setaffinity => Partial("accepted; the sentry schedules tasks on host threads"), process::sched_setaffinity [i32, usize, u64];
@@ -220,7 +220,8 @@ syscalls! {
     229 clock_getres => Full, time::clock_getres [i32, u64];
     230 clock_nanosleep => Full, time::clock_nanosleep [i32, i32, u64, u64];
     231 exit_group => Full, process::exit_group [i32];
-    234 tgkill => Partial("one thread until clone lands"), signal::tgkill [i32, i32, i32];
+    234 tgkill => Full, signal::tgkill [i32, i32, i32];
+    247 waitid => Partial("P_PIDFD not yet; rusage is zeroed"), process::waitid [i32, i32, u64, i32, u64];
     257 openat => Full, fs::openat [i32, u64, u32, u32];
     258 mkdirat => Partial("read-only root: EROFS"), fs::mkdirat [i32, u64, u32];
     259 mknodat => Partial("read-only root: EROFS"), fs::mknodat [i32, u64, u32, u32];
@@ -241,7 +242,7 @@ syscalls! {
     293 pipe2 => Full, fs::pipe2 [u64, i32];
     295 preadv => Full, fs::preadv [i32, u64, i32, i64];
     296 pwritev => Full, fs::pwritev [i32, u64, i32, i64];
-    297 rt_tgsigqueueinfo => Partial("one thread until clone lands"), signal::rt_tgsigqueueinfo [i32, i32, i32, u64];
+    297 rt_tgsigqueueinfo => Full, signal::rt_tgsigqueueinfo [i32, i32, i32, u64];
     302 prlimit64 => Full, process::prlimit64 [i32, u32, u64, u64];
     309 getcpu => Full, process::getcpu [u64, u64, u64];
     316 renameat2 => Partial("read-only root: EROFS"), fs::renameat2 [i32, u64, i32, u64, u32];
@@ -249,6 +250,7 @@ syscalls! {
     322 execveat => Partial("AT_EMPTY_PATH and paths relative to dirfd"), process::execveat [i32, u64, u64, u64, i32];
     332 statx => Full, fs::statx [i32, u64, i32, u32, u64];
     334 rseq => Unsupported(ENOSYS, "glibc falls back without rseq");
+    435 clone3 => Partial("as clone; set_tid and cgroup not supported"), process::clone3 [u64, usize];
     436 close_range => Full, fs::close_range [u32, u32, u32];
     439 faccessat2 => Full, fs::faccessat2 [i32, u64, i32, i32];
 }

@@ -183,3 +183,13 @@ fn signal_frames_handlers_and_restarts_static_match_native() {
 fn signal_frames_handlers_and_restarts_dynamic_match_native() {
     assert_guest_matches_native(guest("sigframes", Dynamic), &[]);
 }
+
+#[test]
+fn processes_fork_wait_signals_groups_static_match_native() {
+    assert_guest_matches_native(guest("procs", Static), &[]);
+}
+
+#[test]
+fn processes_fork_wait_signals_groups_dynamic_match_native() {
+    assert_guest_matches_native(guest("procs", Dynamic), &[]);
+}

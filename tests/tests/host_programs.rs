@@ -68,7 +68,6 @@ fn shebang_script_runs_through_bin_sh() {
 }
 
 #[test]
-#[ignore = "a pipeline forks: fork comes with the processes issue"]
 fn shell_pipeline_matches_native() {
     assert_host_program_matches_native("/bin/sh", &["-c", "ls /etc | sort | head -n 5; echo done"]);
 }
@@ -82,4 +81,12 @@ fn busybox_echo_matches_native() {
     }
     let stdout = assert_host_program_matches_native("/bin/busybox", &["echo", "hi"]);
     assert_eq!(stdout, "hi\n");
+}
+
+#[test]
+fn shell_substitutions_subshells_and_background_jobs_match_native() {
+    assert_host_program_matches_native(
+        "/bin/sh",
+        &["-c", "x=$(echo nested | tr a-z A-Z); echo \"$x\"; (cd /etc && pwd; exit 4); echo \"subshell $?\"; sleep 5 & kill $!; wait $!; echo \"killed $?\"; true & wait; echo done"],
+    );
 }

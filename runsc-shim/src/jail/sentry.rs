@@ -5,8 +5,8 @@
 //! what a stub executes: its start-up calls and the mmap/munmap/mprotect the sentry
 //! injects. Guest system calls never reach it: PTRACE_SYSEMU stops them before seccomp.
 //!
-//! Not allowed, on purpose: opening any host path (openat and friends), creating sockets,
-//! exec, and attaching ptrace to anything the sentry did not create.
+//! Not allowed, on purpose: opening any host path (open/openat fail with EACCES),
+//! creating sockets, exec, and attaching ptrace to anything the sentry did not create.
 
 use seccompiler::BpfProgram;
 
@@ -73,7 +73,11 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
         always(libc::SYS_fallocate),
         // Threads: one host thread per guest task; glibc's thread start-up and exit.
         when_long_arg_in(libc::SYS_clone, 0, &[THREAD_CLONE_FLAGS, STUB_CLONE_FLAGS]),
-        always(libc::SYS_clone3), // answered ENOSYS by the second filter: see below.
+        always(libc::SYS_clone3), // answered ENOSYS by the first filter: see below.
+        // Opening host paths is never allowed: these are answered EACCES by the first
+        // filter, so a library's opportunistic read fails instead of killing the sentry.
+        always(libc::SYS_open),
+        always(libc::SYS_openat),
         always(libc::SYS_set_robust_list),
         always(libc::SYS_rseq),
         always(libc::SYS_futex),
@@ -83,11 +87,15 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
         always(libc::SYS_getpid),
         always(libc::SYS_exit),
         always(libc::SYS_exit_group),
-        // Naming task threads (pthread_setname_np on itself).
+        // Naming task threads (pthread_setname_np on itself); a new stub's death signal.
         when_int_arg_in(
             libc::SYS_prctl,
             0,
-            &[libc::PR_SET_NAME as u64, libc::PR_GET_NAME as u64],
+            &[
+                libc::PR_SET_NAME as u64,
+                libc::PR_GET_NAME as u64,
+                libc::PR_SET_PDEATHSIG as u64,
+            ],
         ),
         // The sentry's own signal handling (Rust's stack-overflow guard) and waits.
         always(libc::SYS_rt_sigaction),
@@ -99,7 +107,9 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
         always(libc::SYS_wait4),
         always(libc::SYS_kill),
         always(libc::SYS_tgkill),
-        // Stub start-up: leave the sentry's session (terminal signals), stop itself.
+        // Stub start-up: check the sentry is still its parent, leave the sentry's
+        // session (terminal signals), stop itself.
+        always(libc::SYS_getppid),
         always(libc::SYS_setsid),
         // I/O on fds the sentry already holds: host stdio, gofer-donated files, the
         // memory file, the debug log.
@@ -134,6 +144,7 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
         // (Installed first: installing a filter needs prctl and seccomp, which the
         // allowlist does not grant.)
         fail_with(&[libc::SYS_clone3], libc::ENOSYS)?,
+        fail_with(&[libc::SYS_open, libc::SYS_openat], libc::EACCES)?,
         allowlist(allowed)?,
     ])
 }

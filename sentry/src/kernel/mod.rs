@@ -4,6 +4,7 @@
 //! Lock order: ThreadGroup locks, then Task-owned locks (FdTable, FsContext), then the
 //! MemoryManager, then VFS locks. No kernel lock is held while a task runs guest code.
 
+pub mod clone;
 pub mod creds;
 pub mod fd_table;
 pub mod fs_context;
@@ -11,6 +12,7 @@ pub mod futex;
 pub mod itimer;
 pub mod limits;
 pub mod path;
+pub mod process;
 pub mod random;
 pub mod signal;
 pub mod signal_frame;
@@ -44,11 +46,25 @@ pub struct Uts {
 }
 
 /// Options the sentry was booted with that the kernel consults.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct KernelOptions {
     /// Print a line per guest syscall.
     pub strace: bool,
+    /// The most guest threads that may exist at once (fork/clone fail with EAGAIN).
+    pub pids_limit: usize,
 }
+
+impl Default for KernelOptions {
+    fn default() -> KernelOptions {
+        KernelOptions {
+            strace: false,
+            pids_limit: DEFAULT_PIDS_LIMIT,
+        }
+    }
+}
+
+/// The default sandbox-wide limit on guest threads.
+pub const DEFAULT_PIDS_LIMIT: usize = 1024;
 
 /// The sandbox's kernel: everything shared by all tasks.
 pub struct Kernel {
@@ -68,6 +84,9 @@ pub struct Kernel {
     pub futexes: futex::Futexes,
     /// When the sandbox booted (monotonic ns), for uptime.
     pub boot_time_ns: i128,
+    /// Every process and thread.
+    pub tree: Mutex<process::ProcessTree>,
+    shutting_down: std::sync::atomic::AtomicBool,
     next_tid: AtomicI32,
 }
 
@@ -90,6 +109,8 @@ impl Kernel {
             options,
             futexes: futex::Futexes::default(),
             boot_time_ns: time::to_nanos(time::monotonic()),
+            tree: Mutex::default(),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
             next_tid: AtomicI32::new(1),
         })
     }
@@ -97,6 +118,34 @@ impl Kernel {
     /// Allocates a thread id (the first is 1: the sandbox's init).
     pub fn allocate_tid(&self) -> i32 {
         self.next_tid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Ends the sandbox after its init exited: SIGKILL to every process left, then waits
+    /// (up to `grace`) for their tasks to finish, so each stub is killed and reaped by
+    /// the thread that traces it. Returns how many tasks were still running at the end
+    /// (blocked in a host call no signal interrupts).
+    pub fn shutdown(&self, grace: std::time::Duration) -> usize {
+        // Like a pid namespace whose init died: no new process can appear, and every
+        // one there is gets SIGKILL (again, until none is left, in case one was being
+        // forked while we looked).
+        self.shutting_down.store(true, Ordering::Release);
+        let deadline = std::time::Instant::now() + grace;
+        loop {
+            let processes = self.tree.lock().processes();
+            for tg in processes {
+                tg.send_signal(signal::SigInfo::kernel(libc::SIGKILL));
+            }
+            let left = self.tree.lock().thread_count();
+            if left == 0 || std::time::Instant::now() >= deadline {
+                return left;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
+    /// Whether the sandbox is ending (its init exited): no new process may start.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
     }
 
     /// Seconds since boot (for sysinfo and /proc/uptime).

@@ -15,7 +15,7 @@ use super::signal::{
     default_action, sigmask, AltStack, DefaultAction, PendingSignals, SigInfo, SignalActions,
     SA_RESETHAND, SA_RESTART, SIG_DFL, SIG_IGN, UNBLOCKABLE,
 };
-use super::wait::{set_current_waiter, Waiter};
+use super::wait::{set_current_waiter, WaitQueue, Waiter};
 use super::Kernel;
 use crate::errno;
 use crate::errno::{Result, ERESTARTNOINTR, ERESTARTSYS, ERESTART_RESTARTBLOCK};
@@ -69,8 +69,6 @@ pub trait SyscallTable: Send + Sync {
 pub struct ThreadGroup {
     /// Process id (the leader's tid).
     pub tgid: i32,
-    /// Parent process id as the guest sees it (0 for the sandbox's init).
-    pub ppid: i32,
     /// Process group.
     pub pgid: Mutex<i32>,
     /// Session.
@@ -87,14 +85,15 @@ pub struct ThreadGroup {
     pub exit_status: Mutex<Option<ExitStatus>>,
     /// ITIMER_REAL (alarm, setitimer).
     pub real_timer: Arc<super::itimer::RealTimer>,
+    /// Woken when a child changes state (wait4/waitid sleep here).
+    pub child_events: WaitQueue,
 }
 
 impl ThreadGroup {
     /// A new thread group led by `tgid`.
-    pub fn new(tgid: i32, ppid: i32) -> Arc<ThreadGroup> {
+    pub fn new(tgid: i32) -> Arc<ThreadGroup> {
         Arc::new(ThreadGroup {
             tgid,
-            ppid,
             pgid: Mutex::new(tgid),
             sid: Mutex::new(tgid),
             actions: Mutex::default(),
@@ -103,6 +102,7 @@ impl ThreadGroup {
             limits: Mutex::default(),
             exit_status: Mutex::new(None),
             real_timer: Arc::default(),
+            child_events: WaitQueue::default(),
         })
     }
 
@@ -115,7 +115,7 @@ impl ThreadGroup {
     /// take it first is woken (Linux's complete_signal).
     pub fn send_signal(&self, info: SigInfo) {
         let signo = info.signo;
-        if self.discard_on_arrival(signo) {
+        if self.shields_from(&info) || self.discard_on_arrival(signo) {
             return;
         }
         self.pending.lock().enqueue(info);
@@ -139,6 +139,20 @@ impl ThreadGroup {
             self.pending.lock().discard(sigmask(libc::SIGCONT));
         }
         signo != libc::SIGKILL && signo != libc::SIGSTOP && self.actions.lock().is_ignored(signo)
+    }
+
+    /// The sandbox's init ignores signals from other guest processes that it has no
+    /// handler for (SIGKILL and SIGSTOP included), as pid 1 of a pid namespace does.
+    pub fn shields_from(&self, info: &SigInfo) -> bool {
+        let from_process = matches!(
+            info.code,
+            super::signal::SI_USER | super::signal::SI_TKILL | super::signal::SI_QUEUE
+        );
+        let sender = (info.fields[0] & 0xffff_ffff) as i32;
+        self.tgid == 1
+            && from_process
+            && sender != 1
+            && self.actions.lock().get(info.signo as usize).handler == SIG_DFL
     }
 }
 
@@ -189,7 +203,7 @@ impl TaskShared {
     /// Sends `info` to this thread.
     pub fn send_signal(&self, tg: &ThreadGroup, info: SigInfo) {
         let signo = info.signo;
-        if tg.discard_on_arrival(signo) {
+        if tg.shields_from(&info) || tg.discard_on_arrival(signo) {
             return;
         }
         self.pending.lock().enqueue(info);
@@ -257,7 +271,16 @@ impl Task {
         creds: Credentials,
         ctx: Box<dyn Context>,
     ) -> Task {
-        let shared = TaskShared::new(tid);
+        // fork registers the child's thread ahead (to count it against the pids limit).
+        let registered = kernel.tree.lock().thread(tid).map(|(t, _)| t);
+        let shared = match registered {
+            Some(shared) => shared,
+            None => {
+                let shared = TaskShared::new(tid);
+                kernel.tree.lock().add_thread(shared.clone(), tg.clone());
+                shared
+            }
+        };
         tg.tasks.lock().push(shared.clone());
         Task {
             kernel,
@@ -315,7 +338,7 @@ impl Task {
             self.handle_signals();
             if let Some(status) = self.exit {
                 debug!(tid = self.tid, ?status, "task exits");
-                return status;
+                return self.exit_and_notify(status);
             }
             let space = self.mm.address_space().clone();
             self.install_interrupter(&space);
@@ -365,6 +388,20 @@ impl Task {
                 Event::Interrupted => {}
             }
         }
+    }
+
+    /// Releases the task's resources (its address space, files — so pipe readers see
+    /// EOF), then, if it was the last thread, tells the parent the process exited.
+    fn exit_and_notify(self, status: ExitStatus) -> ExitStatus {
+        let kernel = self.kernel.clone();
+        let tg = self.tg.clone();
+        drop(self);
+        if tg.tasks.lock().is_empty() {
+            tg.real_timer
+                .set(&tg, std::time::Duration::ZERO, std::time::Duration::ZERO);
+            kernel.tree.lock().exit_process(tg.tgid, status);
+        }
+        status
     }
 
     fn install_interrupter(&mut self, space: &Arc<dyn crate::platform::AddressSpace>) {
@@ -449,7 +486,7 @@ impl Task {
                 match default_action(signo) {
                     DefaultAction::Ignore | DefaultAction::Continue => continue,
                     DefaultAction::Stop => {
-                        self.stop_until_continued();
+                        self.stop_until_continued(signo);
                         continue;
                     }
                     DefaultAction::Terminate => {
@@ -500,8 +537,24 @@ impl Task {
         }
     }
 
-    /// Job-control stop: the task sleeps until SIGCONT (or SIGKILL) arrives.
-    fn stop_until_continued(&mut self) {
+    /// Job-control stop: the parent is told, and the task sleeps until SIGCONT (or
+    /// SIGKILL) arrives.
+    fn stop_until_continued(&mut self, signo: i32) {
+        use super::process::ChildEvent;
+        self.kernel
+            .tree
+            .lock()
+            .report_stop_or_continue(self.pid(), ChildEvent::Stopped(signo));
+        self.sleep_while_stopped();
+        if self.tg.pending.lock().set() & sigmask(libc::SIGKILL) == 0 {
+            self.kernel
+                .tree
+                .lock()
+                .report_stop_or_continue(self.pid(), ChildEvent::Continued);
+        }
+    }
+
+    fn sleep_while_stopped(&mut self) {
         let waiter = self.shared.waiter.clone();
         loop {
             let pending = self.shared.pending.lock().set() | self.tg.pending.lock().set();
@@ -521,6 +574,7 @@ impl Task {
 
 impl Drop for Task {
     fn drop(&mut self) {
+        self.kernel.tree.lock().remove_thread(self.tid);
         self.tg
             .tasks
             .lock()

@@ -171,7 +171,11 @@ pub fn block_until<T>(
                 // One last look: the condition may have become true just now.
                 return ready().unwrap_or_else(|| Err(errno!(ETIMEDOUT)));
             }
-            WakeReason::Interrupted => return Err(Errno::new(ERESTARTSYS)),
+            // As Linux does, what the caller waits for wins over a signal that arrived
+            // at the same time (a child's exit and its SIGCHLD, data and a signal).
+            WakeReason::Interrupted => {
+                return ready().unwrap_or_else(|| Err(Errno::new(ERESTARTSYS)))
+            }
         }
     }
 }

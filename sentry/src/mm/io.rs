@@ -35,7 +35,7 @@ impl MemoryManager {
         }
         let pte = *mm.ptes.get(&page).ok_or_else(|| errno!(EFAULT))?;
         if access == Access::Write && !pte.writable {
-            let pte = self.break_cow(mm, &vma, page)?;
+            let pte = self.break_cow(mm, page)?;
             // The stub may still map the old frame: point it at the new one.
             self.map_run(&vma, page, 1, pte)?;
             return Ok(pte);

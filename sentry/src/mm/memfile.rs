@@ -131,6 +131,15 @@ impl MemoryFile {
         }
     }
 
+    /// Takes one more reference on each frame listed (under one lock).
+    pub fn incref_each(&self, frames: &[Frame]) {
+        let mut a = self.alloc.lock();
+        for &f in frames {
+            debug_assert!(a.refs[f as usize] > 0, "incref of a free frame");
+            a.refs[f as usize] += 1;
+        }
+    }
+
     /// Drops one reference on each of `count` frames; frames reaching zero are freed.
     pub fn decref(&self, frame: Frame, count: u64) {
         let mut a = self.alloc.lock();

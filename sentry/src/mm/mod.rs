@@ -19,7 +19,7 @@ pub mod vma;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 pub use memfile::{Frame, MemoryFile};
 pub use shared::SharedAnon;
@@ -51,6 +51,10 @@ struct Pte {
     /// The frame may be written through this mapping (false: copy-on-write or shared
     /// with a page cache; the first write copies it).
     writable: bool,
+    /// The frame is private memory of this address space and its fork relatives
+    /// (anonymous, or a copy made by a copy-on-write fault), not a page-cache page: once
+    /// its last other reference is gone it can be written in place.
+    anon: bool,
 }
 
 /// A signal a memory fault turns into.
@@ -91,7 +95,7 @@ struct Mm {
 /// One guest address space.
 pub struct MemoryManager {
     mf: Arc<MemoryFile>,
-    space: Arc<dyn AddressSpace>,
+    space: RwLock<Arc<dyn AddressSpace>>,
     inner: Mutex<Mm>,
 }
 
@@ -100,7 +104,7 @@ impl MemoryManager {
     pub fn new(mf: Arc<MemoryFile>, space: Arc<dyn AddressSpace>, mmap_base: u64) -> MemoryManager {
         MemoryManager {
             mf,
-            space,
+            space: RwLock::new(space),
             inner: Mutex::new(Mm {
                 vmas: VmaSet::default(),
                 ptes: BTreeMap::new(),
@@ -113,8 +117,14 @@ impl MemoryManager {
     }
 
     /// The platform address space (the stub).
-    pub fn address_space(&self) -> &Arc<dyn AddressSpace> {
-        &self.space
+    pub fn address_space(&self) -> Arc<dyn AddressSpace> {
+        self.space.read().clone()
+    }
+
+    /// Attaches the platform address space (a forked child's stub, created by the
+    /// child's own thread). Its host mappings start empty and fill in on faults.
+    pub fn set_address_space(&self, space: Arc<dyn AddressSpace>) {
+        *self.space.write() = space;
     }
 
     /// The memory file.
@@ -169,7 +179,7 @@ impl MemoryManager {
             if !(vma.prot.write && cow) {
                 return segv(crate::abi::SEGV_ACCERR);
             }
-            let pte = self.break_cow(&mut mm, &vma, page)?;
+            let pte = self.break_cow(&mut mm, page)?;
             self.map_run(&vma, page, 1, pte)?;
             return Ok(None);
         }
@@ -219,6 +229,7 @@ impl MemoryManager {
                             Pte {
                                 frame: first + i,
                                 writable: true,
+                                anon: true,
                             },
                         );
                     }
@@ -233,6 +244,7 @@ impl MemoryManager {
                                 Pte {
                                     frame,
                                     writable: vma.shared,
+                                    anon: false,
                                 },
                             );
                         }
@@ -277,7 +289,7 @@ impl MemoryManager {
         if !first.writable {
             prot.write = false;
         }
-        self.space.map_file(
+        self.space.read().map_file(
             addr,
             pages * PAGE_SIZE,
             self.mf.fd(),
@@ -288,14 +300,14 @@ impl MemoryManager {
 
     /// Gives `page` a private, writable frame (copying the shared one unless we hold
     /// the only reference to it).
-    fn break_cow(&self, mm: &mut Mm, vma: &Vma, page: u64) -> Result<Pte> {
+    fn break_cow(&self, mm: &mut Mm, page: u64) -> Result<Pte> {
         let old = *mm.ptes.get(&page).ok_or_else(|| errno!(EFAULT))?;
-        let exclusive =
-            matches!(vma.backing, Backing::Anonymous) && self.mf.refcount(old.frame) == 1;
+        let exclusive = old.anon && self.mf.refcount(old.frame) == 1;
         let pte = if exclusive {
             Pte {
                 frame: old.frame,
                 writable: true,
+                anon: true,
             }
         } else {
             let frame = self.mf.allocate(1)?;
@@ -304,6 +316,7 @@ impl MemoryManager {
             Pte {
                 frame,
                 writable: true,
+                anon: true,
             }
         };
         mm.ptes.insert(page, pte);
@@ -320,7 +333,55 @@ impl MemoryManager {
             mm.ptes.remove(&page);
             self.mf.decref(pte.frame, 1);
         }
-        self.space.unmap(start, end - start)
+        self.space.read().unmap(start, end - start)
+    }
+
+    /// fork: a copy of this address space sharing every page. Private pages become
+    /// copy-on-write on both sides (the first write copies, unless the other side has
+    /// gone); shared mappings stay shared. The parent's stub drops its mappings of
+    /// private writable VMAs (one munmap per VMA) so that its next write faults; the
+    /// child has no stub until its thread attaches one.
+    pub fn fork(&self) -> Result<MemoryManager> {
+        let mut mm = self.inner.lock();
+        let Mm { vmas, ptes, .. } = &mut *mm;
+        let mut child_ptes = BTreeMap::new();
+        let mut frames = Vec::with_capacity(ptes.len());
+        let mut reprotect = Vec::new();
+        for v in vmas.iter() {
+            let mut any = false;
+            for (&page, pte) in ptes.range_mut(v.start..v.end) {
+                if !v.shared {
+                    pte.writable = false;
+                }
+                child_ptes.insert(page, *pte);
+                frames.push(pte.frame);
+                any = true;
+            }
+            if any && !v.shared && v.prot.write {
+                reprotect.push((v.start, v.end - v.start));
+            }
+        }
+        self.mf.incref_each(&frames);
+        // The parent's stub must stop writing these pages. Its host mappings are sparse
+        // (filled on faults) and mprotect stops at the first hole, so drop them
+        // instead: faults map each page back with exactly its rights.
+        let space = self.space.read().clone();
+        for (start, len) in reprotect {
+            space.unmap(start, len)?;
+        }
+        let child = Mm {
+            vmas: mm.vmas.clone(),
+            ptes: child_ptes,
+            brk_start: mm.brk_start,
+            brk: mm.brk,
+            mmap_base: mm.mmap_base,
+            exec: mm.exec.clone(),
+        };
+        Ok(MemoryManager {
+            mf: self.mf.clone(),
+            space: RwLock::new(Arc::new(crate::platform::NoAddressSpace)),
+            inner: Mutex::new(child),
+        })
     }
 
     /// Frames this address space maps (resident set, in pages).

@@ -137,11 +137,6 @@ impl MemoryManager {
             return Err(errno!(EACCES));
         }
         let pieces = mm.vmas.remove_range(addr, end);
-        let widened = pieces.iter().any(|v| {
-            (prot.write && !v.prot.write)
-                || (prot.exec && !v.prot.exec)
-                || (prot.read && !v.prot.effective().read)
-        });
         for mut v in pieces {
             v.prot = prot;
             mm.vmas.insert(v);
@@ -149,13 +144,10 @@ impl MemoryManager {
         if mm.ptes.range(addr..end).next().is_none() {
             return Ok(());
         }
-        if widened {
-            // Copy-on-write pages must stay read-only in the stub: drop the host
-            // mappings and let faults map each page with exactly the right rights.
-            self.space.unmap(addr, len)
-        } else {
-            self.space.protect(addr, len, prot.effective())
-        }
+        // Host mappings are sparse and mprotect stops at the first hole, so drop them:
+        // faults map each page back with exactly the new rights (copy-on-write pages
+        // stay read-only).
+        self.space.read().unmap(addr, len)
     }
 
     /// brk(2): returns the new (or unchanged) break.
@@ -270,7 +262,7 @@ impl MemoryManager {
             mm.ptes.remove(k);
         }
         if !moved.is_empty() {
-            self.space.unmap(old, old_len)?;
+            self.space.read().unmap(old, old_len)?;
         }
         let keep = new_len.min(old_len);
         for (k, pte) in moved {

@@ -107,14 +107,13 @@ pub trait AddressSpace: Send + Sync {
     ) -> Result<()>;
     /// Removes host mappings in `[addr, addr+len)`.
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
-    /// Changes the host protection of `[addr, addr+len)`.
-    fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()>;
     /// Downcasting hook for the platform's own context type.
     fn as_any(&self) -> &dyn std::any::Any;
 }
 
-/// The address space of a task that has not exec'd a program yet: it has no host
-/// counterpart and refuses every mapping.
+/// An address space with no host counterpart yet (before the first exec, or a forked
+/// child before its thread creates its stub): there is nothing to mirror, so mapping
+/// calls succeed and do nothing; the stub fills its mappings on faults later.
 pub struct NoAddressSpace;
 
 impl AddressSpace for NoAddressSpace {
@@ -126,14 +125,10 @@ impl AddressSpace for NoAddressSpace {
         _offset: u64,
         _prot: Prot,
     ) -> Result<()> {
-        Err(crate::errno!(EFAULT))
-    }
-
-    fn unmap(&self, _addr: u64, _len: u64) -> Result<()> {
         Ok(())
     }
 
-    fn protect(&self, _addr: u64, _len: u64, _prot: Prot) -> Result<()> {
+    fn unmap(&self, _addr: u64, _len: u64) -> Result<()> {
         Ok(())
     }
 

@@ -203,15 +203,6 @@ impl AddressSpace for StubProcess {
         Ok(())
     }
 
-    fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {
-        // ENOMEM means part of the range has no host mapping yet: fine, it will be
-        // mapped with the right protection when it faults.
-        match self.inject_checked(libc::SYS_mprotect, [addr, len, prot.bits() as u64, 0, 0, 0]) {
-            Err(e) if e.code() == libc::ENOMEM => Ok(()),
-            other => other.map(|_| ()),
-        }
-    }
-
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }

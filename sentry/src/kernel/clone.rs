@@ -1,0 +1,217 @@
+//! clone, fork and vfork: new processes (and, with CLONE_VM, new threads).
+
+use std::sync::Arc;
+
+use tracing::warn;
+
+use super::task::{ExitStatus, Task, ThreadGroup};
+use crate::errno;
+use crate::errno::Result;
+
+/// clone's flag bits.
+pub mod flags {
+    pub const CSIGNAL: u64 = 0xff;
+    pub const CLONE_VM: u64 = 0x100;
+    pub const CLONE_FS: u64 = 0x200;
+    pub const CLONE_FILES: u64 = 0x400;
+    pub const CLONE_SIGHAND: u64 = 0x800;
+    pub const CLONE_PIDFD: u64 = 0x1000;
+    pub const CLONE_PTRACE: u64 = 0x2000;
+    pub const CLONE_VFORK: u64 = 0x4000;
+    pub const CLONE_PARENT: u64 = 0x8000;
+    pub const CLONE_THREAD: u64 = 0x1_0000;
+    pub const CLONE_NEWNS: u64 = 0x2_0000;
+    pub const CLONE_SYSVSEM: u64 = 0x4_0000;
+    pub const CLONE_SETTLS: u64 = 0x8_0000;
+    pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+    pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+    pub const CLONE_DETACHED: u64 = 0x40_0000;
+    pub const CLONE_UNTRACED: u64 = 0x80_0000;
+    pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+    pub const CLONE_NEWCGROUP: u64 = 0x200_0000;
+    pub const CLONE_NEWUTS: u64 = 0x400_0000;
+    pub const CLONE_NEWIPC: u64 = 0x800_0000;
+    pub const CLONE_NEWUSER: u64 = 0x1000_0000;
+    pub const CLONE_NEWPID: u64 = 0x2000_0000;
+    pub const CLONE_NEWNET: u64 = 0x4000_0000;
+    pub const CLONE_IO: u64 = 0x8000_0000;
+    pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+    /// Namespace flags: the sandbox does not nest namespaces yet.
+    pub const NAMESPACES: u64 = CLONE_NEWNS
+        | CLONE_NEWCGROUP
+        | CLONE_NEWUTS
+        | CLONE_NEWIPC
+        | CLONE_NEWUSER
+        | CLONE_NEWPID
+        | CLONE_NEWNET;
+}
+use flags::*;
+
+/// What clone was asked to do.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CloneArgs {
+    /// CLONE_* flags (without the exit signal).
+    pub flags: u64,
+    /// Signal sent to the parent when the child exits.
+    pub exit_signal: i32,
+    /// New stack pointer (0: the parent's).
+    pub stack: u64,
+    /// Where CLONE_PARENT_SETTID writes the child's tid.
+    pub parent_tid: u64,
+    /// Where CLONE_CHILD_SETTID writes, and CLONE_CHILD_CLEARTID clears, the tid.
+    pub child_tid: u64,
+    /// CLONE_SETTLS: the child's fs base.
+    pub tls: u64,
+}
+
+impl CloneArgs {
+    /// Checks the flag combinations Linux rejects.
+    fn validate(&self) -> Result<()> {
+        let f = self.flags;
+        if f & CLONE_THREAD != 0 && f & CLONE_SIGHAND == 0 {
+            return Err(errno!(EINVAL));
+        }
+        if f & CLONE_SIGHAND != 0 && f & CLONE_VM == 0 {
+            return Err(errno!(EINVAL));
+        }
+        if f & CLONE_FS != 0 && f & CLONE_NEWNS != 0 {
+            return Err(errno!(EINVAL));
+        }
+        if f & CLONE_THREAD != 0 && f & CLONE_PIDFD != 0 {
+            return Err(errno!(EINVAL));
+        }
+        if !(0..=64).contains(&self.exit_signal) {
+            return Err(errno!(EINVAL));
+        }
+        if f & NAMESPACES != 0 {
+            return Err(errno!(EPERM, "nested namespaces are not supported"));
+        }
+        Ok(())
+    }
+}
+
+impl Task {
+    /// clone(2) family. Returns the child's tid.
+    pub fn clone_task(&mut self, args: CloneArgs) -> Result<i32> {
+        args.validate()?;
+        if args.flags & CLONE_VM != 0 {
+            return Err(errno!(
+                ENOSYS,
+                "CLONE_VM (threads, vfork) comes with the next slice"
+            ));
+        }
+        self.fork_process(args)
+    }
+
+    /// A new process with a copy-on-write copy of this one.
+    fn fork_process(&mut self, args: CloneArgs) -> Result<i32> {
+        let kernel = self.kernel.clone();
+        let mut tree = kernel.tree.lock();
+        if kernel.is_shutting_down() {
+            return Err(errno!(ENOMEM, "the sandbox is shutting down"));
+        }
+        if tree.thread_count() >= kernel.options.pids_limit {
+            return Err(errno!(EAGAIN, "sandbox pids limit reached"));
+        }
+        let child_mm = Arc::new(self.mm.fork()?);
+        let space = self.mm.address_space();
+        let xsave = self.ctx.fpstate(&space)?;
+        let tid = kernel.allocate_tid();
+        let tg = ThreadGroup::new(tid);
+        // Registered before the lock is dropped, so concurrent forks count each other
+        // against the pids limit.
+        tree.add_thread(super::task::TaskShared::new(tid), tg.clone());
+        *tg.actions.lock() = self.tg.actions.lock().clone();
+        *tg.limits.lock() = self.tg.limits.lock().clone();
+        *tg.pgid.lock() = *self.tg.pgid.lock();
+        *tg.sid.lock() = *self.tg.sid.lock();
+        let parent = if args.flags & CLONE_PARENT != 0 {
+            tree.parent_of(self.pid())
+        } else {
+            self.pid()
+        };
+        tree.add_process(tg.clone(), parent, args.exit_signal);
+        drop(tree);
+
+        let files = if args.flags & CLONE_FILES != 0 {
+            self.files.clone()
+        } else {
+            Arc::new(self.files.fork())
+        };
+        let fs = if args.flags & CLONE_FS != 0 {
+            self.fs.clone()
+        } else {
+            Arc::new(self.fs.fork())
+        };
+        let mut child = Task::new(
+            kernel.clone(),
+            tid,
+            tg,
+            child_mm,
+            files,
+            fs,
+            self.creds.clone(),
+            kernel.platform.new_context(),
+        );
+        child.regs = self.regs;
+        child.regs.set_return(0);
+        if args.stack != 0 {
+            child.regs.0.rsp = args.stack;
+        }
+        if args.flags & CLONE_SETTLS != 0 {
+            child.regs.0.fs_base = args.tls;
+        }
+        child.set_signal_mask(self.signal_mask());
+        child.altstack = self.altstack;
+        child.comm = self.comm.clone();
+        if args.flags & CLONE_CHILD_CLEARTID != 0 {
+            child.clear_child_tid = args.child_tid;
+        }
+        if args.flags & CLONE_CHILD_SETTID != 0 {
+            child.mm.write_obj(args.child_tid, &tid)?;
+        }
+        if args.flags & CLONE_PARENT_SETTID != 0 {
+            self.mm.write_obj(args.parent_tid, &tid)?;
+        }
+        spawn_task_thread(child, Some(xsave))?;
+        Ok(tid)
+    }
+}
+
+/// Runs `task` on a new host thread. A forked task first gets its own stub (created,
+/// and so traced, by that thread) with the parent's FPU state.
+fn spawn_task_thread(mut task: Task, fork_xsave: Option<Vec<u8>>) -> Result<()> {
+    let name = format!("task-{}", task.tid);
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            if let Some(xsave) = fork_xsave {
+                let space = match task
+                    .kernel
+                    .platform
+                    .new_address_space(task.kernel.memory_file.fd())
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        warn!(
+                            tid = task.tid,
+                            "cannot create the child's address space: {e:?}"
+                        );
+                        task.exit_group(ExitStatus::Signaled {
+                            signo: libc::SIGKILL,
+                            core: false,
+                        });
+                        task.run();
+                        return;
+                    }
+                };
+                task.mm.set_address_space(space.clone());
+                if let Err(e) = task.ctx.set_fpstate(&space, &xsave) {
+                    warn!(tid = task.tid, "cannot copy the FPU state: {e:?}");
+                }
+            }
+            task.run();
+        })
+        .map(|_| ())
+        .map_err(|e| errno!(EAGAIN, "cannot start a task thread: {e}"))
+}
