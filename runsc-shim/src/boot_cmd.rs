@@ -48,6 +48,10 @@ pub fn run(args: BootArgs) -> i32 {
         eprintln!("moat boot: cannot confine the sentry: {e}");
         return 125;
     }
+    // Changing credentials cleared the parent-death signal: arm it again.
+    if !crate::fds::die_with_parent() {
+        return 125;
+    }
     let stdio = vec![
         dup(std::io::stdin().as_fd()),
         dup(std::io::stdout().as_fd()),

@@ -174,27 +174,37 @@ impl Sandbox {
             config,
             files,
         } = self;
-        let kernel_for_shutdown = kernel.clone();
         // The init task runs on its own thread: the thread that creates a stub traces it.
-        let thread = std::thread::Builder::new()
+        // The sandbox lives as long as the init *process* (its first thread may end
+        // first, e.g. when another thread execs).
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let init_kernel = kernel.clone();
+        std::thread::Builder::new()
             .name("task-1".to_string())
-            .spawn(move || -> Result<ExitStatus, BootError> {
-                let task = start_init(&kernel, &config, files)?;
-                let status = task.run();
-                info!(?status, "init exited");
-                Ok(status)
+            .spawn(move || match start_init(&init_kernel, &config, files) {
+                Ok(task) => {
+                    let _ = started_tx.send(Ok(()));
+                    let status = task.run();
+                    info!(?status, "init's first thread exited");
+                }
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                }
             })
             .map_err(|e| BootError::Kernel(Errno::from_io(&e)))?;
-        let status = thread.join().unwrap_or(Ok(ExitStatus::Signaled {
-            signo: libc::SIGKILL,
-            core: false,
-        }));
+        match started_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(BootError::Kernel(crate::errno!(EIO))),
+        }
+        let status = kernel.wait_for_init();
+        info!(?status, "init exited");
         // Init is gone: so is everything else in the sandbox, as in a pid namespace.
-        let left = kernel_for_shutdown.shutdown(std::time::Duration::from_secs(5));
+        let left = kernel.shutdown(std::time::Duration::from_secs(5));
         if left > 0 {
             tracing::warn!(left, "tasks still running at shutdown");
         }
-        status
+        Ok(status)
     }
 }
 

@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 
 mod args;
+mod creds;
 mod fs;
 mod futex;
 mod info;

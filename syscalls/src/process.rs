@@ -146,7 +146,7 @@ pub fn setsid(task: &mut Task) -> Result<u64> {
 }
 
 pub fn exit(task: &mut Task, code: i32) -> Result<u64> {
-    task.exit_group(ExitStatus::Exited(code & 0xff));
+    task.exit_thread(ExitStatus::Exited(code & 0xff));
     Ok(0)
 }
 

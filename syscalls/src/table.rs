@@ -7,7 +7,7 @@ use sentry::errno::Result;
 use sentry::kernel::Task;
 
 use crate::args::FromArg;
-use crate::{fs, futex, info, mm, poll, process, signal, time};
+use crate::{creds, fs, futex, info, mm, poll, process, signal, time};
 
 /// A handler: decodes its arguments and runs the call.
 pub type Handler = fn(&mut Task, &[u64; 6]) -> Result<u64>;
@@ -132,11 +132,11 @@ syscalls! {
     37 alarm => Full, time::alarm [u32];
     38 setitimer => Partial("ITIMER_REAL only; CPU-time timers: EINVAL"), time::setitimer [i32, u64, u64];
     39 getpid => Full, process::getpid [];
-    56 clone => Partial("processes; CLONE_VM (threads, vfork) not yet; no nested namespaces"), process::clone [u64, u64, u64, u64, u64];
+    56 clone => Partial("no nested namespaces (EPERM); CLONE_PIDFD not yet"), process::clone [u64, u64, u64, u64, u64];
     57 fork => Full, process::fork [];
-    58 vfork => Partial("needs CLONE_VM: ENOSYS for now"), process::vfork [];
+    58 vfork => Full, process::vfork [];
     59 execve => Full, process::execve [u64, u64, u64];
-    60 exit => Partial("ends the process (single-threaded until the processes issue)"), process::exit [i32];
+    60 exit => Full, process::exit [i32];
     61 wait4 => Partial("rusage is zeroed"), process::wait4 [i32, u64, i32, u64];
     62 kill => Full, signal::kill [i32, i32];
     63 uname => Full, info::uname [u64];
@@ -167,17 +167,28 @@ syscalls! {
     100 times => Partial("process CPU times"), process::times [u64];
     102 getuid => Full, process::getuid [];
     104 getgid => Full, process::getgid [];
+    105 setuid => Full, creds::setuid [u32];
+    106 setgid => Full, creds::setgid [u32];
     107 geteuid => Full, process::geteuid [];
     108 getegid => Full, process::getegid [];
     109 setpgid => Full, process::setpgid [i32, i32];
     110 getppid => Full, process::getppid [];
     111 getpgrp => Full, process::getpgrp [];
     112 setsid => Full, process::setsid [];
+    113 setreuid => Full, creds::setreuid [u32, u32];
+    114 setregid => Full, creds::setregid [u32, u32];
     115 getgroups => Full, process::getgroups [i32, u64];
+    116 setgroups => Full, creds::setgroups [i32, u64];
+    117 setresuid => Full, creds::setresuid [u32, u32, u32];
     118 getresuid => Full, process::getresuid [u64, u64, u64];
+    119 setresgid => Full, creds::setresgid [u32, u32, u32];
     120 getresgid => Full, process::getresgid [u64, u64, u64];
     121 getpgid => Full, process::getpgid [i32];
+    122 setfsuid => Full, creds::setfsuid [u32];
+    123 setfsgid => Full, creds::setfsgid [u32];
     124 getsid => Full, process::getsid [i32];
+    125 capget => Partial("root holds every capability, others none; capset accepts drops without recording them"), creds::capget [u64, u64];
+    126 capset => Partial("root holds every capability, others none; capset accepts drops without recording them"), creds::capset [u64, u64];
     127 rt_sigpending => Full, signal::rt_sigpending [u64, usize];
     128 rt_sigtimedwait => Full, signal::rt_sigtimedwait [u64, u64, u64, usize];
     129 rt_sigqueueinfo => Full, signal::rt_sigqueueinfo [i32, i32, u64];

@@ -193,3 +193,13 @@ fn processes_fork_wait_signals_groups_static_match_native() {
 fn processes_fork_wait_signals_groups_dynamic_match_native() {
     assert_guest_matches_native(guest("procs", Dynamic), &[]);
 }
+
+#[test]
+fn threads_futexes_vfork_and_exec_from_thread_static_match_native() {
+    assert_guest_matches_native(guest("threads", Static), &[]);
+}
+
+#[test]
+fn threads_futexes_vfork_and_exec_from_thread_dynamic_match_native() {
+    assert_guest_matches_native(guest("threads", Dynamic), &[]);
+}

@@ -90,3 +90,32 @@ fn shell_substitutions_subshells_and_background_jobs_match_native() {
         &["-c", "x=$(echo nested | tr a-z A-Z); echo \"$x\"; (cd /etc && pwd; exit 4); echo \"subshell $?\"; sleep 5 & kill $!; wait $!; echo \"killed $?\"; true & wait; echo done"],
     );
 }
+
+#[test]
+fn python_threads_subprocess_system_and_signal_handlers_match_native() {
+    assert_host_program_matches_native(
+        "/usr/bin/python3",
+        &[
+            "-c",
+            "import threading, subprocess, os, signal, time\n\
+r = []\n\
+ts = [threading.Thread(target=lambda i=i: r.append(i * i)) for i in range(8)]\n\
+[t.start() for t in ts]; [t.join() for t in ts]\n\
+print('threads', sorted(r))\n\
+print('subprocess', subprocess.run(['/bin/echo', 'hi'], capture_output=True, text=True).stdout.strip())\n\
+print('system', os.system('exit 3') >> 8)\n\
+signal.signal(signal.SIGALRM, lambda s, f: print('alarm handler'))\n\
+signal.setitimer(signal.ITIMER_REAL, 0.05)\n\
+time.sleep(0.3)\n\
+print('slept')\n",
+        ],
+    );
+}
+
+#[test]
+fn perl_fork_and_wait_match_native() {
+    assert_host_program_matches_native(
+        "/usr/bin/perl",
+        &["-e", "my $p = fork(); if ($p == 0) { exit 5 } waitpid($p, 0); print \"child \", $? >> 8, \"\\n\";"],
+    );
+}

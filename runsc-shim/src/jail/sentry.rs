@@ -24,10 +24,17 @@ const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
     | libc::CLONE_CHILD_CLEARTID) as u64;
 /// clone flags of a new stub process (see sentry::platform::ptrace::stub).
 const STUB_CLONE_FLAGS: u64 = (libc::CLONE_FILES | libc::SIGCHLD) as u64;
+/// clone flags of a new thread inside a stub, for another guest thread sharing its
+/// address space (StubProcess::spawn_thread).
+const STUB_THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_SIGHAND
+    | libc::CLONE_THREAD
+    | libc::CLONE_SYSVSEM) as u64;
 
-/// The ptrace requests the ptrace platform uses. Not ATTACH/SEIZE (only stubs, which
-/// ask to be traced, are ever traced) nor PEEK/POKE (guest memory is reached through
-/// the memory file).
+/// The ptrace requests the ptrace platform uses. Not ATTACH nor PEEK/POKE (guest
+/// memory is reached through the memory file).
 const PTRACE_REQUESTS: &[u64] = &[
     libc::PTRACE_TRACEME as u64,
     libc::PTRACE_CONT as u64,
@@ -45,6 +52,11 @@ const PTRACE_REQUESTS: &[u64] = &[
     libc::PTRACE_GETREGSET as u64,
     libc::PTRACE_SETREGSET as u64,
     libc::PTRACE_INTERRUPT as u64,
+    // A sentry thread takes over the stub thread made for its guest thread (the sentry
+    // runs in its own user namespace: it cannot reach host processes this way).
+    libc::PTRACE_SEIZE as u64,
+    // A guest thread that exits leaves its stub thread running exit(2), untraced.
+    libc::PTRACE_DETACH as u64,
 ];
 
 /// The terminal requests passed through to host stdio (sentry::fs::host).
@@ -72,7 +84,15 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
         // Freed memory-file frames are returned to the host with a hole punch.
         always(libc::SYS_fallocate),
         // Threads: one host thread per guest task; glibc's thread start-up and exit.
-        when_long_arg_in(libc::SYS_clone, 0, &[THREAD_CLONE_FLAGS, STUB_CLONE_FLAGS]),
+        when_long_arg_in(
+            libc::SYS_clone,
+            0,
+            &[
+                THREAD_CLONE_FLAGS,
+                STUB_CLONE_FLAGS,
+                STUB_THREAD_CLONE_FLAGS,
+            ],
+        ),
         always(libc::SYS_clone3), // answered ENOSYS by the first filter: see below.
         // Opening host paths is never allowed: these are answered EACCES by the first
         // filter, so a library's opportunistic read fails instead of killing the sentry.
@@ -111,6 +131,8 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
         // session (terminal signals), stop itself.
         always(libc::SYS_getppid),
         always(libc::SYS_setsid),
+        // New stub threads park in pause() until their sentry thread seizes them.
+        always(libc::SYS_pause),
         // I/O on fds the sentry already holds: host stdio, gofer-donated files, the
         // memory file, the debug log.
         always(libc::SYS_read),

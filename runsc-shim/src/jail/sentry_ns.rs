@@ -1,6 +1,7 @@
 //! The sentry's namespaces and empty root, entered first thing in `moat boot`, in this
 //! order:
-//! 1. a user namespace (only when not started as root; ids map to themselves),
+//! 1. a user namespace in which the sentry keeps its ids but holds no host privilege
+//!    (started as root, it is host `nobody`),
 //! 2. new mount, IPC, UTS and network namespaces (no host network at all),
 //! 3. every mount made private, then `pivot_root` into an empty, read-only tmpfs and
 //!    the host's tree detached: from here no host path exists for the sentry.
@@ -11,6 +12,9 @@
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{chdir, getegid, geteuid, pivot_root};
+
+/// The host uid/gid a sentry started as root runs as.
+const NOBODY: u32 = 65534;
 
 /// Why confinement failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,21 +36,50 @@ fn step<T>(step: &'static str, r: nix::Result<T>) -> Result<T, JailError> {
 /// Moves the calling (single-threaded) sentry into its namespaces and empty root.
 pub fn enter() -> Result<(), JailError> {
     let (uid, gid) = (geteuid().as_raw(), getegid().as_raw());
-    if uid != 0 {
-        step("unshare(CLONE_NEWUSER)", unshare(CloneFlags::CLONE_NEWUSER))?;
+    // The sentry never needs host privileges after boot. Started as root, it becomes
+    // host `nobody` inside its namespace, so it can neither signal nor ptrace host
+    // processes; otherwise its ids map to themselves.
+    let (host_uid, host_gid) = if uid == 0 {
+        (NOBODY, NOBODY)
+    } else {
+        (uid, gid)
+    };
+    if uid == 0 {
+        // A new user namespace may only map its creator's own ids: become nobody
+        // first (no supplementary groups either), then map root inside onto it.
+        let nobody_g = nix::unistd::Gid::from_raw(NOBODY);
+        let nobody_u = nix::unistd::Uid::from_raw(NOBODY);
+        step("setgroups", nix::unistd::setgroups(&[]))?;
         step(
-            "write /proc/self/setgroups",
-            std::fs::write("/proc/self/setgroups", "deny").map_err(io_to_nix),
+            "become nobody (gid)",
+            nix::unistd::setresgid(nobody_g, nobody_g, nobody_g),
         )?;
         step(
-            "write /proc/self/uid_map",
-            std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1")).map_err(io_to_nix),
+            "become nobody (uid)",
+            nix::unistd::setresuid(nobody_u, nobody_u, nobody_u),
         )?;
-        step(
-            "write /proc/self/gid_map",
-            std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1")).map_err(io_to_nix),
-        )?;
+        // The uid change made us non-dumpable, which makes /proc/self root-owned.
+        step("set dumpable", nix::sys::prctl::set_dumpable(true))?;
     }
+    step("unshare(CLONE_NEWUSER)", unshare(CloneFlags::CLONE_NEWUSER))?;
+    step(
+        "write /proc/self/setgroups",
+        std::fs::write("/proc/self/setgroups", "deny").map_err(io_to_nix),
+    )?;
+    step(
+        "write /proc/self/uid_map",
+        std::fs::write("/proc/self/uid_map", format!("{uid} {host_uid} 1")).map_err(io_to_nix),
+    )?;
+    step(
+        "write /proc/self/gid_map",
+        std::fs::write("/proc/self/gid_map", format!("{gid} {host_gid} 1")).map_err(io_to_nix),
+    )?;
+    let (u, g) = (
+        nix::unistd::Uid::from_raw(uid),
+        nix::unistd::Gid::from_raw(gid),
+    );
+    step("setresgid", nix::unistd::setresgid(g, g, g))?;
+    step("setresuid", nix::unistd::setresuid(u, u, u))?;
     let flags = CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tracing::warn;
 
-use super::task::{ExitStatus, Task, ThreadGroup};
+use super::task::{Completion, ExitStatus, Task, TaskShared, ThreadGroup};
 use crate::errno;
 use crate::errno::Result;
 
@@ -95,17 +95,25 @@ impl Task {
     pub fn clone_task(&mut self, args: CloneArgs) -> Result<i32> {
         args.validate()?;
         if args.flags & CLONE_VM != 0 {
-            return Err(errno!(
-                ENOSYS,
-                "CLONE_VM (threads, vfork) comes with the next slice"
-            ));
+            return self.clone_vm(args);
         }
         self.fork_process(args)
     }
 
-    /// A new process with a copy-on-write copy of this one.
-    fn fork_process(&mut self, args: CloneArgs) -> Result<i32> {
-        let kernel = self.kernel.clone();
+    /// A new thread group for a child process, inheriting what a child inherits.
+    fn child_thread_group(&self, tid: i32) -> Arc<ThreadGroup> {
+        let tg = ThreadGroup::new(tid);
+        *tg.actions.lock() = self.tg.actions.lock().clone();
+        *tg.limits.lock() = self.tg.limits.lock().clone();
+        *tg.pgid.lock() = *self.tg.pgid.lock();
+        *tg.sid.lock() = *self.tg.sid.lock();
+        tg
+    }
+
+    /// Reserves a tid for a new task in `tg` (a new process unless `thread`), counted
+    /// against the pids limit under the same lock.
+    fn register_child(&self, args: &CloneArgs, thread: bool) -> Result<(i32, Arc<ThreadGroup>)> {
+        let kernel = &self.kernel;
         let mut tree = kernel.tree.lock();
         if kernel.is_shutting_down() {
             return Err(errno!(ENOMEM, "the sandbox is shutting down"));
@@ -113,26 +121,85 @@ impl Task {
         if tree.thread_count() >= kernel.options.pids_limit {
             return Err(errno!(EAGAIN, "sandbox pids limit reached"));
         }
-        let child_mm = Arc::new(self.mm.fork()?);
-        let space = self.mm.address_space();
-        let xsave = self.ctx.fpstate(&space)?;
         let tid = kernel.allocate_tid();
-        let tg = ThreadGroup::new(tid);
-        // Registered before the lock is dropped, so concurrent forks count each other
-        // against the pids limit.
-        tree.add_thread(super::task::TaskShared::new(tid), tg.clone());
-        *tg.actions.lock() = self.tg.actions.lock().clone();
-        *tg.limits.lock() = self.tg.limits.lock().clone();
-        *tg.pgid.lock() = *self.tg.pgid.lock();
-        *tg.sid.lock() = *self.tg.sid.lock();
-        let parent = if args.flags & CLONE_PARENT != 0 {
-            tree.parent_of(self.pid())
+        let tg = if thread {
+            self.tg.clone()
         } else {
-            self.pid()
+            self.child_thread_group(tid)
         };
-        tree.add_process(tg.clone(), parent, args.exit_signal);
-        drop(tree);
+        tree.add_thread(TaskShared::new(tid), tg.clone());
+        if !thread {
+            let parent = if args.flags & CLONE_PARENT != 0 {
+                tree.parent_of(self.pid())
+            } else {
+                self.pid()
+            };
+            tree.add_process(tg.clone(), parent, args.exit_signal);
+        }
+        Ok((tid, tg))
+    }
 
+    /// Undoes [`Task::register_child`] when the child could not be started.
+    fn unregister_child(&self, tid: i32, thread: bool) {
+        let mut tree = self.kernel.tree.lock();
+        tree.remove_thread(tid);
+        if !thread {
+            tree.forget_process(tid);
+        }
+    }
+
+    /// A new process with a copy-on-write copy of this one.
+    fn fork_process(&mut self, args: CloneArgs) -> Result<i32> {
+        let (tid, tg) = self.register_child(&args, false)?;
+        let prepared = (|| -> Result<(Arc<crate::mm::MemoryManager>, Vec<u8>)> {
+            let child_mm = Arc::new(self.mm.fork()?);
+            let space = self.mm.address_space();
+            Ok((child_mm, self.ctx.fpstate(&space)?))
+        })();
+        let (child_mm, xsave) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                self.unregister_child(tid, false);
+                return Err(e);
+            }
+        };
+        let mut child = self.new_child(tid, tg, child_mm, &args);
+        self.init_child_state(&mut child, &args, tid)?;
+        spawn_task_thread(child, Start::NewStub(xsave))?;
+        Ok(tid)
+    }
+
+    /// A new thread, or a new process sharing this address space (vfork,
+    /// posix_spawn): its host thread is a new thread of this task's stub.
+    fn clone_vm(&mut self, args: CloneArgs) -> Result<i32> {
+        let thread = args.flags & CLONE_THREAD != 0;
+        let (tid, tg) = self.register_child(&args, thread)?;
+        let space = self.mm.address_space();
+        let token = match space.spawn_thread() {
+            Ok(t) => t,
+            Err(e) => {
+                self.unregister_child(tid, thread);
+                return Err(e);
+            }
+        };
+        let mut child = self.new_child(tid, tg, self.mm.clone(), &args);
+        self.init_child_state(&mut child, &args, tid)?;
+        let vfork = (args.flags & CLONE_VFORK != 0).then(|| Arc::new(Completion::default()));
+        child.vfork_done = vfork.clone();
+        spawn_task_thread(child, Start::Attach(space, token))?;
+        if let Some(done) = vfork {
+            done.wait(self);
+        }
+        Ok(tid)
+    }
+
+    fn new_child(
+        &self,
+        tid: i32,
+        tg: Arc<ThreadGroup>,
+        mm: Arc<crate::mm::MemoryManager>,
+        args: &CloneArgs,
+    ) -> Task {
         let files = if args.flags & CLONE_FILES != 0 {
             self.files.clone()
         } else {
@@ -143,18 +210,23 @@ impl Task {
         } else {
             Arc::new(self.fs.fork())
         };
-        let mut child = Task::new(
-            kernel.clone(),
+        Task::new(
+            self.kernel.clone(),
             tid,
             tg,
-            child_mm,
+            mm,
             files,
             fs,
             self.creds.clone(),
-            kernel.platform.new_context(),
-        );
+            self.kernel.platform.new_context(),
+        )
+    }
+
+    /// Registers and TLS of a new task, and the tid writes clone was asked for.
+    fn init_child_state(&mut self, child: &mut Task, args: &CloneArgs, tid: i32) -> Result<()> {
         child.regs = self.regs;
         child.regs.set_return(0);
+        child.regs.0.orig_rax = u64::MAX;
         if args.stack != 0 {
             child.regs.0.rsp = args.stack;
         }
@@ -162,7 +234,10 @@ impl Task {
             child.regs.0.fs_base = args.tls;
         }
         child.set_signal_mask(self.signal_mask());
-        child.altstack = self.altstack;
+        // A new thread starts without an alternate stack; a new process keeps it.
+        if args.flags & CLONE_THREAD == 0 {
+            child.altstack = self.altstack;
+        }
         child.comm = self.comm.clone();
         if args.flags & CLONE_CHILD_CLEARTID != 0 {
             child.clear_child_tid = args.child_tid;
@@ -173,42 +248,50 @@ impl Task {
         if args.flags & CLONE_PARENT_SETTID != 0 {
             self.mm.write_obj(args.parent_tid, &tid)?;
         }
-        spawn_task_thread(child, Some(xsave))?;
-        Ok(tid)
+        Ok(())
     }
 }
 
-/// Runs `task` on a new host thread. A forked task first gets its own stub (created,
-/// and so traced, by that thread) with the parent's FPU state.
-fn spawn_task_thread(mut task: Task, fork_xsave: Option<Vec<u8>>) -> Result<()> {
+/// How a new task's host thread gets onto the platform.
+enum Start {
+    /// A forked process: a stub of its own (created, and so traced, by this thread),
+    /// with the parent's FPU state.
+    NewStub(Vec<u8>),
+    /// A thread (or vfork child) sharing the parent's address space: take over the
+    /// stub thread the parent made.
+    Attach(Arc<dyn crate::platform::AddressSpace>, i64),
+}
+
+/// Runs `task` on a new host thread.
+fn spawn_task_thread(mut task: Task, start: Start) -> Result<()> {
     let name = format!("task-{}", task.tid);
     std::thread::Builder::new()
         .name(name)
         .spawn(move || {
-            if let Some(xsave) = fork_xsave {
-                let space = match task
-                    .kernel
-                    .platform
-                    .new_address_space(task.kernel.memory_file.fd())
-                {
-                    Ok(s) => s,
-                    Err(e) => {
-                        warn!(
-                            tid = task.tid,
-                            "cannot create the child's address space: {e:?}"
-                        );
-                        task.exit_group(ExitStatus::Signaled {
-                            signo: libc::SIGKILL,
-                            core: false,
-                        });
-                        task.run();
-                        return;
-                    }
-                };
-                task.mm.set_address_space(space.clone());
-                if let Err(e) = task.ctx.set_fpstate(&space, &xsave) {
-                    warn!(tid = task.tid, "cannot copy the FPU state: {e:?}");
+            let attached = match start {
+                Start::Attach(space, token) => space.attach_thread(token),
+                Start::NewStub(xsave) => {
+                    let kernel = task.kernel.clone();
+                    kernel
+                        .platform
+                        .new_address_space(kernel.memory_file.fd())
+                        .map(|space| {
+                            task.mm.set_address_space(space.clone());
+                            if let Err(e) = task.ctx.set_fpstate(&space, &xsave) {
+                                warn!(tid = task.tid, "cannot copy the FPU state: {e:?}");
+                            }
+                        })
                 }
+            };
+            if let Err(e) = attached {
+                warn!(
+                    tid = task.tid,
+                    "cannot start the task on the platform: {e:?}"
+                );
+                task.exit_group(ExitStatus::Signaled {
+                    signo: libc::SIGKILL,
+                    core: false,
+                });
             }
             task.run();
         })

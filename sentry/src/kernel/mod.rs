@@ -14,6 +14,7 @@ pub mod limits;
 pub mod path;
 pub mod process;
 pub mod random;
+mod robust;
 pub mod signal;
 pub mod signal_frame;
 mod task;
@@ -87,6 +88,8 @@ pub struct Kernel {
     /// Every process and thread.
     pub tree: Mutex<process::ProcessTree>,
     shutting_down: std::sync::atomic::AtomicBool,
+    init_status: Mutex<Option<task::ExitStatus>>,
+    init_done: parking_lot::Condvar,
     next_tid: AtomicI32,
 }
 
@@ -111,6 +114,8 @@ impl Kernel {
             boot_time_ns: time::to_nanos(time::monotonic()),
             tree: Mutex::default(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
+            init_status: Mutex::new(None),
+            init_done: parking_lot::Condvar::new(),
             next_tid: AtomicI32::new(1),
         })
     }
@@ -141,6 +146,21 @@ impl Kernel {
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
+    }
+
+    /// Records that the sandbox's init process exited (its last thread did).
+    pub fn init_exited(&self, status: task::ExitStatus) {
+        *self.init_status.lock() = Some(status);
+        self.init_done.notify_all();
+    }
+
+    /// Waits until the sandbox's init process has exited; returns its status.
+    pub fn wait_for_init(&self) -> task::ExitStatus {
+        let mut st = self.init_status.lock();
+        while st.is_none() {
+            self.init_done.wait(&mut st);
+        }
+        st.expect("set")
     }
 
     /// Whether the sandbox is ending (its init exited): no new process may start.

@@ -267,6 +267,11 @@ impl ProcessTree {
         ptg.child_events.notify_all();
     }
 
+    /// Forgets a process that never ran (its creation failed half-way).
+    pub fn forget_process(&mut self, tgid: i32) {
+        self.remove(tgid);
+    }
+
     fn remove(&mut self, tgid: i32) {
         if let Some(n) = self.nodes.remove(&tgid) {
             if let Some(p) = self.nodes.get_mut(&n.parent) {

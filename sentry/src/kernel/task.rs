@@ -85,6 +85,8 @@ pub struct ThreadGroup {
     pub exit_status: Mutex<Option<ExitStatus>>,
     /// ITIMER_REAL (alarm, setitimer).
     pub real_timer: Arc<super::itimer::RealTimer>,
+    /// The thread running execve while the others are being ended.
+    pub execing: Mutex<Option<i32>>,
     /// Woken when a child changes state (wait4/waitid sleep here).
     pub child_events: WaitQueue,
 }
@@ -102,6 +104,7 @@ impl ThreadGroup {
             limits: Mutex::default(),
             exit_status: Mutex::new(None),
             real_timer: Arc::default(),
+            execing: Mutex::new(None),
             child_events: WaitQueue::default(),
         })
     }
@@ -256,6 +259,33 @@ pub struct Task {
     restart: Option<i32>,
     /// What restart_syscall continues: the deadline of an interrupted sleep.
     pub restart_deadline: Option<Instant>,
+    /// A vfork parent waiting for this task to exec or exit.
+    pub vfork_done: Option<Arc<Completion>>,
+}
+
+/// A one-shot event a task can wait for (a vfork child's exec or exit).
+#[derive(Default)]
+pub struct Completion {
+    done: Mutex<bool>,
+    queue: WaitQueue,
+}
+
+impl Completion {
+    /// Marks it done and wakes the waiter.
+    pub fn complete(&self) {
+        *self.done.lock() = true;
+        self.queue.notify_all();
+    }
+
+    /// Waits until done; only SIGKILL (a process exit) interrupts it.
+    pub fn wait(&self, task: &Task) {
+        let _ = super::wait::block_until(&[&self.queue], None, || {
+            let killed = task.tg.exit_status.lock().is_some()
+                || task.shared.pending.lock().set() & sigmask(libc::SIGKILL) != 0
+                || task.tg.pending.lock().set() & sigmask(libc::SIGKILL) != 0;
+            (*self.done.lock() || killed).then_some(Ok(()))
+        });
+    }
 }
 
 impl Task {
@@ -301,6 +331,7 @@ impl Task {
             exit: None,
             restart: None,
             restart_deadline: None,
+            vfork_done: None,
         }
     }
 
@@ -328,6 +359,19 @@ impl Task {
             *st = Some(status);
         }
         self.exit = Some(st.expect("just set"));
+        drop(st);
+        // Every other thread leaves its run loop at its next check.
+        for t in self.tg.tasks.lock().iter() {
+            if !Arc::ptr_eq(t, &self.shared) {
+                t.wake_for_signal();
+            }
+        }
+    }
+
+    /// exit(2): only this thread ends; the process ends with `status` if it was the
+    /// last one.
+    pub fn exit_thread(&mut self, status: ExitStatus) {
+        self.exit = Some(status);
     }
 
     /// Runs the task until it exits; returns how its process ended.
@@ -392,16 +436,90 @@ impl Task {
 
     /// Releases the task's resources (its address space, files — so pipe readers see
     /// EOF), then, if it was the last thread, tells the parent the process exited.
-    fn exit_and_notify(self, status: ExitStatus) -> ExitStatus {
+    fn exit_and_notify(mut self, status: ExitStatus) -> ExitStatus {
+        self.release_mm();
         let kernel = self.kernel.clone();
         let tg = self.tg.clone();
         drop(self);
-        if tg.tasks.lock().is_empty() {
+        let last = tg.tasks.lock().is_empty();
+        let status = tg.exit_status.lock().unwrap_or(status);
+        if last {
             tg.real_timer
                 .set(&tg, std::time::Duration::ZERO, std::time::Duration::ZERO);
             kernel.tree.lock().exit_process(tg.tgid, status);
+            if tg.tgid == 1 {
+                kernel.init_exited(status);
+            }
         }
         status
+    }
+
+    /// execve's de_thread: every other thread of the process ends; a non-leader
+    /// thread then takes over the leader's tid, as Linux does. EINTR if the process is
+    /// killed meanwhile.
+    pub fn de_thread(&mut self) -> Result<()> {
+        if self.tg.tasks.lock().len() > 1 {
+            *self.tg.execing.lock() = Some(self.tid);
+            for t in self.tg.tasks.lock().iter() {
+                if !Arc::ptr_eq(t, &self.shared) {
+                    t.wake_for_signal();
+                }
+            }
+            loop {
+                if self.tg.exit_status.lock().is_some() {
+                    *self.tg.execing.lock() = None;
+                    return Err(errno!(EINTR));
+                }
+                if self.tg.tasks.lock().len() == 1 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            *self.tg.execing.lock() = None;
+        }
+        if self.tid != self.tg.tgid {
+            let leader = self.tg.tgid;
+            let shared = TaskShared::new(leader);
+            shared.mask.store(self.signal_mask(), Ordering::Release);
+            std::mem::swap(
+                &mut *shared.pending.lock(),
+                &mut *self.shared.pending.lock(),
+            );
+            {
+                let mut tree = self.kernel.tree.lock();
+                tree.remove_thread(self.tid);
+                tree.add_thread(shared.clone(), self.tg.clone());
+            }
+            {
+                let mut tasks = self.tg.tasks.lock();
+                tasks.retain(|t| !Arc::ptr_eq(t, &self.shared));
+                tasks.push(shared.clone());
+            }
+            self.shared = shared;
+            self.tid = leader;
+            set_current_waiter(self.shared.waiter.clone());
+        }
+        Ok(())
+    }
+
+    /// What a thread leaving its address space does (exit, or execve into a new one):
+    /// robust futexes and CLONE_CHILD_CLEARTID (pthread_join's wake-up), the vfork
+    /// parent's release, and the end of its host thread in a shared stub.
+    pub fn release_mm(&mut self) {
+        super::robust::exit_robust_list(self);
+        if self.clear_child_tid != 0 {
+            let addr = std::mem::take(&mut self.clear_child_tid);
+            if self.mm.write_obj(addr, &0u32).is_ok() {
+                if let Ok(key) = self.mm.futex_key(addr, false) {
+                    let _ = self.kernel.futexes.wake(key, 1, u32::MAX);
+                }
+            }
+        }
+        if let Some(done) = self.vfork_done.take() {
+            done.complete();
+        }
+        self.mm.address_space().release_thread();
+        self.reset_interrupter();
     }
 
     fn install_interrupter(&mut self, space: &Arc<dyn crate::platform::AddressSpace>) {
@@ -466,6 +584,16 @@ impl Task {
         self.shared.waiter.clear_interrupt();
         loop {
             if self.exit.is_some() {
+                return;
+            }
+            // Another thread ended the process (exit_group, a fatal signal) or is
+            // replacing it (execve): this thread just goes.
+            if let Some(st) = *self.tg.exit_status.lock() {
+                self.exit = Some(st);
+                return;
+            }
+            if self.tg.execing.lock().is_some_and(|tid| tid != self.tid) {
+                self.exit = Some(ExitStatus::Exited(0));
                 return;
             }
             let Some(info) = self.dequeue_signal() else {

@@ -368,6 +368,8 @@ pub fn execve(
     mm.set_exec_layout(layout);
 
     // Point of no return: the new program replaces the old one.
+    task.de_thread()?;
+    task.release_mm();
     task.mm = mm;
     task.reset_interrupter();
     task.regs = initial_regs(entry, sp);

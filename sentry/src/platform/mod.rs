@@ -107,6 +107,15 @@ pub trait AddressSpace: Send + Sync {
     ) -> Result<()>;
     /// Removes host mappings in `[addr, addr+len)`.
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
+    /// Makes a new host-level thread in this address space for another guest thread
+    /// (or a vfork child) and returns a token for [`AddressSpace::attach_thread`], which
+    /// the sentry thread that will run that guest thread calls.
+    fn spawn_thread(&self) -> Result<i64>;
+    /// Takes over the thread `spawn_thread` made, for the calling sentry thread.
+    fn attach_thread(&self, token: i64) -> Result<()>;
+    /// The calling sentry thread is done with this address space (its guest thread
+    /// exited or exec'd); the others keep using it.
+    fn release_thread(&self);
     /// Downcasting hook for the platform's own context type.
     fn as_any(&self) -> &dyn std::any::Any;
 }
@@ -131,6 +140,16 @@ impl AddressSpace for NoAddressSpace {
     fn unmap(&self, _addr: u64, _len: u64) -> Result<()> {
         Ok(())
     }
+
+    fn spawn_thread(&self) -> Result<i64> {
+        Ok(0)
+    }
+
+    fn attach_thread(&self, _token: i64) -> Result<()> {
+        Ok(())
+    }
+
+    fn release_thread(&self) {}
 
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -109,9 +109,15 @@ impl StubProcess {
 
     /// Executes one system call inside the stub and returns its raw result.
     fn inject(&self, nr: i64, args: [u64; 6]) -> Result<i64> {
+        self.inject_at(stub::syscall_site(), nr, args)
+    }
+
+    /// Executes one system call at a given stub site, on the stub thread the calling
+    /// sentry thread traces.
+    fn inject_at(&self, site: u64, nr: i64, args: [u64; 6]) -> Result<i64> {
         let thread = self.my_thread()?;
         let mut regs = thread.template;
-        regs.0.rip = stub::syscall_site();
+        regs.0.rip = site;
         regs.0.rax = nr as u64;
         regs.0.orig_rax = u64::MAX;
         regs.0.rdi = args[0];
@@ -158,14 +164,94 @@ impl StubProcess {
     }
 }
 
+impl StubProcess {
+    /// Creates a new stub thread (for a new guest thread, or a vfork child, sharing
+    /// this address space), parked until [`StubProcess::attach_thread`] on the sentry
+    /// thread that will trace it. Runs on the calling thread's own stub thread.
+    pub fn spawn_thread(&self) -> Result<libc::pid_t> {
+        let flags = (libc::CLONE_VM
+            | libc::CLONE_FS
+            | libc::CLONE_FILES
+            | libc::CLONE_SIGHAND
+            | libc::CLONE_THREAD
+            | libc::CLONE_SYSVSEM) as u64;
+        let tid = self.inject_at(stub::clone_site(), libc::SYS_clone, [flags, 0, 0, 0, 0, 0])?;
+        if tid <= 0 {
+            return Err(Errno::new((-tid) as i32));
+        }
+        Ok(tid as libc::pid_t)
+    }
+
+    /// Makes the calling sentry thread the tracer of stub thread `tid` (made by
+    /// [`StubProcess::spawn_thread`]).
+    pub fn attach_thread(&self, tid: libc::pid_t) -> Result<()> {
+        let pid = Pid::from_raw(tid);
+        let options = ptrace::Options::PTRACE_O_EXITKILL | ptrace::Options::PTRACE_O_TRACESYSGOOD;
+        ptrace::seize(pid, options)?;
+        ptrace::interrupt(pid)?;
+        loop {
+            match waitpid(pid, Some(WaitPidFlag::__WALL))? {
+                WaitStatus::PtraceEvent(..) | WaitStatus::Stopped(..) => break,
+                WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {
+                    return Err(errno!(
+                        ESRCH,
+                        "stub thread {tid} died before it was attached"
+                    ));
+                }
+                _ => continue,
+            }
+        }
+        let template = Regs(ptrace::getregs(pid)?);
+        self.threads
+            .lock()
+            .insert(current_tid(), Arc::new(StubThread { tid: pid, template }));
+        Ok(())
+    }
+
+    /// Ends the stub thread the calling sentry thread traces (its guest thread
+    /// exited or exec'd): it alone exits, the stub process lives on for the others.
+    /// The thread is detached with its registers set to call exit(2): nothing waits
+    /// for it (a thread-group leader's exit is not reported until its group ends).
+    pub fn release_thread(&self) {
+        let mut threads = self.threads.lock();
+        if threads.len() <= 1 {
+            // The last one: dropping the stub kills the whole process anyway.
+            return;
+        }
+        let Some(thread) = threads.remove(&current_tid()) else {
+            return;
+        };
+        drop(threads);
+        let mut regs = thread.template;
+        regs.0.rip = stub::syscall_site();
+        regs.0.rax = libc::SYS_exit as u64;
+        regs.0.orig_rax = u64::MAX;
+        regs.0.rdi = 0;
+        if ptrace::setregs(thread.tid, regs.0).is_err() || ptrace::detach(thread.tid, None).is_err()
+        {
+            // The thread is unusable: ending the process is the only safe outcome.
+            let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
+        }
+    }
+}
+
 impl Drop for StubProcess {
     fn drop(&mut self) {
         let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
-        // Reap it (and any stop reports still queued) so no zombie is left behind.
-        loop {
-            match waitpid(self.pid, Some(WaitPidFlag::__WALL)) {
-                Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(_) => break,
-                Ok(_) => continue,
+        // A thread we trace must be reaped by us before its thread group (the leader)
+        // can be reaped at all.
+        let mine = self.threads.get_mut().remove(&current_tid());
+        for tid in mine
+            .map(|t| t.tid)
+            .into_iter()
+            .filter(|&t| t != self.pid)
+            .chain([self.pid])
+        {
+            loop {
+                match waitpid(tid, Some(WaitPidFlag::__WALL)) {
+                    Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(_) => break,
+                    Ok(_) => continue,
+                }
             }
         }
     }
@@ -201,6 +287,18 @@ impl AddressSpace for StubProcess {
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {
         self.inject_checked(libc::SYS_munmap, [addr, len, 0, 0, 0, 0])?;
         Ok(())
+    }
+
+    fn spawn_thread(&self) -> Result<i64> {
+        StubProcess::spawn_thread(self).map(i64::from)
+    }
+
+    fn attach_thread(&self, token: i64) -> Result<()> {
+        StubProcess::attach_thread(self, token as libc::pid_t)
+    }
+
+    fn release_thread(&self) {
+        StubProcess::release_thread(self)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -27,6 +27,7 @@ global_asm!(
     ".pushsection .text.moat_stub, \"ax\"",
     ".globl moat_stub_start",
     ".globl moat_stub_syscall",
+    ".globl moat_stub_clone",
     ".globl moat_stub_end",
     ".p2align 4",
     "moat_stub_start:",
@@ -101,9 +102,24 @@ global_asm!(
     "syscall",
     "int3",
     "jmp moat_stub_syscall",
+    // Injected clone(CLONE_VM|CLONE_THREAD...) executes here: the parent returns to the
+    // tracer; the new thread parks in pause() until the sentry thread that will trace
+    // it seizes it (it touches no memory and no stack meanwhile).
+    "moat_stub_clone:",
+    "syscall",
+    "test rax, rax",
+    "jnz 3f",
+    "4:",
+    "mov eax, {sys_pause}",
+    "syscall",
+    "jmp 4b",
+    "3:",
+    "int3",
+    "jmp moat_stub_syscall",
     "moat_stub_end:",
     ".popsection",
     sys_rseq = const libc::SYS_rseq,
+    sys_pause = const libc::SYS_pause,
     sys_prctl = const libc::SYS_prctl,
     pr_set_pdeathsig = const libc::PR_SET_PDEATHSIG,
     sigkill = const libc::SIGKILL,
@@ -133,6 +149,7 @@ extern "C" {
     static __rseq_size: u32;
     static moat_stub_start: u8;
     static moat_stub_syscall: u8;
+    static moat_stub_clone: u8;
     static moat_stub_end: u8;
 }
 
@@ -159,6 +176,12 @@ fn current_rseq_area() -> (u64, u32) {
     // SAFETY: on x86-64 glibc, %fs:0 holds the thread control block's own address.
     unsafe { asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags)) };
     (tp.wrapping_add(offset as u64), size)
+}
+
+/// The address, inside every stub, of the clone site that parks new stub threads.
+pub fn clone_site() -> u64 {
+    let (start, _) = stub_code_range();
+    STUB_BASE + (std::ptr::addr_of!(moat_stub_clone) as u64 - start)
 }
 
 /// Creates a stub process traced by the calling thread. Returns its pid once it has
