@@ -10,6 +10,7 @@
 
 mod args;
 mod creds;
+mod events;
 mod fs;
 mod futex;
 mod info;

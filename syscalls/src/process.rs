@@ -236,11 +236,20 @@ pub fn waitid(
     if options & !known != 0 || options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0 {
         bail!(EINVAL);
     }
+    // A pidfd opened O_NONBLOCK makes the wait WNOHANG, with EAGAIN for "nothing yet".
+    let mut nohang = options & libc::WNOHANG != 0;
+    let mut eagain = false;
     let target = match idtype as u32 {
         libc::P_ALL => WaitTarget::Any,
         libc::P_PID if id > 0 => WaitTarget::Pid(id),
         libc::P_PGID if id >= 0 => {
             WaitTarget::Group(if id == 0 { *task.tg.pgid.lock() } else { id })
+        }
+        libc::P_PIDFD => {
+            let (pid, nonblocking) = crate::events::pidfd_pid(task, id)?;
+            eagain = nonblocking && !nohang;
+            nohang |= nonblocking;
+            WaitTarget::Pid(pid)
         }
         _ => bail!(EINVAL),
     };
@@ -250,7 +259,10 @@ pub fn waitid(
         continued: options & libc::WCONTINUED != 0,
         keep: options & libc::WNOWAIT != 0,
     };
-    let found = wait_child(task, target, opts, options & libc::WNOHANG != 0)?;
+    let found = wait_child(task, target, opts, nohang)?;
+    if found.is_none() && eagain {
+        bail!(EAGAIN);
+    }
     if infop != 0 {
         let info = match found {
             Some((pid, ev)) => {

@@ -1,15 +1,12 @@
 //! Signals: dispositions, masks, the alternate stack, sending, waiting, returning.
 
-use std::time::{Duration, Instant};
-
-use sentry::abi::{SigAction, Timespec};
+use sentry::abi::SigAction;
 use sentry::errno::{Errno, Result, ERESTARTNOHAND};
 use sentry::kernel::signal::{
     sigmask, AltStack, SigInfo, NSIG, SI_TKILL, SI_USER, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK,
     UNBLOCKABLE,
 };
 use sentry::kernel::signal_frame::StackT;
-use sentry::kernel::time::to_nanos;
 use sentry::kernel::wait::{current_waiter, WakeReason};
 use sentry::kernel::Task;
 use sentry::{bail, errno};
@@ -166,15 +163,7 @@ pub fn rt_sigtimedwait(
     sigsetsize: usize,
 ) -> Result<u64> {
     let wanted = read_sigset(task, set, sigsetsize)? & !UNBLOCKABLE;
-    let deadline = if timeout != 0 {
-        let t: Timespec = task.mm.read_obj(timeout)?;
-        if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
-            bail!(EINVAL);
-        }
-        Some(Instant::now() + Duration::from_nanos(to_nanos(t).min(u64::MAX as i128) as u64))
-    } else {
-        None
-    };
+    let deadline = crate::time::timeout_deadline(task, timeout)?;
     let w = current_waiter();
     loop {
         w.prepare();
@@ -351,4 +340,30 @@ pub fn rt_tgsigqueueinfo(
     let info = queued_info(task, sig, uinfo, tgid == task.pid())?;
     target.send_signal(&tg, info);
     Ok(0)
+}
+
+/// Swaps in the caller's signal mask for the wait (restored when a signal is
+/// delivered, or right after).
+pub(crate) fn with_sigmask(
+    task: &mut Task,
+    sigmask: u64,
+    size: usize,
+    f: impl FnOnce(&mut Task) -> Result<u64>,
+) -> Result<u64> {
+    if sigmask == 0 {
+        return f(task);
+    }
+    if size != 8 {
+        bail!(EINVAL);
+    }
+    let mask: u64 = task.mm.read_obj(sigmask)?;
+    let old = task.signal_mask();
+    task.set_signal_mask(mask);
+    let r = f(task);
+    match &r {
+        // The handler must run with the wait's mask; the run loop restores the old one.
+        Err(e) if e.code() == libc::EINTR || e.is_restart() => task.saved_mask = Some(old),
+        _ => task.set_signal_mask(old),
+    }
+    r
 }

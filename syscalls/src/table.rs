@@ -7,7 +7,7 @@ use sentry::errno::Result;
 use sentry::kernel::Task;
 
 use crate::args::FromArg;
-use crate::{creds, fs, futex, info, mm, poll, process, signal, time};
+use crate::{creds, events, fs, futex, info, mm, poll, process, signal, time};
 
 /// A handler: decodes its arguments and runs the call.
 pub type Handler = fn(&mut Task, &[u64; 6]) -> Result<u64>;
@@ -91,8 +91,7 @@ macro_rules! syscalls {
 use Support::{Full, Partial, Unsupported};
 const ENOSYS: i32 = libc::ENOSYS;
 const POLL_NOTE: &str =
-    "waiting re-checks readiness every few ms until the event-driven wait of the processes issue";
-const PROCESSES: &str = "processes, threads and signals come with the processes issue";
+    "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
 syscalls! {
     0 read => Full, fs::read [i32, u64, usize];
@@ -118,7 +117,7 @@ syscalls! {
     20 writev => Full, fs::writev [i32, u64, i32];
     21 access => Full, fs::access [u64, i32];
     22 pipe => Full, fs::pipe [u64];
-    23 select => Unsupported(ENOSYS, PROCESSES);
+    23 select => Partial(POLL_NOTE), poll::select [i32, u64, u64, u64, u64];
     24 sched_yield => Full, process::sched_yield [];
     25 mremap => Full, mm::mremap [u64, u64, u64, u32, u64];
     26 msync => Full, mm::msync [u64, u64, i32];
@@ -224,15 +223,23 @@ syscalls! {
     202 futex => Partial("PI futexes: ENOSYS; waits are not yet interruptible by signals"), futex::futex [u64, i32, u32, u64, u64, u32];
     203 sched_setaffinity => Partial("accepted; the sentry schedules tasks on host threads"), process::sched_setaffinity [i32, usize, u64];
     204 sched_getaffinity => Full, process::sched_getaffinity [i32, usize, u64];
+    213 epoll_create => Partial(POLL_NOTE), events::epoll_create [i32];
     217 getdents64 => Full, fs::getdents64 [i32, u64, usize];
     218 set_tid_address => Full, process::set_tid_address [u64];
     219 restart_syscall => Full, time::restart_syscall [];
+    222 timer_create => Partial("CLOCK_REALTIME/MONOTONIC/BOOTTIME/TAI; SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE"), events::timer_create [i32, u64, u64];
+    223 timer_settime => Full, events::timer_settime [i32, i32, u64, u64];
+    224 timer_gettime => Full, events::timer_gettime [i32, u64];
+    225 timer_getoverrun => Full, events::timer_getoverrun [i32];
+    226 timer_delete => Full, events::timer_delete [i32];
     228 clock_gettime => Full, time::clock_gettime [i32, u64];
     229 clock_getres => Full, time::clock_getres [i32, u64];
     230 clock_nanosleep => Full, time::clock_nanosleep [i32, i32, u64, u64];
     231 exit_group => Full, process::exit_group [i32];
+    232 epoll_wait => Partial(POLL_NOTE), events::epoll_wait [i32, u64, i32, i32];
+    233 epoll_ctl => Full, events::epoll_ctl [i32, i32, i32, u64];
     234 tgkill => Full, signal::tgkill [i32, i32, i32];
-    247 waitid => Partial("P_PIDFD not yet; rusage is zeroed"), process::waitid [i32, i32, u64, i32, u64];
+    247 waitid => Partial("rusage is zeroed"), process::waitid [i32, i32, u64, i32, u64];
     257 openat => Full, fs::openat [i32, u64, u32, u32];
     258 mkdirat => Partial("read-only root: EROFS"), fs::mkdirat [i32, u64, u32];
     259 mknodat => Partial("read-only root: EROFS"), fs::mknodat [i32, u64, u32, u32];
@@ -245,10 +252,18 @@ syscalls! {
     267 readlinkat => Full, fs::readlinkat [i32, u64, u64, i64];
     268 fchmodat => Partial("read-only root: EROFS"), fs::fchmodat [i32, u64, u32];
     269 faccessat => Full, fs::faccessat [i32, u64, i32];
+    270 pselect6 => Partial(POLL_NOTE), poll::pselect6 [i32, u64, u64, u64, u64, u64];
     273 set_robust_list => Full, process::set_robust_list [u64, usize];
     274 get_robust_list => Partial("the caller's own list"), process::get_robust_list [i32, u64, u64];
     280 utimensat => Partial("read-only root: EROFS"), fs::utimensat [i32, u64, u64, i32];
     271 ppoll => Partial(POLL_NOTE), poll::ppoll [u64, u64, u64, u64, usize];
+    281 epoll_pwait => Partial(POLL_NOTE), events::epoll_pwait [i32, u64, i32, i32, u64, usize];
+    283 timerfd_create => Partial("REALTIME/MONOTONIC/BOOTTIME clocks; TFD_TIMER_CANCEL_ON_SET accepted, never cancels"), events::timerfd_create [i32, i32];
+    284 eventfd => Full, events::eventfd [u32];
+    286 timerfd_settime => Full, events::timerfd_settime [i32, i32, u64, u64];
+    287 timerfd_gettime => Full, events::timerfd_gettime [i32, u64];
+    290 eventfd2 => Full, events::eventfd2 [u32, i32];
+    291 epoll_create1 => Full, events::epoll_create1 [i32];
     292 dup3 => Full, fs::dup3 [i32, i32, i32];
     293 pipe2 => Full, fs::pipe2 [u64, i32];
     295 preadv => Full, fs::preadv [i32, u64, i32, i64];
@@ -261,9 +276,12 @@ syscalls! {
     322 execveat => Partial("AT_EMPTY_PATH and paths relative to dirfd"), process::execveat [i32, u64, u64, u64, i32];
     332 statx => Full, fs::statx [i32, u64, i32, u32, u64];
     334 rseq => Unsupported(ENOSYS, "glibc falls back without rseq");
+    424 pidfd_send_signal => Full, events::pidfd_send_signal [i32, i32, u64, u32];
+    434 pidfd_open => Full, events::pidfd_open [i32, u32];
     435 clone3 => Partial("as clone; set_tid and cgroup not supported"), process::clone3 [u64, usize];
     436 close_range => Full, fs::close_range [u32, u32, u32];
     439 faccessat2 => Full, fs::faccessat2 [i32, u64, i32, i32];
+    441 epoll_pwait2 => Partial(POLL_NOTE), events::epoll_pwait2 [i32, u64, i32, u64, u64, usize];
 }
 
 /// All rows, indexed by syscall number.

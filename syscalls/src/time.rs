@@ -83,12 +83,28 @@ pub fn time(task: &mut Task, tloc: u64) -> Result<u64> {
     Ok(t.tv_sec as u64)
 }
 
-fn read_timespec(task: &Task, addr: u64) -> Result<Timespec> {
+/// Reads a `struct timespec` the guest passes in; EINVAL if it is negative or its
+/// nanoseconds are out of range.
+pub(crate) fn read_timespec(task: &Task, addr: u64) -> Result<Timespec> {
     let t: Timespec = task.mm.read_obj(addr)?;
     if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
         bail!(EINVAL);
     }
     Ok(t)
+}
+
+/// A (validated) timespec as a duration; negative values count as zero.
+pub(crate) fn timespec_duration(t: Timespec) -> Duration {
+    Duration::from_nanos(to_nanos(t).clamp(0, u64::MAX as i128) as u64)
+}
+
+/// The deadline of a relative timeout the guest passes by address; none when the
+/// address is null (wait forever).
+pub(crate) fn timeout_deadline(task: &Task, addr: u64) -> Result<Option<Instant>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    Ok(Some(after(to_nanos(read_timespec(task, addr)?))))
 }
 
 /// Sleeps until `deadline`; interrupted by a signal, writes the time left to `rem`
@@ -112,7 +128,7 @@ fn interruptible_sleep(task: &mut Task, deadline: Instant, rem: u64, restart: i3
     }
 }
 
-fn after(ns: i128) -> Instant {
+pub(crate) fn after(ns: i128) -> Instant {
     Instant::now() + Duration::from_nanos(ns.clamp(0, u64::MAX as i128) as u64)
 }
 
@@ -223,8 +239,7 @@ pub fn setitimer(task: &mut Task, which: i32, new: u64, old: u64) -> Result<u64>
         ItimerVal::default()
     };
     let (value, interval) = (duration_of(v.value)?, duration_of(v.interval)?);
-    let tg = task.tg.clone();
-    let (left, old_interval) = tg.real_timer.set(&tg, value, interval);
+    let (left, old_interval) = task.tg.real_timer.set_relative(value, interval);
     if old != 0 {
         task.mm.write_obj(
             old,
@@ -238,10 +253,10 @@ pub fn setitimer(task: &mut Task, which: i32, new: u64, old: u64) -> Result<u64>
 }
 
 pub fn alarm(task: &mut Task, seconds: u32) -> Result<u64> {
-    let tg = task.tg.clone();
-    let (left, _) = tg
+    let (left, _) = task
+        .tg
         .real_timer
-        .set(&tg, Duration::from_secs(seconds as u64), Duration::ZERO);
+        .set_relative(Duration::from_secs(seconds as u64), Duration::ZERO);
     // Seconds left, rounded to the nearest second, at least 1 if any time was left.
     let secs = left.as_secs() + u64::from(left.subsec_micros() >= 500_000);
     Ok(if left.is_zero() { 0 } else { secs.max(1) })

@@ -203,3 +203,13 @@ fn threads_futexes_vfork_and_exec_from_thread_static_match_native() {
 fn threads_futexes_vfork_and_exec_from_thread_dynamic_match_native() {
     assert_guest_matches_native(guest("threads", Dynamic), &[]);
 }
+
+#[test]
+fn readiness_poll_select_epoll_eventfd_timerfd_timers_pidfd_static_match_native() {
+    assert_guest_matches_native(guest("readiness", Static), &[]);
+}
+
+#[test]
+fn readiness_poll_select_epoll_eventfd_timerfd_timers_pidfd_dynamic_match_native() {
+    assert_guest_matches_native(guest("readiness", Dynamic), &[]);
+}

@@ -73,6 +73,10 @@ struct DeviceFile {
 }
 
 impl FileOps for DeviceFile {
+    fn supports_epoll(&self) -> bool {
+        false
+    }
+
     fn supports_pread(&self) -> bool {
         true
     }

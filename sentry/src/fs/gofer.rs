@@ -283,6 +283,10 @@ struct GoferFile {
 }
 
 impl FileOps for GoferFile {
+    fn supports_epoll(&self) -> bool {
+        false
+    }
+
     fn uses_offset(&self) -> bool {
         true
     }
@@ -347,6 +351,10 @@ impl GoferDir {
 }
 
 impl FileOps for GoferDir {
+    fn supports_epoll(&self) -> bool {
+        false
+    }
+
     fn uses_offset(&self) -> bool {
         true
     }

@@ -76,6 +76,10 @@ impl HostFile {
 }
 
 impl FileOps for HostFile {
+    fn supports_epoll(&self) -> bool {
+        self.file_type != FileType::Regular && self.file_type != FileType::Directory
+    }
+
     fn supports_pread(&self) -> bool {
         self.file_type == FileType::Regular
     }

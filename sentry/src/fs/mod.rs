@@ -1,7 +1,11 @@
 //! Filesystems and other kinds of files the sentry serves.
 
 pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod pidfd;
 pub mod pipe;
 pub mod synthetic;
+pub mod timerfd;

@@ -212,10 +212,11 @@ impl FileOps for PipeEnd {
         let s = self.pipe.state.lock();
         let mut ready = 0;
         if self.write {
+            if s.capacity - s.buf.len().min(s.capacity) >= PIPE_BUF {
+                ready |= libc::POLLOUT as u32;
+            }
             if s.readers == 0 {
                 ready |= libc::POLLERR as u32;
-            } else if s.capacity - s.buf.len().min(s.capacity) >= PIPE_BUF {
-                ready |= libc::POLLOUT as u32;
             }
         } else {
             if !s.buf.is_empty() {

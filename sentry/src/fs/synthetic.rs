@@ -133,6 +133,10 @@ struct StaticDirFile {
 }
 
 impl FileOps for StaticDirFile {
+    fn supports_epoll(&self) -> bool {
+        false
+    }
+
     fn uses_offset(&self) -> bool {
         true
     }

@@ -12,6 +12,7 @@ pub mod futex;
 pub mod itimer;
 pub mod limits;
 pub mod path;
+pub mod posix_timer;
 pub mod process;
 pub mod random;
 mod robust;
@@ -19,6 +20,7 @@ pub mod signal;
 pub mod signal_frame;
 mod task;
 pub mod time;
+pub mod timer;
 pub mod wait;
 
 use std::sync::atomic::{AtomicI32, Ordering};

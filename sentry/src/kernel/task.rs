@@ -84,7 +84,11 @@ pub struct ThreadGroup {
     /// Set once the group has exited.
     pub exit_status: Mutex<Option<ExitStatus>>,
     /// ITIMER_REAL (alarm, setitimer).
-    pub real_timer: Arc<super::itimer::RealTimer>,
+    pub real_timer: Arc<super::timer::IntervalTimer>,
+    /// Woken when this process exits (pidfd readiness).
+    pub exited: WaitQueue,
+    /// POSIX timers (timer_create), by id.
+    pub posix_timers: Mutex<slab::Slab<super::posix_timer::PosixTimer>>,
     /// The thread running execve while the others are being ended.
     pub execing: Mutex<Option<i32>>,
     /// Woken when a child changes state (wait4/waitid sleep here).
@@ -94,7 +98,7 @@ pub struct ThreadGroup {
 impl ThreadGroup {
     /// A new thread group led by `tgid`.
     pub fn new(tgid: i32) -> Arc<ThreadGroup> {
-        Arc::new(ThreadGroup {
+        Arc::new_cyclic(|me| ThreadGroup {
             tgid,
             pgid: Mutex::new(tgid),
             sid: Mutex::new(tgid),
@@ -103,7 +107,9 @@ impl ThreadGroup {
             tasks: Mutex::default(),
             limits: Mutex::default(),
             exit_status: Mutex::new(None),
-            real_timer: Arc::default(),
+            real_timer: super::itimer::real_timer(me.clone()),
+            exited: WaitQueue::default(),
+            posix_timers: Mutex::new(slab::Slab::new()),
             execing: Mutex::new(None),
             child_events: WaitQueue::default(),
         })
@@ -444,8 +450,9 @@ impl Task {
         let last = tg.tasks.lock().is_empty();
         let status = tg.exit_status.lock().unwrap_or(status);
         if last {
-            tg.real_timer
-                .set(&tg, std::time::Duration::ZERO, std::time::Duration::ZERO);
+            tg.real_timer.disarm();
+            tg.posix_timers.lock().clear();
+            tg.exited.notify_all();
             kernel.tree.lock().exit_process(tg.tgid, status);
             if tg.tgid == 1 {
                 kernel.init_exited(status);

@@ -93,25 +93,55 @@ impl Waiter {
     }
 }
 
+/// Something a wait queue wakes: a sleeping task's [`Waiter`], or an epoll interest
+/// entry that records the event and wakes its own waiters.
+pub trait Notify: Send + Sync {
+    /// The object's state may have changed.
+    fn notify(&self);
+}
+
+impl Notify for Waiter {
+    fn notify(&self) {
+        Waiter::notify(self)
+    }
+}
+
 /// Waiters interested in one object.
 #[derive(Default)]
 pub struct WaitQueue {
-    waiters: Mutex<Vec<Arc<Waiter>>>,
+    waiters: Mutex<Vec<Arc<dyn Notify>>>,
 }
 
 impl WaitQueue {
     /// Registers `w` until the returned guard is dropped.
     pub fn register<'a>(&'a self, w: &Arc<Waiter>) -> Registration<'a> {
-        self.waiters.lock().push(w.clone());
+        let n: Arc<dyn Notify> = w.clone();
+        self.waiters.lock().push(n.clone());
         Registration {
             queue: self,
-            waiter: w.clone(),
+            waiter: n,
+        }
+    }
+
+    /// Registers `n` until [`WaitQueue::unregister`] (for registrations that outlive a
+    /// call, such as an epoll interest entry).
+    pub fn register_persistent(&self, n: Arc<dyn Notify>) {
+        self.waiters.lock().push(n);
+    }
+
+    /// Removes a registration made with [`WaitQueue::register_persistent`].
+    pub fn unregister(&self, n: &Arc<dyn Notify>) {
+        let mut ws = self.waiters.lock();
+        if let Some(i) = ws.iter().position(|w| Arc::ptr_eq(w, n)) {
+            ws.swap_remove(i);
         }
     }
 
     /// Wakes every registered waiter; they recheck their conditions.
     pub fn notify_all(&self) {
-        for w in self.waiters.lock().iter() {
+        // Notify outside the lock: an epoll entry's notify takes other queues' locks.
+        let ws: Vec<Arc<dyn Notify>> = self.waiters.lock().clone();
+        for w in ws {
             w.notify();
         }
     }
@@ -120,15 +150,12 @@ impl WaitQueue {
 /// A waiter's registration on a queue, removed on drop.
 pub struct Registration<'a> {
     queue: &'a WaitQueue,
-    waiter: Arc<Waiter>,
+    waiter: Arc<dyn Notify>,
 }
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        let mut ws = self.queue.waiters.lock();
-        if let Some(i) = ws.iter().position(|w| Arc::ptr_eq(w, &self.waiter)) {
-            ws.swap_remove(i);
-        }
+        self.queue.unregister(&self.waiter);
     }
 }
 

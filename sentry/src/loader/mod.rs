@@ -370,6 +370,8 @@ pub fn execve(
     // Point of no return: the new program replaces the old one.
     task.de_thread()?;
     task.release_mm();
+    // POSIX timers do not survive execve (interval timers do).
+    task.tg.posix_timers.lock().clear();
     task.mm = mm;
     task.reset_interrupter();
     task.regs = initial_regs(entry, sp);

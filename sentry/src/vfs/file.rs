@@ -190,6 +190,27 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// The timerfd, if this is one (timerfd_settime/gettime).
+    fn as_timerfd(&self) -> Option<&crate::fs::timerfd::TimerFd> {
+        None
+    }
+
+    /// The pidfd, if this is one (pidfd_send_signal, waitid P_PIDFD).
+    fn as_pidfd(&self) -> Option<&crate::fs::pidfd::PidFd> {
+        None
+    }
+
+    /// The epoll instance, if this is one (epoll_ctl, epoll_wait).
+    fn as_epoll(&self) -> Option<&crate::fs::epoll::Epoll> {
+        None
+    }
+
+    /// Whether epoll may watch this file (EPERM otherwise: regular files and
+    /// directories have no readiness to wait for).
+    fn supports_epoll(&self) -> bool {
+        true
+    }
+
     /// Status flags this kind of file lets F_SETFL change (besides O_NONBLOCK/O_APPEND).
     fn on_set_flags(&self, _flags: u32) -> Result<()> {
         Ok(())
@@ -214,6 +235,14 @@ pub struct File {
     path: Option<Path>,
     flags: AtomicU32,
     offset: Mutex<u64>,
+    /// epoll interest entries watching this description, told when it goes away.
+    watchers: Mutex<Vec<std::sync::Weak<dyn FileWatcher>>>,
+}
+
+/// An epoll interest entry's view of the file it watches.
+pub trait FileWatcher: Send + Sync {
+    /// The file description is being destroyed (its last fd was closed).
+    fn file_released(&self, file: &File);
 }
 
 impl File {
@@ -227,7 +256,13 @@ impl File {
             path,
             flags: AtomicU32::new(keep),
             offset: Mutex::new(0),
+            watchers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Registers an epoll entry to be told when this description is destroyed.
+    pub fn add_watcher(&self, w: std::sync::Weak<dyn FileWatcher>) {
+        self.watchers.lock().push(w);
     }
 
     /// The file's operations.
@@ -359,5 +394,14 @@ impl File {
     /// Attributes.
     pub fn stat(&self) -> Result<Stat> {
         self.ops.stat()
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        let watchers = std::mem::take(&mut *self.watchers.lock());
+        for w in watchers.iter().filter_map(std::sync::Weak::upgrade) {
+            w.file_released(self);
+        }
     }
 }

@@ -11,7 +11,9 @@ mod inode;
 mod resolve;
 
 pub use dentry::{Dentry, Mount, MountFlags, MountNamespace, Path};
-pub use file::{fill_dirents, DirEntry, DirentWriter, File, FileOps, IoctlMemory, SeekWhence};
+pub use file::{
+    fill_dirents, DirEntry, DirentWriter, File, FileOps, FileWatcher, IoctlMemory, SeekWhence,
+};
 pub use inode::{FileType, Inode, Stat};
 pub use resolve::{ParentAndName, Resolver, MAX_SYMLINKS, NAME_MAX, PATH_MAX};
 
