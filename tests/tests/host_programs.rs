@@ -119,3 +119,26 @@ fn perl_fork_and_wait_match_native() {
         &["-e", "my $p = fork(); if ($p == 0) { exit 5 } waitpid($p, 0); print \"child \", $? >> 8, \"\\n\";"],
     );
 }
+
+/// node's event loop is epoll; worker threads and the fs thread pool wake it through an
+/// eventfd (libuv's async handles).
+#[test]
+fn node_worker_threads_timers_and_thread_pool_match_native() {
+    let stdout = assert_host_program_matches_native(
+        "/usr/bin/node",
+        &[
+            "-e",
+            "const { Worker } = require('worker_threads');\n\
+const fs = require('fs');\n\
+const order = [];\n\
+setTimeout(() => order.push('t50'), 50);\n\
+setTimeout(() => order.push('t10'), 10);\n\
+const w = new Worker('require(\"worker_threads\").parentPort.postMessage(6 * 7)', { eval: true });\n\
+w.on('message', (m) => { console.log('worker', m); w.terminate(); });\n\
+Promise.all([1, 2, 3].map(() => fs.promises.readFile('/etc/os-release')))\n\
+  .then((r) => console.log('reads', r.length));\n\
+setTimeout(() => console.log(order.join(' ')), 300);\n",
+        ],
+    );
+    assert!(stdout.contains("worker 42"), "{stdout}");
+}
