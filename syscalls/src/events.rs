@@ -17,7 +17,8 @@ use sentry::kernel::Task;
 use sentry::vfs::File;
 use sentry::{bail, errno};
 
-use crate::time::{after, timeout_deadline, timespec_duration};
+use crate::time::{after, cpu_clock, is_cpu_clock, timeout_deadline, timespec_duration};
+use sentry::kernel::timer::TimerClock;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 fn nofile(task: &Task) -> u64 {
@@ -328,6 +329,7 @@ pub fn timerfd_gettime(task: &mut Task, fd: i32, cur: u64) -> Result<u64> {
 
 const SIGEV_SIGNAL: i32 = 0;
 const SIGEV_NONE: i32 = 1;
+const SIGEV_THREAD: i32 = 2;
 const SIGEV_THREAD_ID: i32 = 4;
 
 /// `struct sigevent` (64 bytes): value, signo, notify, then the thread id.
@@ -342,15 +344,16 @@ struct SigEvent {
 }
 
 pub fn timer_create(task: &mut Task, clock: i32, sevp: u64, timerid: u64) -> Result<u64> {
-    if !matches!(
+    let counts_on = if is_cpu_clock(clock) {
+        TimerClock::Cpu(cpu_clock(task, clock)?)
+    } else if matches!(
         clock,
         libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME | libc::CLOCK_TAI
     ) {
-        return Err(errno!(
-            EINVAL,
-            "CPU-time and alarm clock timers are not supported"
-        ));
-    }
+        TimerClock::Monotonic
+    } else {
+        return Err(errno!(EINVAL, "alarm clock timers are not supported"));
+    };
     let tg = task.tg.clone();
     let mut timers = tg.posix_timers.lock();
     let id = timers.vacant_key() as i32;
@@ -364,7 +367,9 @@ pub fn timer_create(task: &mut Task, clock: i32, sevp: u64, timerid: u64) -> Res
         let valid_signal = |s: i32| (1..=NSIG as i32).contains(&s);
         match ev.notify {
             SIGEV_NONE => Notification::None,
-            SIGEV_SIGNAL if valid_signal(ev.signo) => Notification::Process {
+            // The kernel treats SIGEV_THREAD (glibc builds it on SIGEV_THREAD_ID) as a
+            // signal to the process.
+            SIGEV_SIGNAL | SIGEV_THREAD if valid_signal(ev.signo) => Notification::Process {
                 signo: ev.signo,
                 value: ev.value,
             },
@@ -388,7 +393,13 @@ pub fn timer_create(task: &mut Task, clock: i32, sevp: u64, timerid: u64) -> Res
         }
     };
     task.mm.write_obj(timerid, &id)?;
-    timers.insert(PosixTimer::new(id, clock, how, Arc::downgrade(&tg)));
+    timers.insert(PosixTimer::new(
+        id,
+        clock,
+        counts_on,
+        how,
+        Arc::downgrade(&tg),
+    ));
     Ok(0)
 }
 
@@ -406,9 +417,20 @@ pub fn timer_settime(task: &mut Task, id: i32, flags: i32, new: u64, old: u64) -
         bail!(EINVAL);
     }
     let v = read_itimerspec(task, new)?;
+    let absolute = flags & libc::TIMER_ABSTIME != 0;
+    let interval = timespec_duration(v.interval);
     let previous = with_timer(task, id, |t| {
-        let deadline = deadline_of(t.clock, v.value, flags & libc::TIMER_ABSTIME != 0)?;
-        Ok(t.timer.set(deadline, timespec_duration(v.interval)))
+        if is_cpu_clock(t.clock) {
+            // Times on the CPU clock itself.
+            let value = timespec_duration(v.value);
+            return Ok(if absolute {
+                t.timer.set_absolute(value, interval)
+            } else {
+                t.timer.set_relative(value, interval)
+            });
+        }
+        let deadline = deadline_of(t.clock, v.value, absolute)?;
+        Ok(t.timer.set(deadline, interval))
     })?;
     if old != 0 {
         write_itimerspec(task, old, previous)?;

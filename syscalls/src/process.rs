@@ -1,12 +1,14 @@
 //! Process identity, lifetime, limits and scheduling calls.
 
-use sentry::abi::Rlimit;
+use sentry::abi::{Rlimit, Timeval};
 use sentry::errno::Result;
+use sentry::kernel::cputime::Usage;
 use sentry::kernel::limits::{INFINITY, NLIMITS};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sentry::kernel::clone::{flags as clone_flags, CloneArgs};
-use sentry::kernel::process::{ChildEvent, WaitOptions, WaitTarget};
+use sentry::kernel::process::{clock_ticks, ChildEvent, WaitOptions, WaitTarget};
 use sentry::kernel::signal::SigInfo;
 use sentry::kernel::wait::block_until;
 use sentry::kernel::{ExitStatus, Task, ThreadGroup};
@@ -162,7 +164,7 @@ fn wait_child(
     target: WaitTarget,
     opts: WaitOptions,
     nohang: bool,
-) -> Result<Option<(i32, ChildEvent)>> {
+) -> Result<Option<(i32, ChildEvent, Usage)>> {
     let kernel = task.kernel.clone();
     let me = task.pid();
     let tg = task.tg.clone();
@@ -205,12 +207,12 @@ pub fn wait4(task: &mut Task, pid: i32, status: u64, options: i32, rusage: u64) 
     let target = wait_target(task, pid);
     match wait_child(task, target, opts, options & libc::WNOHANG != 0)? {
         None => Ok(0),
-        Some((child, ev)) => {
+        Some((child, ev, usage)) => {
             if status != 0 {
                 task.mm.write_obj(status, &ev.wait_status())?;
             }
             if rusage != 0 {
-                task.mm.copy_out(rusage, &[0u8; 144])?;
+                write_rusage(task, rusage, &usage)?;
             }
             Ok(child as u64)
         }
@@ -265,9 +267,10 @@ pub fn waitid(
     }
     if infop != 0 {
         let info = match found {
-            Some((pid, ev)) => {
+            Some((pid, ev, usage)) => {
                 let (code, st) = ev.code_and_status();
-                SigInfo::child(code, pid, task.creds.uid, st, 0, 0)
+                let (utime, stime) = clock_ticks(usage.times);
+                SigInfo::child(code, pid, task.creds.uid, st, utime, stime)
             }
             // WNOHANG with nothing to report: a zeroed siginfo.
             None => zerocopy::FromZeros::new_zeroed(),
@@ -275,7 +278,8 @@ pub fn waitid(
         task.mm.write_obj(infop, &info)?;
     }
     if rusage != 0 {
-        task.mm.copy_out(rusage, &[0u8; 144])?;
+        let usage = found.map(|(_, _, u)| u).unwrap_or_default();
+        write_rusage(task, rusage, &usage)?;
     }
     Ok(0)
 }
@@ -616,21 +620,84 @@ pub fn prlimit64(task: &mut Task, pid: i32, res: u32, new: u64, old: u64) -> Res
     Ok(0)
 }
 
-pub fn getrusage(task: &mut Task, who: i32, usage: u64) -> Result<u64> {
-    if !matches!(
-        who,
-        libc::RUSAGE_SELF | libc::RUSAGE_CHILDREN | libc::RUSAGE_THREAD
-    ) {
-        bail!(EINVAL);
+/// `struct rusage`.
+#[derive(Default, zerocopy::IntoBytes, zerocopy::Immutable)]
+#[repr(C)]
+struct Rusage {
+    utime: Timeval,
+    stime: Timeval,
+    maxrss: i64,
+    ixrss: i64,
+    idrss: i64,
+    isrss: i64,
+    minflt: i64,
+    majflt: i64,
+    nswap: i64,
+    inblock: i64,
+    oublock: i64,
+    msgsnd: i64,
+    msgrcv: i64,
+    nsignals: i64,
+    nvcsw: i64,
+    nivcsw: i64,
+}
+
+fn timeval(d: Duration) -> Timeval {
+    Timeval {
+        tv_sec: d.as_secs() as i64,
+        tv_usec: d.subsec_micros() as i64,
     }
-    let ru = [0u8; 144];
-    task.mm.copy_out(usage, &ru)?;
+}
+
+fn write_rusage(task: &Task, addr: u64, u: &Usage) -> Result<()> {
+    let ru = Rusage {
+        utime: timeval(u.times.user),
+        stime: timeval(u.times.sys),
+        maxrss: (u.maxrss_pages * 4) as i64,
+        minflt: u.minflt as i64,
+        ..Rusage::default()
+    };
+    task.mm.write_obj(addr, &ru)
+}
+
+pub fn getrusage(task: &mut Task, who: i32, usage: u64) -> Result<u64> {
+    let u = match who {
+        libc::RUSAGE_SELF => task.tg.own_usage(task.mm.resident_pages()),
+        libc::RUSAGE_CHILDREN => task.tg.usage.lock().children,
+        libc::RUSAGE_THREAD => Usage {
+            times: task.shared.cpu.times(),
+            minflt: task.shared.cpu.faults(),
+            maxrss_pages: task.tg.own_usage(task.mm.resident_pages()).maxrss_pages,
+        },
+        _ => bail!(EINVAL),
+    };
+    write_rusage(task, usage, &u)?;
     Ok(0)
+}
+
+/// `struct tms`.
+#[derive(zerocopy::IntoBytes, zerocopy::Immutable)]
+#[repr(C)]
+struct Tms {
+    utime: u64,
+    stime: u64,
+    cutime: u64,
+    cstime: u64,
 }
 
 pub fn times(task: &mut Task, buf: u64) -> Result<u64> {
     if buf != 0 {
-        task.mm.copy_out(buf, &[0u8; 32])?;
+        let (utime, stime) = clock_ticks(task.tg.cpu_times());
+        let (cutime, cstime) = clock_ticks(task.tg.usage.lock().children.times);
+        task.mm.write_obj(
+            buf,
+            &Tms {
+                utime,
+                stime,
+                cutime,
+                cstime,
+            },
+        )?;
     }
     // Clock ticks since boot (USER_HZ = 100), as Linux returns.
     Ok((task.kernel.uptime_ns() / 10_000_000) as u64)

@@ -5,9 +5,12 @@ use std::time::{Duration, Instant};
 use sentry::abi::{Timespec, Timeval};
 use sentry::errno::Result;
 use sentry::errno::{ERESTARTNOHAND, ERESTART_RESTARTBLOCK};
-use sentry::kernel::time::to_nanos;
+use sentry::kernel::cputime::{CpuClock, CpuClockKind, CpuClockOf};
+use sentry::kernel::time::{from_nanos, to_nanos};
+use sentry::kernel::timer::IntervalTimer;
 use sentry::kernel::Task;
 use sentry::{bail, errno};
+use std::sync::Arc;
 
 /// The host clock that serves a guest clock id; EINVAL for ids Linux rejects.
 fn host_clock(id: i32) -> Result<nix::time::ClockId> {
@@ -22,12 +25,58 @@ fn host_clock(id: i32) -> Result<nix::time::ClockId> {
         libc::CLOCK_TAI => ClockId::CLOCK_TAI,
         libc::CLOCK_REALTIME_ALARM => ClockId::CLOCK_REALTIME,
         libc::CLOCK_BOOTTIME_ALARM => ClockId::CLOCK_BOOTTIME,
-        // CPU time of the task: the sentry thread that runs it accounts it.
-        libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => {
-            ClockId::CLOCK_THREAD_CPUTIME_ID
-        }
         _ => bail!(EINVAL),
     })
+}
+
+/// Whether a clock id names a CPU-time clock (the sentry keeps those itself).
+pub(crate) fn is_cpu_clock(id: i32) -> bool {
+    id < 0 || id == libc::CLOCK_PROCESS_CPUTIME_ID || id == libc::CLOCK_THREAD_CPUTIME_ID
+}
+
+/// The CPU-time clock `id` names: the caller's process or thread, or one encoded as
+/// clock_getcpuclockid(3)/pthread_getcpuclockid(3) do (~pid << 3 | per-thread << 2 |
+/// kind). EINVAL if it is not a CPU clock or names no live process, or a thread of
+/// another process.
+pub(crate) fn cpu_clock(task: &Task, id: i32) -> Result<CpuClock> {
+    let me = || CpuClockOf::Thread(Arc::downgrade(&task.shared));
+    let my_process = || CpuClockOf::Process(Arc::downgrade(&task.tg));
+    let (of, kind) = match id {
+        libc::CLOCK_PROCESS_CPUTIME_ID => (my_process(), CpuClockKind::Sched),
+        libc::CLOCK_THREAD_CPUTIME_ID => (me(), CpuClockKind::Sched),
+        id if id >= 0 => bail!(EINVAL),
+        id => {
+            let pid = !(id >> 3);
+            let kind = match id & 3 {
+                0 => CpuClockKind::Prof,
+                1 => CpuClockKind::Virt,
+                2 => CpuClockKind::Sched,
+                _ => bail!(EINVAL),
+            };
+            let tree = task.kernel.tree.lock();
+            let of = match (id & 4 != 0, pid) {
+                (true, 0) => me(),
+                (true, tid) => match tree.thread(tid) {
+                    Some((t, tg)) if Arc::ptr_eq(&tg, &task.tg) => {
+                        CpuClockOf::Thread(Arc::downgrade(&t))
+                    }
+                    _ => bail!(EINVAL),
+                },
+                (false, 0) => my_process(),
+                (false, pid) => {
+                    let tg = tree.process(pid).ok_or_else(|| errno!(EINVAL))?;
+                    CpuClockOf::Process(Arc::downgrade(&tg))
+                }
+            };
+            (of, kind)
+        }
+    };
+    Ok(CpuClock { of, kind })
+}
+
+fn cpu_now(task: &Task, id: i32) -> Result<Timespec> {
+    let t = cpu_clock(task, id)?.now().ok_or_else(|| errno!(EINVAL))?;
+    Ok(from_nanos(t.as_nanos() as i128))
 }
 
 fn now(id: i32) -> Result<Timespec> {
@@ -39,21 +88,33 @@ fn now(id: i32) -> Result<Timespec> {
 }
 
 pub fn clock_gettime(task: &mut Task, id: i32, tp: u64) -> Result<u64> {
-    let t = now(id)?;
+    let t = if is_cpu_clock(id) {
+        cpu_now(task, id)?
+    } else {
+        now(id)?
+    };
     task.mm.write_obj(tp, &t)?;
     Ok(0)
 }
 
 pub fn clock_getres(task: &mut Task, id: i32, tp: u64) -> Result<u64> {
-    let r = nix::time::clock_getres(host_clock(id)?)?;
+    let r = if is_cpu_clock(id) {
+        // As Linux: nanoseconds for the scheduler clocks, a tick (HZ=250) for the
+        // PROF and VIRT ones.
+        let tick = cpu_clock(task, id)?.kind != CpuClockKind::Sched;
+        Timespec {
+            tv_sec: 0,
+            tv_nsec: if tick { 4_000_000 } else { 1 },
+        }
+    } else {
+        let r = nix::time::clock_getres(host_clock(id)?)?;
+        Timespec {
+            tv_sec: r.tv_sec(),
+            tv_nsec: r.tv_nsec(),
+        }
+    };
     if tp != 0 {
-        task.mm.write_obj(
-            tp,
-            &Timespec {
-                tv_sec: r.tv_sec(),
-                tv_nsec: r.tv_nsec(),
-            },
-        )?;
+        task.mm.write_obj(tp, &r)?;
     }
     Ok(0)
 }
@@ -146,8 +207,8 @@ pub fn restart_syscall(task: &mut Task) -> Result<u64> {
 }
 
 pub fn clock_nanosleep(task: &mut Task, id: i32, flags: i32, req: u64, rem: u64) -> Result<u64> {
-    if matches!(id, libc::CLOCK_THREAD_CPUTIME_ID) {
-        bail!(EINVAL);
+    if is_cpu_clock(id) {
+        return cpu_clock_nanosleep(task, id, flags, req, rem);
     }
     if !matches!(
         id,
@@ -170,6 +231,44 @@ pub fn clock_nanosleep(task: &mut Task, id: i32, flags: i32, req: u64, rem: u64)
         return interruptible_sleep(task, after(left), 0, ERESTARTNOHAND);
     }
     interruptible_sleep(task, after(to_nanos(t)), rem, ERESTART_RESTARTBLOCK)
+}
+
+/// clock_nanosleep on a process's CPU clock: sleeps until the process's other threads
+/// have used the time (a thread's own clock would never advance while it sleeps:
+/// EINVAL, as Linux).
+fn cpu_clock_nanosleep(task: &mut Task, id: i32, flags: i32, req: u64, rem: u64) -> Result<u64> {
+    let clock = cpu_clock(task, id)?;
+    if id == libc::CLOCK_THREAD_CPUTIME_ID {
+        bail!(EOPNOTSUPP);
+    }
+    if matches!(clock.of, CpuClockOf::Thread(_)) {
+        bail!(EINVAL);
+    }
+    let t = timespec_duration(read_timespec(task, req)?);
+    let absolute = flags & libc::TIMER_ABSTIME != 0;
+    let start = clock.now().ok_or_else(|| errno!(EINVAL))?;
+    let target = if absolute { t } else { start + t };
+    loop {
+        let now = clock.now().ok_or_else(|| errno!(EINVAL))?;
+        if now >= target {
+            return Ok(0);
+        }
+        // The clock can run faster than wall time (several threads): look often.
+        let nap = (target - now).min(Duration::from_millis(4));
+        match sentry::kernel::wait::sleep_until(Instant::now() + nap) {
+            Ok(()) => {}
+            Err(e) if e.is_restart() => {
+                if !absolute && rem != 0 {
+                    let left = target.saturating_sub(clock.now().unwrap_or(now));
+                    task.mm
+                        .write_obj(rem, &from_nanos(left.as_nanos() as i128))?;
+                }
+                // A restart without a handler sleeps the requested time again.
+                return Err(sentry::errno::Errno::new(ERESTARTNOHAND));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// `struct itimerval`.
@@ -208,19 +307,18 @@ fn duration_of(t: Timeval) -> Result<Duration> {
     Ok(Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000))
 }
 
-fn check_which(which: i32) -> Result<()> {
-    match which {
-        libc::ITIMER_REAL => Ok(()),
-        libc::ITIMER_VIRTUAL | libc::ITIMER_PROF => {
-            Err(errno!(EINVAL, "CPU-time interval timers are not supported"))
-        }
-        _ => Err(errno!(EINVAL)),
-    }
+/// The process's timer `which` names.
+fn itimer(task: &Task, which: i32) -> Result<Arc<IntervalTimer>> {
+    Ok(match which {
+        libc::ITIMER_REAL => task.tg.real_timer.clone(),
+        libc::ITIMER_VIRTUAL => task.tg.virtual_timer.clone(),
+        libc::ITIMER_PROF => task.tg.prof_timer.clone(),
+        _ => bail!(EINVAL),
+    })
 }
 
 pub fn getitimer(task: &mut Task, which: i32, value: u64) -> Result<u64> {
-    check_which(which)?;
-    let (left, interval) = task.tg.real_timer.get();
+    let (left, interval) = itimer(task, which)?.get();
     task.mm.write_obj(
         value,
         &ItimerVal {
@@ -232,14 +330,20 @@ pub fn getitimer(task: &mut Task, which: i32, value: u64) -> Result<u64> {
 }
 
 pub fn setitimer(task: &mut Task, which: i32, new: u64, old: u64) -> Result<u64> {
-    check_which(which)?;
+    let timer = itimer(task, which)?;
     let v: ItimerVal = if new != 0 {
         task.mm.read_obj(new)?
     } else {
         ItimerVal::default()
     };
     let (value, interval) = (duration_of(v.value)?, duration_of(v.interval)?);
-    let (left, old_interval) = task.tg.real_timer.set_relative(value, interval);
+    // Linux adds a tick (4 ms at HZ=250) to a CPU-time timer's first expiry.
+    let value = if which != libc::ITIMER_REAL && !value.is_zero() {
+        value + Duration::from_millis(4)
+    } else {
+        value
+    };
+    let (left, old_interval) = timer.set_relative(value, interval);
     if old != 0 {
         task.mm.write_obj(
             old,

@@ -213,3 +213,13 @@ fn readiness_poll_select_epoll_eventfd_timerfd_timers_pidfd_static_match_native(
 fn readiness_poll_select_epoll_eventfd_timerfd_timers_pidfd_dynamic_match_native() {
     assert_guest_matches_native(guest("readiness", Dynamic), &[]);
 }
+
+#[test]
+fn cpu_time_accounting_clocks_and_cpu_timers_static_match_native() {
+    assert_guest_matches_native(guest("cputime", Static), &[]);
+}
+
+#[test]
+fn cpu_time_accounting_clocks_and_cpu_timers_dynamic_match_native() {
+    assert_guest_matches_native(guest("cputime", Dynamic), &[]);
+}

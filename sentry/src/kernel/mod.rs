@@ -5,6 +5,7 @@
 //! MemoryManager, then VFS locks. No kernel lock is held while a task runs guest code.
 
 pub mod clone;
+pub mod cputime;
 pub mod creds;
 pub mod fd_table;
 pub mod fs_context;

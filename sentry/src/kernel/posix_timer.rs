@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use super::signal::SigInfo;
-use super::timer::IntervalTimer;
+use super::timer::{IntervalTimer, TimerClock};
 use super::{TaskShared, ThreadGroup};
 
 /// si_code of a timer expiration.
@@ -43,11 +43,18 @@ pub struct PosixTimer {
 }
 
 impl PosixTimer {
-    /// A disarmed timer `id` of process `tg` that notifies as `how`.
-    pub fn new(id: i32, clock: i32, how: Notification, tg: Weak<ThreadGroup>) -> PosixTimer {
+    /// A disarmed timer `id` of process `tg` on guest clock `clock` (counted on
+    /// `counts_on`) that notifies as `how`.
+    pub fn new(
+        id: i32,
+        clock: i32,
+        counts_on: TimerClock,
+        how: Notification,
+        tg: Weak<ThreadGroup>,
+    ) -> PosixTimer {
         let overrun = Arc::new(AtomicU64::new(0));
         let o = overrun.clone();
-        let timer = IntervalTimer::new(move |expirations| {
+        let timer = IntervalTimer::on_clock(counts_on, move |expirations| {
             o.store(expirations - 1, Ordering::Release);
             let Some(tg) = tg.upgrade() else { return };
             let info = |signo: i32, value: u64| {

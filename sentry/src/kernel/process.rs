@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use super::cputime::Usage;
 use super::signal::{SigInfo, SA_NOCLDSTOP, SA_NOCLDWAIT, SIG_IGN};
 use super::task::{ExitStatus, TaskShared, ThreadGroup};
 use crate::errno;
@@ -242,7 +243,11 @@ impl ProcessTree {
         }
         if exit_signal != 0 {
             let (code, st) = ChildEvent::Exited(status).code_and_status();
-            ptg.send_signal(SigInfo::child(code, tgid, uid, st, 0, 0));
+            let (utime, stime) = self
+                .nodes
+                .get(&tgid)
+                .map_or((0, 0), |n| clock_ticks(n.tg.cpu_times()));
+            ptg.send_signal(SigInfo::child(code, tgid, uid, st, utime, stime));
         }
         ptg.child_events.notify_all();
     }
@@ -262,7 +267,11 @@ impl ProcessTree {
         let action = ptg.actions.lock().get(libc::SIGCHLD as usize);
         if action.flags & SA_NOCLDSTOP == 0 {
             let (code, st) = event.code_and_status();
-            ptg.send_signal(SigInfo::child(code, tgid, 0, st, 0, 0));
+            let (utime, stime) = self
+                .nodes
+                .get(&tgid)
+                .map_or((0, 0), |n| clock_ticks(n.tg.cpu_times()));
+            ptg.send_signal(SigInfo::child(code, tgid, 0, st, utime, stime));
         }
         ptg.child_events.notify_all();
     }
@@ -280,15 +289,16 @@ impl ProcessTree {
         }
     }
 
-    /// One non-blocking wait step for `parent`: Ok(Some((pid, event))) if a matching
-    /// child has something to report (reaping a zombie unless `keep`), Ok(None) if
-    /// matching children exist but have nothing yet, ECHILD if none match.
+    /// One non-blocking wait step for `parent`: Ok(Some((pid, event, usage))) if a
+    /// matching child has something to report (reaping a zombie unless `keep`; its
+    /// usage then joins the parent's children's), Ok(None) if matching children exist
+    /// but have nothing yet, ECHILD if none match.
     pub fn try_wait(
         &mut self,
         parent: i32,
         target: WaitTarget,
         opts: WaitOptions,
-    ) -> Result<Option<(i32, ChildEvent)>> {
+    ) -> Result<Option<(i32, ChildEvent, Usage)>> {
         let children: Vec<i32> = self
             .nodes
             .get(&parent)
@@ -316,13 +326,17 @@ impl ProcessTree {
             });
             let Some(i) = pos else { continue };
             let ev = n.events[i];
+            let usage = n.tg.reaped_usage();
             if !opts.keep {
                 n.events.remove(i);
                 if matches!(ev, ChildEvent::Exited(_)) {
                     self.remove(c);
+                    if let Some(p) = self.nodes.get(&parent) {
+                        p.tg.usage.lock().children.merge(usage);
+                    }
                 }
             }
-            return Ok(Some((c, ev)));
+            return Ok(Some((c, ev, usage)));
         }
         Ok(None)
     }
@@ -341,4 +355,11 @@ impl ProcessTree {
             .iter()
             .any(|t| *t.pgid.lock() == pgid && *t.sid.lock() == sid)
     }
+}
+
+/// CPU times in clock ticks (USER_HZ, 100 per second), as siginfo and times(2) carry
+/// them.
+pub fn clock_ticks(t: super::cputime::CpuTimes) -> (u64, u64) {
+    let ticks = |d: std::time::Duration| (d.as_nanos() / 10_000_000) as u64;
+    (ticks(t.user), ticks(t.sys))
 }

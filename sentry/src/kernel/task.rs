@@ -2,11 +2,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tracing::{debug, warn};
 
+use super::cputime::{CpuClockKind, CpuTimes, Usage};
 use super::creds::Credentials;
 use super::fd_table::FdTable;
 use super::fs_context::FsContext;
@@ -85,6 +86,10 @@ pub struct ThreadGroup {
     pub exit_status: Mutex<Option<ExitStatus>>,
     /// ITIMER_REAL (alarm, setitimer).
     pub real_timer: Arc<super::timer::IntervalTimer>,
+    /// ITIMER_VIRTUAL.
+    pub virtual_timer: Arc<super::timer::IntervalTimer>,
+    /// ITIMER_PROF.
+    pub prof_timer: Arc<super::timer::IntervalTimer>,
     /// Woken when this process exits (pidfd readiness).
     pub exited: WaitQueue,
     /// POSIX timers (timer_create), by id.
@@ -93,6 +98,8 @@ pub struct ThreadGroup {
     pub execing: Mutex<Option<i32>>,
     /// Woken when a child changes state (wait4/waitid sleep here).
     pub child_events: WaitQueue,
+    /// CPU time and faults of exited threads and waited-for children.
+    pub usage: Mutex<super::cputime::ProcessUsage>,
 }
 
 impl ThreadGroup {
@@ -108,11 +115,60 @@ impl ThreadGroup {
             limits: Mutex::default(),
             exit_status: Mutex::new(None),
             real_timer: super::itimer::real_timer(me.clone()),
+            virtual_timer: super::itimer::cpu_timer(me.clone(), CpuClockKind::Virt),
+            prof_timer: super::itimer::cpu_timer(me.clone(), CpuClockKind::Prof),
             exited: WaitQueue::default(),
             posix_timers: Mutex::new(slab::Slab::new()),
             execing: Mutex::new(None),
             child_events: WaitQueue::default(),
+            usage: Mutex::default(),
         })
+    }
+
+    /// The CPU time of every thread the process has had.
+    pub fn cpu_times(&self) -> CpuTimes {
+        let tasks = self.tasks.lock();
+        let dead = self.usage.lock().dead;
+        tasks.iter().fold(dead, |sum, t| sum + t.cpu.times())
+    }
+
+    /// The user time of every thread the process has had (cheaper than `cpu_times`).
+    pub fn user_time(&self) -> Duration {
+        let tasks = self.tasks.lock();
+        let dead = self.usage.lock().dead.user;
+        tasks.iter().fold(dead, |sum, t| sum + t.cpu.user())
+    }
+
+    /// Page faults of every thread the process has had.
+    pub fn faults(&self) -> u64 {
+        let tasks = self.tasks.lock();
+        let dead = self.usage.lock().dead_faults;
+        tasks.iter().fold(dead, |sum, t| sum + t.cpu.faults())
+    }
+
+    /// Notes the resident set of the process's address space for ru_maxrss.
+    pub fn sample_rss(&self, pages: u64) {
+        let mut u = self.usage.lock();
+        u.maxrss_pages = u.maxrss_pages.max(pages);
+    }
+
+    /// The process's own usage (every thread it has had), given the resident set of
+    /// its address space now, if it still has one.
+    pub fn own_usage(&self, resident_pages: u64) -> Usage {
+        self.sample_rss(resident_pages);
+        Usage {
+            times: self.cpu_times(),
+            minflt: self.faults(),
+            maxrss_pages: self.usage.lock().maxrss_pages,
+        }
+    }
+
+    /// What wait reports for this process and its parent adds to its children's
+    /// usage when reaping it: its own usage and its waited-for children's.
+    pub fn reaped_usage(&self) -> Usage {
+        let mut u = self.own_usage(0);
+        u.merge(self.usage.lock().children);
+        u
     }
 
     /// The soft limit of an RLIMIT_* resource.
@@ -181,6 +237,8 @@ pub struct TaskShared {
     pub waiter: Arc<Waiter>,
     /// Kicks the task out of guest code.
     interrupter: Mutex<Option<Arc<dyn Interrupt>>>,
+    /// CPU time.
+    pub cpu: super::cputime::TaskCpu,
 }
 
 impl TaskShared {
@@ -192,6 +250,7 @@ impl TaskShared {
             mask: AtomicU64::new(0),
             waiter: Arc::new(Waiter::default()),
             interrupter: Mutex::new(None),
+            cpu: Default::default(),
         })
     }
 
@@ -383,6 +442,7 @@ impl Task {
     /// Runs the task until it exits; returns how its process ended.
     pub fn run(mut self) -> ExitStatus {
         set_current_waiter(self.shared.waiter.clone());
+        self.shared.cpu.bind_current_thread();
         let table = self.kernel.syscalls.clone();
         loop {
             self.handle_signals();
@@ -392,7 +452,10 @@ impl Task {
             }
             let space = self.mm.address_space().clone();
             self.install_interrupter(&space);
-            let event = match self.ctx.switch(&space, &mut self.regs) {
+            self.shared.cpu.enter_guest();
+            let switched = self.ctx.switch(&space, &mut self.regs);
+            self.shared.cpu.leave_guest();
+            let event = match switched {
                 Ok(ev) => ev,
                 Err(e) => {
                     warn!(
@@ -420,18 +483,21 @@ impl Task {
                     };
                     self.regs.set_return(ret);
                 }
-                Event::Fault { addr, code } => match self.mm.handle_fault(addr, code) {
-                    Ok(None) => {}
-                    Ok(Some(sig)) => self.force_signal(sig),
-                    Err(e) => {
-                        warn!(tid = self.tid, addr, "fault could not be resolved: {e:?}");
-                        self.force_signal(FaultSignal {
-                            signo: libc::SIGBUS,
-                            code: crate::abi::BUS_ADRERR,
-                            addr,
-                        });
+                Event::Fault { addr, code } => {
+                    self.shared.cpu.count_fault();
+                    match self.mm.handle_fault(addr, code) {
+                        Ok(None) => {}
+                        Ok(Some(sig)) => self.force_signal(sig),
+                        Err(e) => {
+                            warn!(tid = self.tid, addr, "fault could not be resolved: {e:?}");
+                            self.force_signal(FaultSignal {
+                                signo: libc::SIGBUS,
+                                code: crate::abi::BUS_ADRERR,
+                                addr,
+                            });
+                        }
                     }
-                },
+                }
                 Event::Trap { signo, code, addr } => {
                     self.force_signal(FaultSignal { signo, code, addr })
                 }
@@ -451,6 +517,8 @@ impl Task {
         let status = tg.exit_status.lock().unwrap_or(status);
         if last {
             tg.real_timer.disarm();
+            tg.virtual_timer.disarm();
+            tg.prof_timer.disarm();
             tg.posix_timers.lock().clear();
             tg.exited.notify_all();
             kernel.tree.lock().exit_process(tg.tgid, status);
@@ -488,6 +556,7 @@ impl Task {
             let leader = self.tg.tgid;
             let shared = TaskShared::new(leader);
             shared.mask.store(self.signal_mask(), Ordering::Release);
+            shared.cpu.take_over(&self.shared.cpu);
             std::mem::swap(
                 &mut *shared.pending.lock(),
                 &mut *self.shared.pending.lock(),
@@ -513,6 +582,7 @@ impl Task {
     /// robust futexes and CLONE_CHILD_CLEARTID (pthread_join's wake-up), the vfork
     /// parent's release, and the end of its host thread in a shared stub.
     pub fn release_mm(&mut self) {
+        self.tg.sample_rss(self.mm.resident_pages());
         super::robust::exit_robust_list(self);
         if self.clear_child_tid != 0 {
             let addr = std::mem::take(&mut self.clear_child_tid);
@@ -710,9 +780,15 @@ impl Task {
 impl Drop for Task {
     fn drop(&mut self) {
         self.kernel.tree.lock().remove_thread(self.tid);
-        self.tg
-            .tasks
-            .lock()
-            .retain(|t| !Arc::ptr_eq(t, &self.shared));
+        // Its CPU time moves to the process's account in the same step as it leaves
+        // the thread list, so a concurrent sum never misses or double-counts it.
+        let mut tasks = self.tg.tasks.lock();
+        let before = tasks.len();
+        tasks.retain(|t| !Arc::ptr_eq(t, &self.shared));
+        if tasks.len() < before {
+            let mut usage = self.tg.usage.lock();
+            usage.dead += self.shared.cpu.times();
+            usage.dead_faults += self.shared.cpu.faults();
+        }
     }
 }
