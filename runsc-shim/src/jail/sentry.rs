@@ -103,6 +103,15 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
         always(libc::SYS_futex),
         always(libc::SYS_sched_yield),
         always(libc::SYS_sched_getaffinity),
+        // Pinning a stub thread to the CPU of the sentry thread that traces it (the
+        // ptrace platform's speed: a tracer and tracee on different CPUs pay a
+        // cross-CPU wake-up per guest syscall). It only changes CPU placement, and only
+        // of processes the sentry's uid may touch: its own stubs (until the sentry has
+        // its own pid namespace, also other processes running as host nobody).
+        always(libc::SYS_sched_setaffinity),
+        // The CPU a thread runs on (glibc's sched_getcpu falls back to it when neither
+        // rseq nor the vDSO answers).
+        always(libc::SYS_getcpu),
         always(libc::SYS_gettid),
         always(libc::SYS_getpid),
         always(libc::SYS_exit),
