@@ -30,15 +30,16 @@ impl MemoryManager {
         if !allowed {
             return Err(errno!(EFAULT));
         }
-        if !mm.ptes.contains_key(&page) {
+        if !mm.ptes.contains(page) {
             self.populate(mm, &vma, page, page + PAGE_SIZE, Some(page))?;
         }
-        let pte = *mm.ptes.get(&page).ok_or_else(|| errno!(EFAULT))?;
+        let pte = mm.ptes.get(page).ok_or_else(|| errno!(EFAULT))?;
         if access == Access::Write && !pte.writable {
-            let pte = self.break_cow(mm, page)?;
-            // The stub may still map the old frame: point it at the new one.
-            self.map_run(&vma, page, 1, pte)?;
-            return Ok(pte);
+            let (start, end) = super::fault_window(&vma, page);
+            self.break_cow(mm, &vma, start, end)?;
+            // The stub may still map the old frames: point it at the new ones.
+            self.map_range(mm, &vma, start, end)?;
+            return mm.ptes.get(page).ok_or_else(|| errno!(EFAULT));
         }
         Ok(pte)
     }

@@ -131,12 +131,15 @@ impl MemoryFile {
         }
     }
 
-    /// Takes one more reference on each frame listed (under one lock).
-    pub fn incref_each(&self, frames: &[Frame]) {
+    /// Takes one more reference on every frame of the runs `(first, count)`, under one
+    /// lock.
+    pub fn incref_runs(&self, runs: impl IntoIterator<Item = (Frame, u64)>) {
         let mut a = self.alloc.lock();
-        for &f in frames {
-            debug_assert!(a.refs[f as usize] > 0, "incref of a free frame");
-            a.refs[f as usize] += 1;
+        for (first, count) in runs {
+            for r in &mut a.refs[first as usize..(first + count) as usize] {
+                debug_assert!(*r > 0, "incref of a free frame");
+                *r += 1;
+            }
         }
     }
 
@@ -291,12 +294,19 @@ impl MemoryFile {
         Ok(done)
     }
 
-    /// Copies one frame's contents to another.
-    pub fn copy_frame(&self, dst: Frame, src: Frame) {
-        let s = self.as_ptr(src * PAGE_SIZE, PAGE_SIZE as usize);
-        let d = self.as_ptr(dst * PAGE_SIZE, PAGE_SIZE as usize);
-        // SAFETY: both are valid pages of the mapping; distinct frames never overlap.
-        unsafe { std::ptr::copy_nonoverlapping(s, d, PAGE_SIZE as usize) };
+    /// Copies the contents of `count` consecutive frames from `src` to `dst`.
+    pub fn copy_frames(&self, dst: Frame, src: Frame, count: u64) {
+        assert!(
+            dst + count <= src || src + count <= dst,
+            "copy between overlapping frame runs"
+        );
+        let len = (count * PAGE_SIZE) as usize;
+        let s = self.as_ptr(src * PAGE_SIZE, len);
+        let d = self.as_ptr(dst * PAGE_SIZE, len);
+        // SAFETY: both runs lie within the mapping (checked by as_ptr) and do not overlap
+        // (asserted above). Guest threads may write the source concurrently; a raw byte
+        // copy tolerates that, as Linux's copy-on-write copy does.
+        unsafe { std::ptr::copy_nonoverlapping(s, d, len) };
     }
 }
 

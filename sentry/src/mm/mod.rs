@@ -12,11 +12,11 @@
 mod io;
 #[allow(unsafe_code)]
 pub mod memfile;
+mod pagetable;
 mod shared;
 mod syscalls;
 pub mod vma;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -26,13 +26,16 @@ pub use shared::SharedAnon;
 pub use syscalls::{MmapRequest, MremapRequest};
 pub use vma::{Backing, Mappable, MappableIdentity, Vma, VmaKind};
 
-use crate::errno;
 use crate::errno::Result;
 use crate::platform::{AddressSpace, Prot, MAX_USER_ADDRESS, MIN_USER_ADDRESS, PAGE_SIZE};
+use pagetable::{Extent, PageTable, Pte};
 use vma::VmaSet;
 
-/// Pages mapped around a faulting page in one go, to keep faults rare.
-const FAULT_AROUND_PAGES: u64 = 16;
+/// Pages mapped around a faulting page in one go, to keep faults rare: an aligned
+/// window of this many pages (256 KiB), clipped to the VMA. Anonymous memory is
+/// allocated, and copy-on-write broken, for the whole window at once; untouched frames
+/// cost no host memory (the memory file is sparse).
+const FAULT_AROUND_PAGES: u64 = 64;
 
 /// Rounds down to a page boundary.
 pub fn page_down(addr: u64) -> u64 {
@@ -42,19 +45,6 @@ pub fn page_down(addr: u64) -> u64 {
 /// Rounds up to a page boundary (None on overflow).
 pub fn page_up(addr: u64) -> Option<u64> {
     addr.checked_add(PAGE_SIZE - 1).map(page_down)
-}
-
-/// One guest page's translation.
-#[derive(Clone, Copy, Debug)]
-struct Pte {
-    frame: Frame,
-    /// The frame may be written through this mapping (false: copy-on-write or shared
-    /// with a page cache; the first write copies it).
-    writable: bool,
-    /// The frame is private memory of this address space and its fork relatives
-    /// (anonymous, or a copy made by a copy-on-write fault), not a page-cache page: once
-    /// its last other reference is gone it can be written in place.
-    anon: bool,
 }
 
 /// A signal a memory fault turns into.
@@ -85,7 +75,7 @@ pub struct ExecLayout {
 
 struct Mm {
     vmas: VmaSet,
-    ptes: BTreeMap<u64, Pte>,
+    ptes: PageTable,
     brk_start: u64,
     brk: u64,
     mmap_base: u64,
@@ -107,7 +97,7 @@ impl MemoryManager {
             space: RwLock::new(space),
             inner: Mutex::new(Mm {
                 vmas: VmaSet::default(),
-                ptes: BTreeMap::new(),
+                ptes: PageTable::default(),
                 brk_start: 0,
                 brk: 0,
                 mmap_base,
@@ -175,17 +165,16 @@ impl MemoryManager {
         if code == crate::abi::SEGV_ACCERR {
             // The stub maps the page, but not with the access the guest tried. The only
             // access we withhold on purpose is writing a copy-on-write page.
-            let cow = mm.ptes.get(&page).is_some_and(|p| !p.writable);
+            let cow = mm.ptes.get(page).is_some_and(|p| !p.writable);
             if !(vma.prot.write && cow) {
                 return segv(crate::abi::SEGV_ACCERR);
             }
-            let pte = self.break_cow(&mut mm, page)?;
-            self.map_run(&vma, page, 1, pte)?;
+            let (start, end) = fault_window(&vma, page);
+            self.break_cow(&mut mm, &vma, start, end)?;
+            self.map_range(&mm, &vma, start, end)?;
             return Ok(None);
         }
-        let window = FAULT_AROUND_PAGES * PAGE_SIZE;
-        let start = page_down(page / window * window).max(vma.start);
-        let end = (page / window * window + window).min(vma.end);
+        let (start, end) = fault_window(&vma, page);
         match self.populate(&mut mm, &vma, start, end, Some(page)) {
             Ok(()) => {}
             Err(e) if e.code() == libc::EFAULT => {
@@ -213,26 +202,27 @@ impl MemoryManager {
     ) -> Result<()> {
         let mut page = start;
         while page < end {
-            if mm.ptes.contains_key(&page) {
-                page += PAGE_SIZE;
+            if let Some((_, e)) = mm.ptes.range(page, end).first().filter(|(s, _)| *s == page) {
+                page += e.pages * PAGE_SIZE;
                 continue;
             }
             match &vma.backing {
                 Backing::Anonymous => {
                     // Allocate the whole run of missing pages contiguously.
-                    let run_end = mm.ptes.range(page..end).next().map_or(end, |(&k, _)| k);
+                    let run_end = mm.ptes.next_present(page, end).unwrap_or(end);
                     let count = (run_end - page) / PAGE_SIZE;
                     let first = self.mf.allocate(count)?;
-                    for i in 0..count {
-                        mm.ptes.insert(
-                            page + i * PAGE_SIZE,
-                            Pte {
-                                frame: first + i,
+                    mm.ptes.insert(
+                        page,
+                        Extent {
+                            pages: count,
+                            first: Pte {
+                                frame: first,
                                 writable: true,
                                 anon: true,
                             },
-                        );
-                    }
+                        },
+                    );
                     page = run_end;
                 }
                 Backing::Object { .. } => {
@@ -241,10 +231,13 @@ impl MemoryManager {
                         Ok(frame) => {
                             mm.ptes.insert(
                                 page,
-                                Pte {
-                                    frame,
-                                    writable: vma.shared,
-                                    anon: false,
+                                Extent {
+                                    pages: 1,
+                                    first: Pte {
+                                        frame,
+                                        writable: vma.shared,
+                                        anon: false,
+                                    },
                                 },
                             );
                         }
@@ -261,25 +254,11 @@ impl MemoryManager {
         Ok(())
     }
 
-    /// Mirrors the translations of `[start, end)` into the stub, in runs of contiguous
-    /// frames.
+    /// Mirrors the translations of `[start, end)` into the stub, one host mapping per
+    /// extent.
     fn map_range(&self, mm: &Mm, vma: &Vma, start: u64, end: u64) -> Result<()> {
-        let mut run: Option<(u64, u64, Pte)> = None; // (first page, pages, first pte)
-        for (&page, &pte) in mm.ptes.range(start..end) {
-            if let Some((first, n, p)) = run {
-                if first + n * PAGE_SIZE == page
-                    && p.frame + n == pte.frame
-                    && p.writable == pte.writable
-                {
-                    run = Some((first, n + 1, p));
-                    continue;
-                }
-                self.map_run(vma, first, n, p)?;
-            }
-            run = Some((page, 1, pte));
-        }
-        if let Some((first, n, p)) = run {
-            self.map_run(vma, first, n, p)?;
+        for (at, e) in mm.ptes.range(start, end) {
+            self.map_run(vma, at, e.pages, e.first)?;
         }
         Ok(())
     }
@@ -298,40 +277,59 @@ impl MemoryManager {
         )
     }
 
-    /// Gives `page` a private, writable frame (copying the shared one unless we hold
-    /// the only reference to it).
-    fn break_cow(&self, mm: &mut Mm, page: u64) -> Result<Pte> {
-        let old = *mm.ptes.get(&page).ok_or_else(|| errno!(EFAULT))?;
-        let exclusive = old.anon && self.mf.refcount(old.frame) == 1;
-        let pte = if exclusive {
-            Pte {
-                frame: old.frame,
-                writable: true,
-                anon: true,
+    /// Gives every translated page of `[start, end)` (inside `vma`, which must be
+    /// writable) a private, writable frame: frames only this address space holds are
+    /// written in place, the others copied, a run at a time. The stub's mappings are
+    /// left to the caller.
+    fn break_cow(&self, mm: &mut Mm, vma: &Vma, start: u64, end: u64) -> Result<()> {
+        debug_assert!(vma.prot.write);
+        for (at, e) in mm.ptes.range(start, end) {
+            if e.first.writable {
+                continue;
             }
-        } else {
-            let frame = self.mf.allocate(1)?;
-            self.mf.copy_frame(frame, old.frame);
-            self.mf.decref(old.frame, 1);
-            Pte {
-                frame,
-                writable: true,
-                anon: true,
+            // Split the run into stretches that can be taken over and ones to copy.
+            let mut i = 0;
+            while i < e.pages {
+                let exclusive = |k: u64| e.first.anon && self.mf.refcount(e.first.frame + k) == 1;
+                let take = exclusive(i);
+                let mut n = 1;
+                while i + n < e.pages && exclusive(i + n) == take {
+                    n += 1;
+                }
+                let old = e.pte(i);
+                let frame = if take {
+                    old.frame
+                } else {
+                    let frame = self.mf.allocate(n)?;
+                    self.mf.copy_frames(frame, old.frame, n);
+                    self.mf.decref(old.frame, n);
+                    frame
+                };
+                mm.ptes.insert(
+                    at + i * PAGE_SIZE,
+                    Extent {
+                        pages: n,
+                        first: Pte {
+                            frame,
+                            writable: true,
+                            anon: true,
+                        },
+                    },
+                );
+                i += n;
             }
-        };
-        mm.ptes.insert(page, pte);
-        Ok(pte)
+        }
+        Ok(())
     }
 
     /// Drops the translations of `[start, end)` and the stub's mappings of them.
     fn zap(&self, mm: &mut Mm, start: u64, end: u64) -> Result<()> {
-        let pages: Vec<(u64, Pte)> = mm.ptes.range(start..end).map(|(&k, &v)| (k, v)).collect();
-        if pages.is_empty() {
+        let removed = mm.ptes.remove_range(start, end);
+        if removed.is_empty() {
             return Ok(());
         }
-        for (page, pte) in pages {
-            mm.ptes.remove(&page);
-            self.mf.decref(pte.frame, 1);
+        for (_, e) in removed {
+            self.mf.decref(e.first.frame, e.pages);
         }
         self.space.read().unmap(start, end - start)
     }
@@ -343,28 +341,22 @@ impl MemoryManager {
     /// child has no stub until its thread attaches one.
     pub fn fork(&self) -> Result<MemoryManager> {
         let mut mm = self.inner.lock();
-        let Mm { vmas, ptes, .. } = &mut *mm;
-        let mut child_ptes = BTreeMap::new();
-        let mut frames = Vec::with_capacity(ptes.len());
         let mut reprotect = Vec::new();
-        for v in vmas.iter() {
-            let mut any = false;
-            for (&page, pte) in ptes.range_mut(v.start..v.end) {
-                if !v.shared {
-                    pte.writable = false;
+        let Mm { vmas, ptes, .. } = &mut *mm;
+        for v in vmas.iter().filter(|v| !v.shared) {
+            if ptes.next_present(v.start, v.end).is_some() {
+                ptes.write_protect(v.start, v.end);
+                if v.prot.write {
+                    reprotect.push((v.start, v.end - v.start));
                 }
-                child_ptes.insert(page, *pte);
-                frames.push(pte.frame);
-                any = true;
-            }
-            if any && !v.shared && v.prot.write {
-                reprotect.push((v.start, v.end - v.start));
             }
         }
-        self.mf.incref_each(&frames);
+        let child_ptes = mm.ptes.clone();
+        self.mf
+            .incref_runs(child_ptes.iter().map(|(_, e)| (e.first.frame, e.pages)));
         // The parent's stub must stop writing these pages. Its host mappings are sparse
         // (filled on faults) and mprotect stops at the first hole, so drop them
-        // instead: faults map each page back with exactly its rights.
+        // instead: faults map them back, a window at a time, with exactly their rights.
         let space = self.space.read().clone();
         for (start, len) in reprotect {
             space.unmap(start, len)?;
@@ -386,17 +378,16 @@ impl MemoryManager {
 
     /// Frames this address space maps (resident set, in pages).
     pub fn resident_pages(&self) -> u64 {
-        self.inner.lock().ptes.len() as u64
+        self.inner.lock().ptes.pages()
     }
 }
 
 impl Drop for MemoryManager {
     fn drop(&mut self) {
         let mm = self.inner.get_mut();
-        for pte in mm.ptes.values() {
-            self.mf.decref(pte.frame, 1);
+        for (_, e) in mm.ptes.take_all() {
+            self.mf.decref(e.first.frame, e.pages);
         }
-        mm.ptes.clear();
     }
 }
 
@@ -408,3 +399,11 @@ pub fn check_range(addr: u64, len: u64) -> Option<u64> {
 
 /// Protection without anything: used for checks.
 pub const PROT_NONE: Prot = Prot::NONE;
+
+/// The fault-around window of `page`: its aligned window of FAULT_AROUND_PAGES pages,
+/// clipped to `vma`.
+fn fault_window(vma: &Vma, page: u64) -> (u64, u64) {
+    let window = FAULT_AROUND_PAGES * PAGE_SIZE;
+    let base = page / window * window;
+    (base.max(vma.start), (base + window).min(vma.end))
+}

@@ -141,7 +141,7 @@ impl MemoryManager {
             v.prot = prot;
             mm.vmas.insert(v);
         }
-        if mm.ptes.range(addr..end).next().is_none() {
+        if mm.ptes.next_present(addr, end).is_none() {
             return Ok(());
         }
         // Host mappings are sparse and mprotect stops at the first hole, so drop them:
@@ -256,21 +256,17 @@ impl MemoryManager {
         // Move the VMA piece and its translations.
         let mut piece = vma.slice(old, old_end);
         mm.vmas.remove_range(old, old_end);
-        let moved: Vec<(u64, super::Pte)> =
-            mm.ptes.range(old..old_end).map(|(&k, &v)| (k, v)).collect();
-        for (k, _) in &moved {
-            mm.ptes.remove(k);
-        }
-        if !moved.is_empty() {
+        let keep_end = old + new_len.min(old_len);
+        let dropped = mm.ptes.remove_range(keep_end, old_end);
+        let moved = mm.ptes.remove_range(old, keep_end);
+        if !moved.is_empty() || !dropped.is_empty() {
             self.space.read().unmap(old, old_len)?;
         }
-        let keep = new_len.min(old_len);
-        for (k, pte) in moved {
-            if k - old < keep {
-                mm.ptes.insert(target + (k - old), pte);
-            } else {
-                self.mf.decref(pte.frame, 1);
-            }
+        for (_, e) in dropped {
+            self.mf.decref(e.first.frame, e.pages);
+        }
+        for (k, e) in moved {
+            mm.ptes.insert(target + (k - old), e);
         }
         piece.start = target;
         piece.end = target + new_len;
@@ -313,7 +309,7 @@ impl MemoryManager {
         }
         Ok((addr..end)
             .step_by(PAGE_SIZE as usize)
-            .map(|p| mm.ptes.contains_key(&p) as u8)
+            .map(|p| mm.ptes.contains(p) as u8)
             .collect())
     }
 
