@@ -12,6 +12,7 @@ use crate::errno::Errno;
 use crate::fs::dev::new_devfs;
 use crate::fs::gofer::GoferFs;
 use crate::fs::host::HostFile;
+use crate::fs::tmpfs::{TmpFs, TmpfsLimits};
 use crate::kernel::creds::Credentials;
 use crate::kernel::fd_table::FdTable;
 use crate::kernel::fs_context::FsContext;
@@ -19,7 +20,7 @@ use crate::kernel::{ExitStatus, Kernel, KernelOptions, SyscallTable, Task, Threa
 use crate::mm::{MemoryFile, MemoryManager};
 use crate::platform::ptrace::PtracePlatform;
 use crate::platform::{NoAddressSpace, Platform};
-use crate::vfs::{File, FileType, MountFlags, MountNamespace, Resolver};
+use crate::vfs::{File, FileType, MountFlags, MountNamespace, NewOwner, Resolver};
 
 /// Everything the sentry needs to start a sandbox, as the CLI hands it over.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -130,9 +131,11 @@ pub fn prepare(
         ..Default::default()
     };
     let mounts = MountNamespace::new(root, "gofer", "/".to_string(), flags);
-    mount_devfs(&mounts);
-
     let memory_file = Arc::new(MemoryFile::new().map_err(BootError::Kernel)?);
+    mount_devfs(&mounts);
+    // POSIX shared memory: the sandbox's own, like the rest of its /dev.
+    mount_tmpfs(&mounts, &memory_file, "/dev/shm");
+
     let uts = Uts {
         hostname: config.hostname.clone(),
         domainname: "(none)".to_string(),
@@ -230,6 +233,43 @@ fn mount_devfs(mounts: &Arc<MountNamespace>) {
             );
         }
     }
+}
+
+/// Mounts a fresh tmpfs (mode 01777, owned by root, as /tmp and /dev/shm are) on the
+/// directory `at`, if the root has one.
+fn mount_tmpfs(mounts: &Arc<MountNamespace>, mf: &Arc<MemoryFile>, at: &str) {
+    let root = mounts.root();
+    let resolver = Resolver {
+        mounts,
+        root: &root,
+        creds: None,
+    };
+    let Ok(dir) = resolver.resolve(&root, at.as_bytes(), true) else {
+        return;
+    };
+    if dir.file_type() != FileType::Directory {
+        return;
+    }
+    let fs = TmpFs::new_root(
+        mf.clone(),
+        TmpfsLimits::default(),
+        NewOwner {
+            mode: 0o1777,
+            uid: 0,
+            gid: 0,
+        },
+    );
+    mounts.mount(
+        &dir,
+        fs,
+        "tmpfs",
+        "tmpfs".to_string(),
+        MountFlags {
+            no_suid: true,
+            no_dev: true,
+            ..Default::default()
+        },
+    );
 }
 
 /// Finds `name` in the guest's PATH (as execvp does) when it has no slash.

@@ -12,6 +12,7 @@ mod args;
 mod creds;
 mod events;
 mod fs;
+mod fschange;
 mod futex;
 mod info;
 mod mm;

@@ -223,3 +223,15 @@ fn cpu_time_accounting_clocks_and_cpu_timers_static_match_native() {
 fn cpu_time_accounting_clocks_and_cpu_timers_dynamic_match_native() {
     assert_guest_matches_native(guest("cputime", Dynamic), &[]);
 }
+
+// Until the overlay root makes /tmp writable, the scratch directory is on /dev/shm
+// (tmpfs natively too).
+#[test]
+fn file_creation_removal_rename_attributes_and_xattrs_static_match_native() {
+    assert_guest_matches_native(guest("fsmutate", Static), &["/dev/shm"]);
+}
+
+#[test]
+fn file_creation_removal_rename_attributes_and_xattrs_dynamic_match_native() {
+    assert_guest_matches_native(guest("fsmutate", Dynamic), &["/dev/shm"]);
+}

@@ -55,6 +55,14 @@ impl DeviceNode {
 }
 
 impl Inode for DeviceNode {
+    fn fs_id(&self) -> usize {
+        self.attr.dev as usize
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn stat(&self) -> Result<Stat> {
         Ok(self.attr.stat(0, 1))
     }
@@ -64,12 +72,31 @@ impl Inode for DeviceNode {
     }
 
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>> {
-        Ok(Arc::new(DeviceFile { node: self }))
+        Ok(Arc::new(DeviceFile {
+            device: self.device,
+            node: self,
+        }))
     }
 }
 
+/// Opens the device numbered `rdev` through `node` (a device node of any filesystem:
+/// its attributes are the file's); None if the sandbox has no such device.
+pub fn open_device(rdev: u64, node: Arc<dyn Inode>) -> Option<Arc<dyn FileOps>> {
+    let device = [
+        CharDevice::Null,
+        CharDevice::Zero,
+        CharDevice::Full,
+        CharDevice::Random,
+        CharDevice::Urandom,
+    ]
+    .into_iter()
+    .find(|d| d.rdev() == rdev)?;
+    Some(Arc::new(DeviceFile { device, node }))
+}
+
 struct DeviceFile {
-    node: Arc<DeviceNode>,
+    device: CharDevice,
+    node: Arc<dyn Inode>,
 }
 
 impl FileOps for DeviceFile {
@@ -82,7 +109,7 @@ impl FileOps for DeviceFile {
     }
 
     fn read(&self, _file: &File, buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
-        match self.node.device {
+        match self.device {
             CharDevice::Null => Ok(0),
             CharDevice::Zero | CharDevice::Full => {
                 buf.fill(0);
@@ -96,7 +123,7 @@ impl FileOps for DeviceFile {
     }
 
     fn write(&self, _file: &File, buf: &[u8], _offset: Option<u64>) -> Result<usize> {
-        match self.node.device {
+        match self.device {
             CharDevice::Full => Err(errno!(ENOSPC)),
             _ => Ok(buf.len()),
         }
@@ -125,6 +152,8 @@ pub fn new_devfs() -> Arc<dyn Inode> {
             ("full", node(CharDevice::Full)),
             ("random", node(CharDevice::Random)),
             ("urandom", node(CharDevice::Urandom)),
+            // Where the sandbox mounts its POSIX shared memory tmpfs.
+            ("shm", StaticDir::new(dev, Vec::new())),
             ("fd", link("/proc/self/fd")),
             ("stdin", link("/proc/self/fd/0")),
             ("stdout", link("/proc/self/fd/1")),

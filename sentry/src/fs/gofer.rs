@@ -17,10 +17,8 @@ use crate::errno;
 use crate::errno::{Errno, Result};
 use crate::mm::{Frame, Mappable, MappableIdentity, MemoryFile};
 use crate::platform::PAGE_SIZE;
-use crate::vfs::{
-    anon_dev, fill_dirents, wants_write, DirEntry, DirentWriter, File, FileOps, FileType, Inode,
-    Stat,
-};
+use crate::vfs::DirFile;
+use crate::vfs::{anon_dev, wants_write, DirEntry, File, FileOps, FileType, Inode, Stat};
 
 /// Pages read from the host in one go when filling the page cache.
 const READAHEAD_PAGES: u64 = 16;
@@ -123,6 +121,14 @@ fn ts(sec: i64, nsec: i64) -> Timespec {
 }
 
 impl Inode for GoferInode {
+    fn fs_id(&self) -> usize {
+        Arc::as_ptr(&self.fs) as usize
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn stat(&self) -> Result<Stat> {
         let s = &self.stat;
         Ok(Stat {
@@ -179,10 +185,8 @@ impl Inode for GoferInode {
                 if wants_write(flags) {
                     return Err(errno!(EISDIR));
                 }
-                Ok(Arc::new(GoferDir {
-                    inode: self,
-                    listing: Mutex::new(None),
-                }))
+                let me = self.clone();
+                Ok(DirFile::new(self, Box::new(move || list_gofer_dir(&me))))
             }
             FileType::Regular => {
                 if wants_write(flags) || flags & libc::O_TRUNC as u32 != 0 {
@@ -322,60 +326,22 @@ impl FileOps for GoferFile {
     }
 }
 
-/// An open directory of the gofer filesystem. The listing is fetched once per open (and
-/// again after a rewind to 0).
-struct GoferDir {
-    inode: Arc<GoferInode>,
-    listing: Mutex<Option<Vec<DirEntry>>>,
-}
-
-impl GoferDir {
-    fn fetch(&self) -> Result<Vec<DirEntry>> {
-        let mut out = Vec::new();
-        let mut cookie = 0;
-        loop {
-            let reply = self.inode.fs.client.read_dir(self.inode.handle, cookie)?;
-            for e in &reply.entries {
-                out.push(DirEntry {
-                    ino: e.ino,
-                    d_type: e.d_type,
-                    name: e.name.clone(),
-                });
-                cookie = e.next_cookie;
-            }
-            if reply.end || reply.entries.is_empty() {
-                return Ok(out);
-            }
+/// The entries of a gofer directory, fetched in batches.
+fn list_gofer_dir(inode: &GoferInode) -> Result<Vec<DirEntry>> {
+    let mut out = Vec::new();
+    let mut cookie = 0;
+    loop {
+        let reply = inode.fs.client.read_dir(inode.handle, cookie)?;
+        for e in &reply.entries {
+            out.push(DirEntry {
+                ino: e.ino,
+                d_type: e.d_type,
+                name: e.name.clone(),
+            });
+            cookie = e.next_cookie;
         }
-    }
-}
-
-impl FileOps for GoferDir {
-    fn supports_epoll(&self) -> bool {
-        false
-    }
-
-    fn uses_offset(&self) -> bool {
-        true
-    }
-
-    fn read(&self, _file: &File, _buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
-        Err(errno!(EISDIR))
-    }
-
-    fn stat(&self) -> Result<Stat> {
-        self.inode.stat()
-    }
-
-    fn getdents(&self, _file: &File, pos: u64, out: &mut DirentWriter) -> Result<u64> {
-        let mut listing = self.listing.lock();
-        if pos == 0 || listing.is_none() {
-            *listing = Some(self.fetch()?);
+        if reply.end || reply.entries.is_empty() {
+            return Ok(out);
         }
-        fill_dirents(listing.as_ref().expect("listing fetched"), pos, out)
-    }
-
-    fn statfs(&self) -> Result<abi::Statfs> {
-        self.inode.statfs()
     }
 }

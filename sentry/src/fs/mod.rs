@@ -9,3 +9,4 @@ pub mod pidfd;
 pub mod pipe;
 pub mod synthetic;
 pub mod timerfd;
+pub mod tmpfs;

@@ -9,7 +9,7 @@ use crate::abi::Timespec;
 use crate::errno;
 use crate::errno::Result;
 use crate::kernel::wait::{block_until, WaitQueue};
-use crate::vfs::{anon_dev, next_ino, File, FileOps, Stat};
+use crate::vfs::{anon_dev, next_ino, File, FileOps, Inode, Stat};
 
 /// Default pipe capacity (16 pages, as Linux).
 pub const DEFAULT_CAPACITY: usize = 65536;
@@ -23,6 +23,10 @@ struct State {
     capacity: usize,
     readers: usize,
     writers: usize,
+    /// Opens of each side so far (a FIFO open waiting for the other side also wakes
+    /// for a peer that came and went).
+    reader_opens: u64,
+    writer_opens: u64,
 }
 
 /// A pipe.
@@ -36,27 +40,92 @@ pub struct Pipe {
 }
 
 impl Pipe {
-    /// A new pipe and its (read, write) ends.
-    pub fn new_pair() -> (Arc<dyn FileOps>, Arc<dyn FileOps>) {
-        let pipe = Arc::new(Pipe {
+    fn with_ends(readers: usize, writers: usize) -> Arc<Pipe> {
+        Arc::new(Pipe {
             state: Mutex::new(State {
                 buf: VecDeque::new(),
                 capacity: DEFAULT_CAPACITY,
-                readers: 1,
-                writers: 1,
+                readers,
+                writers,
+                reader_opens: readers as u64,
+                writer_opens: writers as u64,
             }),
             changed: WaitQueue::default(),
             ino: next_ino(),
             dev: pipefs_dev(),
             created: crate::kernel::time::realtime(),
-        });
+        })
+    }
+
+    /// A new pipe and its (read, write) ends.
+    pub fn new_pair() -> (Arc<dyn FileOps>, Arc<dyn FileOps>) {
+        let pipe = Pipe::with_ends(1, 1);
         (
             Arc::new(PipeEnd {
                 pipe: pipe.clone(),
-                write: false,
+                reads: true,
+                writes: false,
+                node: None,
             }),
-            Arc::new(PipeEnd { pipe, write: true }),
+            Arc::new(PipeEnd {
+                pipe,
+                reads: false,
+                writes: true,
+                node: None,
+            }),
         )
+    }
+
+    /// The buffer of a named pipe (a FIFO in a filesystem), with no ends open yet.
+    pub fn new_named() -> Arc<Pipe> {
+        Pipe::with_ends(0, 0)
+    }
+
+    /// Opens an end of a named pipe `node` with open(2) `flags`, by fifo(7)'s rules:
+    /// a read-only open waits for a writer and a write-only open for a reader, unless
+    /// O_NONBLOCK (then a writer without readers gets ENXIO); O_RDWR never waits.
+    pub fn open_named(
+        self: &Arc<Self>,
+        node: Arc<dyn Inode>,
+        flags: u32,
+    ) -> Result<Arc<dyn FileOps>> {
+        let nonblock = flags & libc::O_NONBLOCK as u32 != 0;
+        let reads = crate::vfs::wants_read(flags);
+        let writes = crate::vfs::wants_write(flags);
+        let mut s = self.state.lock();
+        if writes && !reads && nonblock && s.readers == 0 {
+            return Err(errno!(ENXIO));
+        }
+        if reads {
+            s.readers += 1;
+            s.reader_opens += 1;
+        }
+        if writes {
+            s.writers += 1;
+            s.writer_opens += 1;
+        }
+        let (seen_readers, seen_writers) = (s.reader_opens, s.writer_opens);
+        drop(s);
+        self.changed.notify_all();
+        // Built now so that an interrupted wait undoes the counts by dropping it.
+        let end = Arc::new(PipeEnd {
+            pipe: self.clone(),
+            reads,
+            writes,
+            node: Some(node),
+        });
+        if !nonblock && reads != writes {
+            block_until(&[&self.changed], None, || {
+                let s = self.state.lock();
+                let peer = if reads {
+                    s.writers > 0 || s.writer_opens > seen_writers
+                } else {
+                    s.readers > 0 || s.reader_opens > seen_readers
+                };
+                peer.then_some(Ok(()))
+            })?;
+        }
+        Ok(end)
     }
 
     fn stat(&self) -> Stat {
@@ -79,19 +148,27 @@ fn pipefs_dev() -> u64 {
     *DEV.get_or_init(anon_dev)
 }
 
-/// One end of a pipe.
+/// One end of a pipe (both ends, for a FIFO opened O_RDWR).
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
-    write: bool,
+    reads: bool,
+    writes: bool,
+    /// The FIFO's inode, for a named pipe (its attributes are the file's).
+    node: Option<Arc<dyn Inode>>,
 }
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
         let mut s = self.pipe.state.lock();
-        if self.write {
+        if self.writes {
             s.writers -= 1;
-        } else {
+        }
+        if self.reads {
             s.readers -= 1;
+        }
+        if s.readers == 0 && s.writers == 0 {
+            // A FIFO's contents do not outlive its last open.
+            s.buf.clear();
         }
         drop(s);
         self.pipe.changed.notify_all();
@@ -188,7 +265,10 @@ impl FileOps for PipeEnd {
     }
 
     fn stat(&self) -> Result<Stat> {
-        Ok(self.pipe.stat())
+        match &self.node {
+            Some(node) => node.stat(),
+            None => Ok(self.pipe.stat()),
+        }
     }
 
     fn ioctl(
@@ -211,14 +291,15 @@ impl FileOps for PipeEnd {
     fn readiness(&self, mask: u32) -> u32 {
         let s = self.pipe.state.lock();
         let mut ready = 0;
-        if self.write {
+        if self.writes {
             if s.capacity - s.buf.len().min(s.capacity) >= PIPE_BUF {
                 ready |= libc::POLLOUT as u32;
             }
             if s.readers == 0 {
                 ready |= libc::POLLERR as u32;
             }
-        } else {
+        }
+        if self.reads {
             if !s.buf.is_empty() {
                 ready |= libc::POLLIN as u32;
             }

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use crate::abi::Timespec;
 use crate::errno;
 use crate::errno::Result;
-use crate::vfs::{
-    fill_dirents, next_ino, DirEntry, DirentWriter, File, FileOps, FileType, Inode, Stat,
-};
+use crate::vfs::DirFile;
+use crate::vfs::{next_ino, DirEntry, FileOps, FileType, Inode, Stat};
 
 /// Attributes shared by synthetic inodes.
 #[derive(Clone, Copy, Debug)]
@@ -79,6 +78,14 @@ impl StaticDir {
 }
 
 impl Inode for StaticDir {
+    fn fs_id(&self) -> usize {
+        self.attr.dev as usize
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn stat(&self) -> Result<Stat> {
         let subdirs = self
             .children
@@ -123,34 +130,7 @@ impl Inode for StaticDir {
                 name: name.clone(),
             });
         }
-        Ok(Arc::new(StaticDirFile { dir: self, entries }))
-    }
-}
-
-struct StaticDirFile {
-    dir: Arc<StaticDir>,
-    entries: Vec<DirEntry>,
-}
-
-impl FileOps for StaticDirFile {
-    fn supports_epoll(&self) -> bool {
-        false
-    }
-
-    fn uses_offset(&self) -> bool {
-        true
-    }
-
-    fn read(&self, _file: &File, _buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
-        Err(errno!(EISDIR))
-    }
-
-    fn stat(&self) -> Result<Stat> {
-        self.dir.stat()
-    }
-
-    fn getdents(&self, _file: &File, pos: u64, out: &mut DirentWriter) -> Result<u64> {
-        fill_dirents(&self.entries, pos, out)
+        Ok(DirFile::new(self, Box::new(move || Ok(entries.clone()))))
     }
 }
 
@@ -171,6 +151,14 @@ impl StaticSymlink {
 }
 
 impl Inode for StaticSymlink {
+    fn fs_id(&self) -> usize {
+        self.attr.dev as usize
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn stat(&self) -> Result<Stat> {
         Ok(self.attr.stat(self.target.len() as u64, 1))
     }

@@ -9,6 +9,7 @@ pub mod cputime;
 pub mod creds;
 pub mod fd_table;
 pub mod fs_context;
+pub mod fsops;
 pub mod futex;
 pub mod itimer;
 pub mod limits;

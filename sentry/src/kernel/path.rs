@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::Task;
 use crate::errno;
 use crate::errno::Result;
-use crate::vfs::{wants_write, File, FileType, ParentAndName, Path, Resolver};
+use crate::vfs::{wants_write, File, FileType, LastComponent, ParentAndName, Path, Resolver};
 
 impl Task {
     /// The directory a relative path starts from: the cwd for AT_FDCWD, else `dirfd`'s
@@ -90,14 +90,47 @@ impl Task {
         .absolute(path)
     }
 
-    /// openat(2): resolves and opens `path`, applying the flag rules.
-    pub fn open_at(&self, dirfd: i32, path: &[u8], flags: u32, _mode: u32) -> Result<Arc<File>> {
-        let o = |f: i32| flags & f as u32 != 0;
-        if o(libc::O_TMPFILE) && (flags & libc::O_TMPFILE as u32) == libc::O_TMPFILE as u32 {
-            return Err(errno!(EOPNOTSUPP, "O_TMPFILE needs a writable filesystem"));
+    /// Where open(O_CREAT) creates `path`: its parent and last name, after following
+    /// a trailing symlink chain (O_CREAT through a dangling symlink creates its
+    /// target) unless `follow` is false.
+    fn creation_target(&self, dirfd: i32, path: &[u8], follow: bool) -> Result<ParentAndName> {
+        let mut target = self.lookup_parent(dirfd, path)?;
+        let root = self.fs.root();
+        let resolver = Resolver {
+            mounts: &self.kernel.mounts,
+            root: &root,
+            creds: Some(&self.creds),
+        };
+        let mut hops = 0;
+        while follow && target.last == LastComponent::Normal {
+            let Ok(d) = target.parent.dentry.child(&target.name) else {
+                break;
+            };
+            if d.file_type() != FileType::Symlink {
+                break;
+            }
+            hops += 1;
+            if hops > crate::vfs::MAX_SYMLINKS {
+                return Err(errno!(ELOOP));
+            }
+            let link = d.inode().readlink()?;
+            target = resolver.resolve_parent(&target.parent, &link)?;
         }
-        let follow = !o(libc::O_NOFOLLOW);
+        Ok(target)
+    }
+
+    /// openat(2): resolves and opens `path`, applying the flag rules; O_CREAT and
+    /// O_TMPFILE create the file with permission bits `mode` (less the umask).
+    pub fn open_at(&self, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Result<Arc<File>> {
+        let o = |f: i32| flags & f as u32 != 0;
+        if (flags & libc::O_TMPFILE as u32) == libc::O_TMPFILE as u32 {
+            return self.open_unnamed(dirfd, path, flags, mode);
+        }
+        // O_CREAT|O_EXCL never follows a symlink in the last component.
+        let exclusive_create = o(libc::O_CREAT) && o(libc::O_EXCL);
+        let follow = !o(libc::O_NOFOLLOW) && !exclusive_create;
         let found = self.lookup(dirfd, path, follow);
+        let mut created = false;
         let p = match found {
             Ok(p) => {
                 if o(libc::O_CREAT) && o(libc::O_EXCL) {
@@ -106,15 +139,12 @@ impl Task {
                 p
             }
             Err(e) if e.code() == libc::ENOENT && o(libc::O_CREAT) => {
-                // The name does not exist: creating it needs a writable filesystem.
-                let parent = self.lookup_parent(dirfd, path)?;
-                if parent.trailing_slash {
+                let target = self.creation_target(dirfd, path, follow)?;
+                if target.trailing_slash {
                     return Err(errno!(EISDIR));
                 }
-                if parent.parent.mount.flags.read_only {
-                    return Err(errno!(EROFS));
-                }
-                return Err(errno!(EROFS, "creating files needs the writable overlay"));
+                created = true;
+                self.create_node(&target, crate::vfs::NodeKind::Regular, mode)?
             }
             Err(e) => return Err(e),
         };
@@ -147,14 +177,17 @@ impl Task {
         let st = p.inode().stat()?;
         let want =
             (if crate::vfs::wants_read(flags) { 4 } else { 0 }) | (if write { 2 } else { 0 });
-        if !self.creds.may_access(
-            false,
-            st.mode,
-            st.uid,
-            st.gid,
-            want,
-            ft == FileType::Directory,
-        ) {
+        // The file this open created is opened whatever its mode says.
+        if !created
+            && !self.creds.may_access(
+                false,
+                st.mode,
+                st.uid,
+                st.gid,
+                want,
+                ft == FileType::Directory,
+            )
+        {
             return Err(errno!(EACCES));
         }
         if write && p.mount.flags.read_only && matches!(ft, FileType::Regular | FileType::Directory)
@@ -163,6 +196,26 @@ impl Task {
         }
         let ops = p.inode().clone().open(flags)?;
         Ok(File::new(ops, flags, Some(p)))
+    }
+
+    /// open(O_TMPFILE): an unnamed regular file in directory `path`.
+    fn open_unnamed(&self, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Result<Arc<File>> {
+        if !wants_write(flags) {
+            return Err(errno!(EINVAL));
+        }
+        let dir = self.lookup(dirfd, path, true)?;
+        if dir.file_type() != FileType::Directory {
+            return Err(errno!(ENOTDIR));
+        }
+        let inode = self.create_unnamed(&dir, mode)?;
+        let linkable = flags & libc::O_EXCL as u32 == 0;
+        let dentry = crate::vfs::Dentry::new_unnamed(&dir.dentry, inode.clone(), linkable);
+        let p = Path {
+            mount: dir.mount.clone(),
+            dentry,
+        };
+        let ops = inode.open(flags & !(libc::O_TMPFILE as u32 & !libc::O_DIRECTORY as u32))?;
+        Ok(File::new(ops, flags & !(libc::O_DIRECTORY as u32), Some(p)))
     }
 }
 

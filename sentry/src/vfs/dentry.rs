@@ -1,7 +1,7 @@
 //! Dentries (names of inodes), mounts and mount namespaces.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -12,26 +12,57 @@ use crate::errno::Result;
 /// A name of an inode in the dentry tree.
 ///
 /// Dentries hold their parent and cache their children (positive lookups), so a path
-/// once walked is not asked of the filesystem again.
+/// once walked is not asked of the filesystem again. The filesystem is the sandbox's
+/// own (exclusive), so the cache is kept coherent by the VFS operations themselves:
+/// creating, removing and renaming update it.
 pub struct Dentry {
-    name: Vec<u8>,
-    parent: Option<Arc<Dentry>>,
+    /// Name and parent; both change on rename.
+    place: Mutex<(Vec<u8>, Option<Arc<Dentry>>)>,
     inode: Arc<dyn Inode>,
     file_type: FileType,
     children: Mutex<HashMap<Vec<u8>, Arc<Dentry>>>,
+    /// The name was removed (unlink, rmdir, replaced by a rename) while still in use.
+    deleted: AtomicBool,
+    /// An unnamed file (O_TMPFILE without O_EXCL) that linkat may give a name.
+    linkable: bool,
 }
 
 impl Dentry {
     /// A root dentry (no parent).
     pub fn new_root(inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Dentry::new(b"/".to_vec(), None, inode)
+    }
+
+    fn new(name: Vec<u8>, parent: Option<Arc<Dentry>>, inode: Arc<dyn Inode>) -> Arc<Dentry> {
         let file_type = inode.file_type();
         Arc::new(Dentry {
-            name: b"/".to_vec(),
-            parent: None,
+            place: Mutex::new((name, parent)),
             inode,
             file_type,
             children: Mutex::default(),
+            deleted: AtomicBool::new(false),
+            linkable: false,
         })
+    }
+
+    /// A dentry for an unnamed file in directory `parent` (O_TMPFILE): deleted from
+    /// the start, and `linkable` unless opened with O_EXCL.
+    pub fn new_unnamed(parent: &Arc<Dentry>, inode: Arc<dyn Inode>, linkable: bool) -> Arc<Dentry> {
+        let file_type = inode.file_type();
+        let name = format!("#{}", inode.stat().map_or(0, |s| s.ino)).into_bytes();
+        Arc::new(Dentry {
+            place: Mutex::new((name, Some(parent.clone()))),
+            inode,
+            file_type,
+            children: Mutex::default(),
+            deleted: AtomicBool::new(true),
+            linkable,
+        })
+    }
+
+    /// Whether linkat may give this unnamed file a name.
+    pub fn is_linkable(&self) -> bool {
+        self.linkable
     }
 
     /// The inode.
@@ -45,13 +76,18 @@ impl Dentry {
     }
 
     /// The name of this dentry in its parent.
-    pub fn name(&self) -> &[u8] {
-        &self.name
+    pub fn name(&self) -> Vec<u8> {
+        self.place.lock().0.clone()
     }
 
     /// The parent dentry (None for a filesystem root).
-    pub fn parent(&self) -> Option<&Arc<Dentry>> {
-        self.parent.as_ref()
+    pub fn parent(&self) -> Option<Arc<Dentry>> {
+        self.place.lock().1.clone()
+    }
+
+    /// Whether the name was removed while the dentry was in use.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.load(Ordering::Acquire)
     }
 
     /// The child `name`, from the cache or looked up in the filesystem.
@@ -60,14 +96,7 @@ impl Dentry {
             return Ok(d.clone());
         }
         let inode = self.inode.lookup(name)?;
-        let file_type = inode.file_type();
-        let d = Arc::new(Dentry {
-            name: name.to_vec(),
-            parent: Some(self.clone()),
-            inode,
-            file_type,
-            children: Mutex::default(),
-        });
+        let d = Dentry::new(name.to_vec(), Some(self.clone()), inode);
         Ok(self
             .children
             .lock()
@@ -76,9 +105,57 @@ impl Dentry {
             .clone())
     }
 
-    /// Forgets a cached child (after the filesystem removed or replaced it).
+    /// Records a child the filesystem just created.
+    pub fn add_child(self: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        let d = Dentry::new(name.to_vec(), Some(self.clone()), inode);
+        self.children.lock().insert(name.to_vec(), d.clone());
+        d
+    }
+
+    /// Forgets a cached child (after the filesystem removed or replaced it); a dentry
+    /// still in use is marked deleted.
     pub fn forget_child(&self, name: &[u8]) {
-        self.children.lock().remove(name);
+        if let Some(d) = self.children.lock().remove(name) {
+            d.deleted.store(true, Ordering::Release);
+        }
+    }
+
+    /// Moves the cached child `old` of `from` to `to` as `new` after the filesystem
+    /// renamed it (what was cached as `new` is forgotten). With `exchange`, the two
+    /// names swapped places.
+    pub fn move_child(
+        from: &Arc<Dentry>,
+        old: &[u8],
+        to: &Arc<Dentry>,
+        new: &[u8],
+        exchange: bool,
+    ) {
+        let moved = from.children.lock().remove(old);
+        let displaced = to.children.lock().remove(new);
+        if let Some(d) = &moved {
+            *d.place.lock() = (new.to_vec(), Some(to.clone()));
+            to.children.lock().insert(new.to_vec(), d.clone());
+        }
+        if let Some(d) = displaced {
+            if exchange {
+                *d.place.lock() = (old.to_vec(), Some(from.clone()));
+                from.children.lock().insert(old.to_vec(), d);
+            } else {
+                d.deleted.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Whether `self` is `other` or one of its descendants.
+    pub fn is_within(self: &Arc<Dentry>, other: &Arc<Dentry>) -> bool {
+        let mut cur = Some(self.clone());
+        while let Some(d) = cur {
+            if Arc::ptr_eq(&d, other) {
+                return true;
+            }
+            cur = d.parent();
+        }
+        false
     }
 }
 

@@ -217,6 +217,59 @@ pub trait FileOps: Send + Sync + 'static {
     }
 }
 
+/// Lists a directory's entries (with `.` and `..`), for [`DirFile`].
+pub type ListDir = Box<dyn Fn() -> Result<Vec<DirEntry>> + Send + Sync>;
+
+/// An open directory of any filesystem: `list` is asked for the entries at the first
+/// getdents and again after a rewind to 0; reads between see that snapshot, as a
+/// directory stream may.
+pub struct DirFile {
+    inode: Arc<dyn super::Inode>,
+    list: ListDir,
+    listing: Mutex<Option<Vec<DirEntry>>>,
+}
+
+impl DirFile {
+    /// An open directory of `inode`.
+    pub fn new(inode: Arc<dyn super::Inode>, list: ListDir) -> Arc<DirFile> {
+        Arc::new(DirFile {
+            inode,
+            list,
+            listing: Mutex::new(None),
+        })
+    }
+}
+
+impl FileOps for DirFile {
+    fn supports_epoll(&self) -> bool {
+        false
+    }
+
+    fn uses_offset(&self) -> bool {
+        true
+    }
+
+    fn read(&self, _file: &File, _buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
+        Err(errno!(EISDIR))
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        self.inode.stat()
+    }
+
+    fn getdents(&self, _file: &File, pos: u64, out: &mut DirentWriter) -> Result<u64> {
+        let mut listing = self.listing.lock();
+        if pos == 0 || listing.is_none() {
+            *listing = Some((self.list)()?);
+        }
+        fill_dirents(listing.as_ref().expect("listed"), pos, out)
+    }
+
+    fn statfs(&self) -> Result<abi::Statfs> {
+        self.inode.statfs()
+    }
+}
+
 /// Guest memory for ioctl arguments.
 pub trait IoctlMemory {
     /// Copies from guest memory.

@@ -168,7 +168,106 @@ impl Stat {
     }
 }
 
+/// What mknod, mkdir, symlink and open(O_CREAT) make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A symbolic link to this target.
+    Symlink(Vec<u8>),
+    /// A named pipe.
+    Fifo,
+    /// A unix socket's name.
+    Socket,
+    /// A character device node (device number).
+    CharDevice(u64),
+    /// A block device node (device number).
+    BlockDevice(u64),
+}
+
+impl NodeKind {
+    /// The file type it makes.
+    pub fn file_type(&self) -> FileType {
+        match self {
+            NodeKind::Regular => FileType::Regular,
+            NodeKind::Directory => FileType::Directory,
+            NodeKind::Symlink(_) => FileType::Symlink,
+            NodeKind::Fifo => FileType::Fifo,
+            NodeKind::Socket => FileType::Socket,
+            NodeKind::CharDevice(_) => FileType::CharDevice,
+            NodeKind::BlockDevice(_) => FileType::BlockDevice,
+        }
+    }
+}
+
+/// Owner and permission bits of a new file (already adjusted for umask and setgid
+/// directories by the VFS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewOwner {
+    /// Permission bits (07777).
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+}
+
+/// A timestamp to set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeSet {
+    /// The current time.
+    Now,
+    /// This time.
+    At(Timespec),
+}
+
+/// Attribute changes: each `None` leaves that attribute alone. The VFS has checked
+/// permissions; the filesystem applies them (and updates ctime).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    /// New permission bits (07777).
+    pub mode: Option<u32>,
+    /// New owner.
+    pub uid: Option<u32>,
+    /// New group.
+    pub gid: Option<u32>,
+    /// New size (regular files).
+    pub size: Option<u64>,
+    /// New access time.
+    pub atime: Option<TimeSet>,
+    /// New modification time.
+    pub mtime: Option<TimeSet>,
+}
+
+/// renameat2 flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenameFlags {
+    /// RENAME_NOREPLACE: fail with EEXIST if the new name exists.
+    pub noreplace: bool,
+    /// RENAME_EXCHANGE: swap the two names (both must exist).
+    pub exchange: bool,
+}
+
+/// setxattr flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XattrSet {
+    /// Create or replace.
+    Any,
+    /// XATTR_CREATE: EEXIST if it exists.
+    Create,
+    /// XATTR_REPLACE: ENODATA if it does not exist.
+    Replace,
+}
+
 /// A file in some filesystem.
+///
+/// Directory-changing operations (`create`, `link`, `unlink`, `rmdir`, `rename`) are
+/// called by the VFS after it has resolved the names, checked permissions, read-only
+/// mounts and the rules that involve dentries (mountpoints, `.`/`..`, a directory
+/// moved into itself); the filesystem checks what only it knows (existence, emptiness,
+/// types). Filesystems that cannot change refuse with EPERM by default.
 pub trait Inode: Send + Sync + Any {
     /// Current attributes.
     fn stat(&self) -> Result<Stat>;
@@ -192,5 +291,84 @@ pub trait Inode: Send + Sync + Any {
     /// statfs(2) of the filesystem holding this file.
     fn statfs(&self) -> Result<abi::Statfs> {
         Ok(abi::Statfs::in_memory())
+    }
+
+    /// The filesystem instance this inode belongs to (link and rename across
+    /// filesystems fail with EXDEV).
+    fn fs_id(&self) -> usize;
+
+    /// This inode as `Any`, for a filesystem to recognise its own inodes.
+    fn as_any(&self) -> &dyn Any;
+
+    /// Creates `name` in this directory (EEXIST if it exists).
+    fn create(&self, _name: &[u8], _kind: NodeKind, _owner: NewOwner) -> Result<Arc<dyn Inode>> {
+        Err(errno!(EPERM))
+    }
+
+    /// A new unnamed regular file in this directory's filesystem (O_TMPFILE).
+    fn create_unnamed(&self, _owner: NewOwner) -> Result<Arc<dyn Inode>> {
+        Err(errno!(EOPNOTSUPP))
+    }
+
+    /// Adds `name` in this directory as a new link to `target` (same filesystem).
+    fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> Result<()> {
+        Err(errno!(EPERM))
+    }
+
+    /// Removes the non-directory `name` from this directory.
+    fn unlink(&self, _name: &[u8]) -> Result<()> {
+        Err(errno!(EPERM))
+    }
+
+    /// Removes the empty directory `name` from this directory.
+    fn rmdir(&self, _name: &[u8]) -> Result<()> {
+        Err(errno!(EPERM))
+    }
+
+    /// Moves `old` of this directory to `new` in `new_dir` (same filesystem).
+    fn rename(
+        &self,
+        _old: &[u8],
+        _new_dir: &Arc<dyn Inode>,
+        _new: &[u8],
+        _flags: RenameFlags,
+    ) -> Result<()> {
+        Err(errno!(EPERM))
+    }
+
+    /// Changes attributes.
+    fn setattr(&self, _attr: &SetAttr) -> Result<()> {
+        Err(errno!(EPERM))
+    }
+
+    /// Reserves space (fallocate mode 0 or FALLOC_FL_KEEP_SIZE).
+    fn allocate(&self, _offset: u64, _len: u64, _keep_size: bool) -> Result<()> {
+        Err(errno!(EOPNOTSUPP))
+    }
+
+    /// Frees the space of `[offset, offset + len)` (FALLOC_FL_PUNCH_HOLE): it reads as
+    /// zeros after; the size stays.
+    fn punch_hole(&self, _offset: u64, _len: u64) -> Result<()> {
+        Err(errno!(EOPNOTSUPP))
+    }
+
+    /// The value of extended attribute `name` (ENODATA if unset).
+    fn getxattr(&self, _name: &[u8]) -> Result<Vec<u8>> {
+        Err(errno!(ENODATA))
+    }
+
+    /// Sets extended attribute `name`.
+    fn setxattr(&self, _name: &[u8], _value: &[u8], _how: XattrSet) -> Result<()> {
+        Err(errno!(EOPNOTSUPP))
+    }
+
+    /// The names of the extended attributes.
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+
+    /// Removes extended attribute `name`.
+    fn removexattr(&self, _name: &[u8]) -> Result<()> {
+        Err(errno!(EOPNOTSUPP))
     }
 }

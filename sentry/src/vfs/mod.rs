@@ -12,10 +12,13 @@ mod resolve;
 
 pub use dentry::{Dentry, Mount, MountFlags, MountNamespace, Path};
 pub use file::{
-    fill_dirents, DirEntry, DirentWriter, File, FileOps, FileWatcher, IoctlMemory, SeekWhence,
+    fill_dirents, DirEntry, DirFile, DirentWriter, File, FileOps, FileWatcher, IoctlMemory,
+    ListDir, SeekWhence,
 };
-pub use inode::{FileType, Inode, Stat};
-pub use resolve::{ParentAndName, Resolver, MAX_SYMLINKS, NAME_MAX, PATH_MAX};
+pub use inode::{
+    FileType, Inode, NewOwner, NodeKind, RenameFlags, SetAttr, Stat, TimeSet, XattrSet,
+};
+pub use resolve::{LastComponent, ParentAndName, Resolver, MAX_SYMLINKS, NAME_MAX, PATH_MAX};
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 

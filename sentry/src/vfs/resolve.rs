@@ -34,6 +34,22 @@ pub struct ParentAndName {
     pub name: Vec<u8>,
     /// The path ended with a slash.
     pub trailing_slash: bool,
+    /// What kind of last component it was.
+    pub last: LastComponent,
+}
+
+/// The kind of a path's last component (Linux's LAST_NORM/LAST_DOT/LAST_DOTDOT/
+/// LAST_ROOT): calls that create or remove names treat the special ones specially.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LastComponent {
+    /// An ordinary name.
+    Normal,
+    /// `.`
+    Dot,
+    /// `..`
+    DotDot,
+    /// The path was `/`.
+    Root,
 }
 
 impl Resolver<'_> {
@@ -78,15 +94,22 @@ impl Resolver<'_> {
         if name.len() > NAME_MAX {
             return Err(errno!(ENAMETOOLONG));
         }
-        let name = if name == b"." || name == b".." {
-            Vec::new()
-        } else {
+        let last = match name {
+            b"." => LastComponent::Dot,
+            b".." => LastComponent::DotDot,
+            b"/" | b"" => LastComponent::Root,
+            _ => LastComponent::Normal,
+        };
+        let name = if last == LastComponent::Normal {
             name.to_vec()
+        } else {
+            Vec::new()
         };
         Ok(ParentAndName {
             parent,
             name,
             trailing_slash,
+            last,
         })
     }
 
@@ -184,11 +207,7 @@ impl Resolver<'_> {
                 cur = below;
                 continue;
             }
-            let parent = cur
-                .dentry
-                .parent()
-                .cloned()
-                .unwrap_or_else(|| cur.dentry.clone());
+            let parent = cur.dentry.parent().unwrap_or_else(|| cur.dentry.clone());
             return Path {
                 mount: cur.mount.clone(),
                 dentry: parent,
@@ -211,10 +230,10 @@ impl Resolver<'_> {
                 cur = below;
                 continue;
             }
-            let Some(parent) = cur.dentry.parent().cloned() else {
+            let Some(parent) = cur.dentry.parent() else {
                 break false;
             };
-            parts.push(cur.dentry.name().to_vec());
+            parts.push(cur.dentry.name());
             cur = Path {
                 mount: cur.mount.clone(),
                 dentry: parent,
