@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-use sentry::boot::BootConfig;
+use sentry::boot::{BootConfig, RootMode};
 
 use crate::cli::DoArgs;
 use crate::fds::inheritable;
@@ -83,7 +83,7 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
             .unwrap_or_default(),
         strace: args.strace,
         platform: args.platform.clone(),
-        root_read_only: true,
+        root: RootMode::Overlay,
         pids_limit: args.pids_limit.max(1),
     })
 }

@@ -12,6 +12,7 @@ use crate::errno::Errno;
 use crate::fs::dev::new_devfs;
 use crate::fs::gofer::GoferFs;
 use crate::fs::host::HostFile;
+use crate::fs::overlay::OverlayFs;
 use crate::fs::tmpfs::{TmpFs, TmpfsLimits};
 use crate::kernel::creds::Credentials;
 use crate::kernel::fd_table::FdTable;
@@ -44,11 +45,21 @@ pub struct BootConfig {
     pub strace: bool,
     /// The platform name.
     pub platform: String,
-    /// Whether the root filesystem is read-only.
-    pub root_read_only: bool,
+    /// How the root filesystem is mounted.
+    pub root: RootMode,
     /// The most guest threads that may exist at once.
     #[serde(default = "default_pids_limit")]
     pub pids_limit: usize,
+}
+
+/// How the sandbox's root filesystem is built from the tree the gofer serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RootMode {
+    /// The gofer's tree, read-only.
+    ReadOnly,
+    /// A writable overlay: changes go to a tmpfs in the sentry's memory, never to the
+    /// host.
+    Overlay,
 }
 
 fn default_pids_limit() -> usize {
@@ -120,21 +131,41 @@ pub fn prepare(
         other => return Err(BootError::Platform(other.to_string())),
     };
     let (client, root_handle, root_stat) = gofer::Client::connect(gofer_sock)?;
-    let root = GoferFs::new_root(
-        Arc::new(client),
-        root_handle,
-        root_stat,
-        config.root_read_only,
-    );
-    let flags = MountFlags {
-        read_only: config.root_read_only,
-        ..Default::default()
-    };
-    let mounts = MountNamespace::new(root, "gofer", "/".to_string(), flags);
+    let lower = GoferFs::new_root(Arc::new(client), root_handle, root_stat, true);
     let memory_file = Arc::new(MemoryFile::new().map_err(BootError::Kernel)?);
+    let mounts = match config.root {
+        RootMode::ReadOnly => {
+            let flags = MountFlags {
+                read_only: true,
+                ..Default::default()
+            };
+            MountNamespace::new(lower, "9p", "/".to_string(), flags)
+        }
+        RootMode::Overlay => {
+            let upper = TmpFs::new_root(
+                memory_file.clone(),
+                TmpfsLimits::default(),
+                NewOwner {
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                },
+            );
+            let root = OverlayFs::new_root(lower, upper).map_err(BootError::Kernel)?;
+            MountNamespace::new(
+                root,
+                "overlay",
+                "overlay".to_string(),
+                MountFlags::default(),
+            )
+        }
+    };
     mount_devfs(&mounts);
     // POSIX shared memory: the sandbox's own, like the rest of its /dev.
-    mount_tmpfs(&mounts, &memory_file, "/dev/shm");
+    mount_tmpfs(&mounts, &memory_file, "/dev/shm", false);
+    // An image's empty /tmp gets a tmpfs, as gVisor does; a /tmp with files in it
+    // (`moat do` on the host's tree) stays as it is, writable through the overlay.
+    mount_tmpfs(&mounts, &memory_file, "/tmp", true);
 
     let uts = Uts {
         hostname: config.hostname.clone(),
@@ -236,8 +267,8 @@ fn mount_devfs(mounts: &Arc<MountNamespace>) {
 }
 
 /// Mounts a fresh tmpfs (mode 01777, owned by root, as /tmp and /dev/shm are) on the
-/// directory `at`, if the root has one.
-fn mount_tmpfs(mounts: &Arc<MountNamespace>, mf: &Arc<MemoryFile>, at: &str) {
+/// directory `at`, if the root has one (and, with `only_if_empty`, if it is empty).
+fn mount_tmpfs(mounts: &Arc<MountNamespace>, mf: &Arc<MemoryFile>, at: &str, only_if_empty: bool) {
     let root = mounts.root();
     let resolver = Resolver {
         mounts,
@@ -248,6 +279,9 @@ fn mount_tmpfs(mounts: &Arc<MountNamespace>, mf: &Arc<MemoryFile>, at: &str) {
         return;
     };
     if dir.file_type() != FileType::Directory {
+        return;
+    }
+    if only_if_empty && dir.inode().readdir().map_or(true, |e| e.len() > 2) {
         return;
     }
     let fs = TmpFs::new_root(

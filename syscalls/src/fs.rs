@@ -687,7 +687,7 @@ pub fn statfs(task: &mut Task, path: u64, buf: u64) -> Result<u64> {
 }
 
 pub fn fstatfs(task: &mut Task, fd: i32, buf: u64) -> Result<u64> {
-    let s = task.files.get(fd)?.ops().statfs()?;
+    let s = task.files.get(fd)?.statfs()?;
     task.mm.write_obj(buf, &s)?;
     Ok(0)
 }

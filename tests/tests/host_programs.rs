@@ -1,5 +1,6 @@
-//! Real programs of the host, run from the host's root (read-only under
-//! moat), print exactly what they print natively.
+//! Real programs of the host, run from the host's root (under moat: an overlay of it,
+//! writable, whose changes stay in the sandbox), print exactly what they print
+//! natively.
 
 use std::path::Path;
 
@@ -141,4 +142,88 @@ setTimeout(() => console.log(order.join(' ')), 300);\n",
         ],
     );
     assert!(stdout.contains("worker 42"), "{stdout}");
+}
+
+/// A compiler driver: gcc runs cc1, as and collect2/ld as child processes, which
+/// write temporary files in /tmp and the output next to the source.
+#[test]
+fn gcc_compiles_and_runs_a_program_like_native() {
+    let stdout = assert_host_program_matches_native(
+        "/bin/sh",
+        &[
+            "-c",
+            "set -e; d=$(mktemp -d); cd \"$d\"\n\
+printf '#include <stdio.h>\\nint main(void) { puts(\"compiled\"); return 3; }\\n' > hello.c\n\
+gcc -O1 -o hello hello.c\n\
+./hello || echo \"exit $?\"\n\
+cd /; rm -rf \"$d\"\n",
+        ],
+    );
+    assert_eq!(stdout, "compiled\nexit 3\n");
+}
+
+/// make decides what to rebuild from timestamps and runs recipes through the shell.
+#[test]
+fn make_builds_and_then_has_nothing_to_do_like_native() {
+    assert_host_program_matches_native(
+        "/bin/sh",
+        &[
+            "-c",
+            "set -e; d=$(mktemp -d); cd \"$d\"\n\
+printf 'out: in\\n\\tcat in in > out\\n' > Makefile\n\
+echo data > in\n\
+make -s && cat out\n\
+make\n\
+cd /; rm -rf \"$d\"\n",
+        ],
+    );
+}
+
+/// git: object files written and renamed into place, an index, lock files, and
+/// many child processes.
+#[test]
+fn git_init_add_commit_and_log_like_native() {
+    let stdout = assert_host_program_matches_native(
+        "/bin/sh",
+        &[
+            "-c",
+            "set -e; d=$(mktemp -d); cd \"$d\"\n\
+export GIT_AUTHOR_DATE=2020-01-01T00:00:00Z GIT_COMMITTER_DATE=2020-01-01T00:00:00Z HOME=\"$d\"\n\
+git init -q -b main repo; cd repo\n\
+git config user.email moat@example.com; git config user.name moat\n\
+echo one > a; mkdir sub; echo two > sub/b\n\
+git add a sub; git commit -qm first\n\
+echo three >> a; git commit -qam second\n\
+git log --format='%H %s'\n\
+git status --short | wc -l\n\
+git cat-file -p HEAD:sub/b\n\
+cd /; rm -rf \"$d\"\n",
+        ],
+    );
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+}
+
+/// multiprocessing.Pool: worker processes fed through pipes, semaphores in /dev/shm.
+#[test]
+fn python_multiprocessing_pool_matches_native() {
+    let stdout = assert_host_program_matches_native(
+        "/usr/bin/python3",
+        &[
+            "-c",
+            r#"import multiprocessing as mp
+def square(x):
+    return x * x
+if __name__ == '__main__':
+    with mp.Pool(3) as pool:
+        print(sum(pool.map(square, range(1000))))
+    q = mp.Queue()
+    p = mp.Process(target=q.put, args=('from child',))
+    p.start()
+    print(q.get())
+    p.join()
+    print('exitcode', p.exitcode)
+"#,
+        ],
+    );
+    assert_eq!(stdout, "332833500\nfrom child\nexitcode 0\n");
 }

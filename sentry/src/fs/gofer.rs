@@ -168,6 +168,13 @@ impl Inode for GoferInode {
         Ok(GoferInode::new(self.fs.clone(), handle, stat, None))
     }
 
+    fn readdir(&self) -> Result<Vec<DirEntry>> {
+        if self.file_type() != FileType::Directory {
+            return Err(errno!(ENOTDIR));
+        }
+        list_gofer_dir(self)
+    }
+
     fn readlink(&self) -> Result<Vec<u8>> {
         if self.file_type() != FileType::Symlink {
             return Err(errno!(EINVAL));
@@ -185,8 +192,7 @@ impl Inode for GoferInode {
                 if wants_write(flags) {
                     return Err(errno!(EISDIR));
                 }
-                let me = self.clone();
-                Ok(DirFile::new(self, Box::new(move || list_gofer_dir(&me))))
+                Ok(DirFile::new(self))
             }
             FileType::Regular => {
                 if wants_write(flags) || flags & libc::O_TRUNC as u32 != 0 {

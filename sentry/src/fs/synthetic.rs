@@ -110,18 +110,11 @@ impl Inode for StaticDir {
         if crate::vfs::wants_write(flags) {
             return Err(errno!(EISDIR));
         }
-        let mut entries = vec![
-            DirEntry {
-                ino: self.attr.ino,
-                d_type: libc::DT_DIR,
-                name: b".".to_vec(),
-            },
-            DirEntry {
-                ino: self.attr.ino,
-                d_type: libc::DT_DIR,
-                name: b"..".to_vec(),
-            },
-        ];
+        Ok(DirFile::new(self))
+    }
+
+    fn readdir(&self) -> Result<Vec<DirEntry>> {
+        let mut entries = DirEntry::dots(self.attr.ino, self.attr.ino);
         for (name, inode) in &self.children {
             let ino = inode.stat().map(|s| s.ino).unwrap_or(0);
             entries.push(DirEntry {
@@ -130,7 +123,7 @@ impl Inode for StaticDir {
                 name: name.clone(),
             });
         }
-        Ok(DirFile::new(self, Box::new(move || Ok(entries.clone()))))
+        Ok(entries)
     }
 }
 

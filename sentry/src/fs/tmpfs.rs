@@ -370,18 +370,7 @@ impl TmpInode {
     fn list(&self) -> Result<Vec<DirEntry>> {
         let d = self.dir()?.lock();
         let parent_ino = d.parent.upgrade().map_or(self.ino, |p| p.ino);
-        let mut entries = vec![
-            DirEntry {
-                ino: self.ino,
-                d_type: libc::DT_DIR,
-                name: b".".to_vec(),
-            },
-            DirEntry {
-                ino: parent_ino,
-                d_type: libc::DT_DIR,
-                name: b"..".to_vec(),
-            },
-        ];
+        let mut entries = DirEntry::dots(self.ino, parent_ino);
         entries.extend(d.entries.iter().map(|(name, i)| DirEntry {
             ino: i.ino,
             d_type: i.kind.dirent_type(),
@@ -462,6 +451,10 @@ impl Inode for TmpInode {
             .ok_or_else(|| errno!(ENOENT))
     }
 
+    fn readdir(&self) -> Result<Vec<DirEntry>> {
+        self.list()
+    }
+
     fn readlink(&self) -> Result<Vec<u8>> {
         match &self.body {
             Body::Symlink(t) => {
@@ -481,10 +474,7 @@ impl Inode for TmpInode {
                 }
                 Ok(Arc::new(TmpFile { inode: self }))
             }
-            Body::Dir(_) => {
-                let me = self.clone();
-                Ok(DirFile::new(self, Box::new(move || me.list())))
-            }
+            Body::Dir(_) => Ok(DirFile::new(self)),
             Body::Symlink(_) => Err(errno!(ELOOP)),
             Body::Fifo(pipe) => pipe.open_named(self.clone(), flags),
             Body::Special => match self.kind {

@@ -39,6 +39,20 @@ pub struct DirEntry {
     pub name: Vec<u8>,
 }
 
+impl DirEntry {
+    /// The `.` and `..` entries a directory listing starts with.
+    pub fn dots(ino: u64, parent_ino: u64) -> Vec<DirEntry> {
+        [(ino, &b"."[..]), (parent_ino, &b".."[..])]
+            .into_iter()
+            .map(|(ino, name)| DirEntry {
+                ino,
+                d_type: libc::DT_DIR,
+                name: name.to_vec(),
+            })
+            .collect()
+    }
+}
+
 /// Serializes `struct linux_dirent64` records into a guest-sized buffer.
 pub struct DirentWriter {
     buf: Vec<u8>,
@@ -217,24 +231,19 @@ pub trait FileOps: Send + Sync + 'static {
     }
 }
 
-/// Lists a directory's entries (with `.` and `..`), for [`DirFile`].
-pub type ListDir = Box<dyn Fn() -> Result<Vec<DirEntry>> + Send + Sync>;
-
-/// An open directory of any filesystem: `list` is asked for the entries at the first
-/// getdents and again after a rewind to 0; reads between see that snapshot, as a
-/// directory stream may.
+/// An open directory of any filesystem: the inode's `readdir` is asked for the entries
+/// at the first getdents and again after a rewind to 0; reads between see that
+/// snapshot, as a directory stream may.
 pub struct DirFile {
     inode: Arc<dyn super::Inode>,
-    list: ListDir,
     listing: Mutex<Option<Vec<DirEntry>>>,
 }
 
 impl DirFile {
     /// An open directory of `inode`.
-    pub fn new(inode: Arc<dyn super::Inode>, list: ListDir) -> Arc<DirFile> {
+    pub fn new(inode: Arc<dyn super::Inode>) -> Arc<DirFile> {
         Arc::new(DirFile {
             inode,
-            list,
             listing: Mutex::new(None),
         })
     }
@@ -260,7 +269,7 @@ impl FileOps for DirFile {
     fn getdents(&self, _file: &File, pos: u64, out: &mut DirentWriter) -> Result<u64> {
         let mut listing = self.listing.lock();
         if pos == 0 || listing.is_none() {
-            *listing = Some((self.list)()?);
+            *listing = Some(self.inode.readdir()?);
         }
         fill_dirents(listing.as_ref().expect("listed"), pos, out)
     }
@@ -444,9 +453,21 @@ impl File {
         *self.offset.lock()
     }
 
-    /// Attributes.
+    /// Attributes: those of the inode it was opened at (a FIFO's or a device node's,
+    /// not the pipe's or the device's), else the file's own.
     pub fn stat(&self) -> Result<Stat> {
-        self.ops.stat()
+        match &self.path {
+            Some(p) => p.inode().stat(),
+            None => self.ops.stat(),
+        }
+    }
+
+    /// statfs of the filesystem the file was opened in.
+    pub fn statfs(&self) -> Result<abi::Statfs> {
+        match &self.path {
+            Some(p) => p.inode().statfs(),
+            None => self.ops.statfs(),
+        }
     }
 }
 

@@ -280,6 +280,11 @@ pub trait Inode: Send + Sync + Any {
         Err(errno!(ENOTDIR))
     }
 
+    /// A directory's entries, with `.` and `..` (ENOTDIR for other files).
+    fn readdir(&self) -> Result<Vec<super::DirEntry>> {
+        Err(errno!(ENOTDIR))
+    }
+
     /// A symlink's target.
     fn readlink(&self) -> Result<Vec<u8>> {
         Err(errno!(EINVAL))

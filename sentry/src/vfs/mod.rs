@@ -13,7 +13,7 @@ mod resolve;
 pub use dentry::{Dentry, Mount, MountFlags, MountNamespace, Path};
 pub use file::{
     fill_dirents, DirEntry, DirFile, DirentWriter, File, FileOps, FileWatcher, IoctlMemory,
-    ListDir, SeekWhence,
+    SeekWhence,
 };
 pub use inode::{
     FileType, Inode, NewOwner, NodeKind, RenameFlags, SetAttr, Stat, TimeSet, XattrSet,
