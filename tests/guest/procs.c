@@ -209,17 +209,27 @@ static void orphans_and_groups(void) {
 }
 
 static void stop_and_continue(void) {
+  /* After SIGCONT the child waits until the parent has seen it continue: had it
+   * exited first, waitpid would rightly report the exit instead. */
+  int go[2];
+  if (pipe(go) != 0)
+    return;
   pid_t p = fork();
   if (p == 0) {
+    close(go[1]);
     raise(SIGSTOP);
+    char c;
+    (void)!read(go[0], &c, 1);
     _exit(4);
   }
+  close(go[0]);
   int st;
   expect_true("wuntraced_reports_stop", waitpid(p, &st, WUNTRACED) == p && WIFSTOPPED(st));
   expect_eq("stop_signal", WSTOPSIG(st), SIGSTOP);
   expect_eq("wnohang_running_child", waitpid(p, &st, WNOHANG), 0);
   kill(p, SIGCONT);
   expect_true("wcontinued_reports_continue", waitpid(p, &st, WCONTINUED) == p && WIFCONTINUED(st));
+  close(go[1]);
   st = status_of(p);
   expect_eq("continued_child_exits", WEXITSTATUS(st), 4);
 }
