@@ -13,6 +13,7 @@ use crate::fs::dev::new_devfs;
 use crate::fs::gofer::GoferFs;
 use crate::fs::host::HostFile;
 use crate::fs::overlay::OverlayFs;
+use crate::fs::proc::ProcFs;
 use crate::fs::tmpfs::{TmpFs, TmpfsLimits};
 use crate::kernel::creds::Credentials;
 use crate::kernel::fd_table::FdTable;
@@ -183,6 +184,23 @@ pub fn prepare(
         },
     );
 
+    mount_procfs(&kernel);
+    mount_at(
+        &kernel.mounts,
+        "/sys",
+        crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            pids_limit: config.pids_limit,
+        }),
+        "sysfs",
+        MountFlags {
+            read_only: true,
+            no_exec: true,
+            no_suid: true,
+            no_dev: true,
+        },
+    );
+
     let files = Arc::new(FdTable::default());
     for (fd, host) in stdio.into_iter().enumerate() {
         let Some(host) = host else { continue };
@@ -242,45 +260,59 @@ impl Sandbox {
     }
 }
 
-fn mount_devfs(mounts: &Arc<MountNamespace>) {
+/// Mounts `root` at the directory `at`, if the root filesystem has it.
+fn mount_at(
+    mounts: &Arc<MountNamespace>,
+    at: &str,
+    root: Arc<dyn crate::vfs::Inode>,
+    fs_type: &'static str,
+    flags: MountFlags,
+) -> Option<Arc<crate::vfs::Mount>> {
+    let dir = dir_at(mounts, at)?;
+    Some(mounts.mount(&dir, root, fs_type, fs_type.to_string(), flags))
+}
+
+/// The directory at absolute path `at` in the root filesystem, if there is one.
+fn dir_at(mounts: &Arc<MountNamespace>, at: &str) -> Option<crate::vfs::Path> {
     let root = mounts.root();
     let resolver = Resolver {
         mounts,
         root: &root,
         creds: None,
     };
-    if let Ok(dev) = resolver.resolve(&root, b"/dev", true) {
-        if dev.file_type() == FileType::Directory {
-            mounts.mount(
-                &dev,
-                new_devfs(),
-                "devtmpfs",
-                "none".to_string(),
-                MountFlags {
-                    no_exec: true,
-                    no_suid: true,
-                    ..Default::default()
-                },
-            );
-        }
+    let dir = resolver.resolve(&root, at.as_bytes(), true).ok()?;
+    (dir.file_type() == FileType::Directory).then_some(dir)
+}
+
+/// Mounts the sandbox's procfs on /proc, if the root has that directory.
+fn mount_procfs(kernel: &Arc<Kernel>) {
+    let proc_root = ProcFs::new_root(kernel);
+    let flags = MountFlags {
+        no_exec: true,
+        no_suid: true,
+        no_dev: true,
+        ..Default::default()
+    };
+    if let Some(m) = mount_at(&kernel.mounts, "/proc", proc_root.clone(), "proc", flags) {
+        crate::fs::proc::attach(&proc_root, &m);
     }
+}
+
+fn mount_devfs(mounts: &Arc<MountNamespace>) {
+    let flags = MountFlags {
+        no_exec: true,
+        no_suid: true,
+        ..Default::default()
+    };
+    mount_at(mounts, "/dev", new_devfs(), "devtmpfs", flags);
 }
 
 /// Mounts a fresh tmpfs (mode 01777, owned by root, as /tmp and /dev/shm are) on the
 /// directory `at`, if the root has one (and, with `only_if_empty`, if it is empty).
 fn mount_tmpfs(mounts: &Arc<MountNamespace>, mf: &Arc<MemoryFile>, at: &str, only_if_empty: bool) {
-    let root = mounts.root();
-    let resolver = Resolver {
-        mounts,
-        root: &root,
-        creds: None,
-    };
-    let Ok(dir) = resolver.resolve(&root, at.as_bytes(), true) else {
+    let Some(dir) = dir_at(mounts, at) else {
         return;
     };
-    if dir.file_type() != FileType::Directory {
-        return;
-    }
     if only_if_empty && dir.inode().readdir().map_or(true, |e| e.len() > 2) {
         return;
     }
@@ -293,17 +325,12 @@ fn mount_tmpfs(mounts: &Arc<MountNamespace>, mf: &Arc<MemoryFile>, at: &str, onl
             gid: 0,
         },
     );
-    mounts.mount(
-        &dir,
-        fs,
-        "tmpfs",
-        "tmpfs".to_string(),
-        MountFlags {
-            no_suid: true,
-            no_dev: true,
-            ..Default::default()
-        },
-    );
+    let flags = MountFlags {
+        no_suid: true,
+        no_dev: true,
+        ..Default::default()
+    };
+    mount_at(mounts, at, fs, "tmpfs", flags);
 }
 
 /// Finds `name` in the guest's PATH (as execvp does) when it has no slash.

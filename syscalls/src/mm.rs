@@ -73,7 +73,14 @@ pub fn mmap(
     let (backing, max_prot) = if anonymous {
         if shared {
             let obj: Arc<dyn Mappable> = sentry::mm::SharedAnon::new(pages);
-            (Backing::Object { obj, pgoff: 0 }, all)
+            (
+                Backing::Object {
+                    obj,
+                    pgoff: 0,
+                    name: Some(Arc::from(&b"/dev/zero (deleted)"[..])),
+                },
+                all,
+            )
         } else {
             (Backing::Anonymous, all)
         }
@@ -104,6 +111,9 @@ pub fn mmap(
             Backing::Object {
                 obj,
                 pgoff: offset / PAGE_SIZE,
+                name: file
+                    .path()
+                    .map(|p| Arc::from(task.absolute_path(p).0.as_slice())),
             },
             max,
         )

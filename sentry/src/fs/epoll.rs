@@ -256,6 +256,10 @@ impl Drop for Epoll {
 }
 
 impl FileOps for Epoll {
+    fn anon_name(&self) -> &'static str {
+        "eventpoll"
+    }
+
     fn stat(&self) -> Result<Stat> {
         Ok(anon_stat(self.ino))
     }

@@ -33,6 +33,10 @@ impl EventFd {
 }
 
 impl FileOps for EventFd {
+    fn anon_name(&self) -> &'static str {
+        "eventfd"
+    }
+
     fn read(&self, file: &File, buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
         if buf.len() < 8 {
             return Err(errno!(EINVAL));

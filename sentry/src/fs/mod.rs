@@ -8,6 +8,8 @@ pub mod host;
 pub mod overlay;
 pub mod pidfd;
 pub mod pipe;
+pub mod proc;
 pub mod synthetic;
+pub mod sys;
 pub mod timerfd;
 pub mod tmpfs;

@@ -31,6 +31,10 @@ impl PidFd {
 }
 
 impl FileOps for PidFd {
+    fn anon_name(&self) -> &'static str {
+        "pidfd"
+    }
+
     fn stat(&self) -> Result<Stat> {
         Ok(anon_stat(self.ino))
     }

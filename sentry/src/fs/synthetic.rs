@@ -168,3 +168,70 @@ impl Inode for StaticSymlink {
         Err(errno!(ELOOP))
     }
 }
+
+/// A read-only regular file with fixed contents.
+pub struct StaticFile {
+    attr: SyntheticAttr,
+    data: Vec<u8>,
+}
+
+impl StaticFile {
+    /// A file on `dev` holding `data`, mode 0444.
+    pub fn new(dev: u64, data: impl Into<Vec<u8>>) -> Arc<StaticFile> {
+        Arc::new(StaticFile {
+            attr: SyntheticAttr::new(dev, libc::S_IFREG | 0o444),
+            data: data.into(),
+        })
+    }
+}
+
+impl Inode for StaticFile {
+    fn fs_id(&self) -> usize {
+        self.attr.dev as usize
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(self.attr.stat(4096, 1))
+    }
+
+    fn file_type(&self) -> FileType {
+        FileType::Regular
+    }
+
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>> {
+        if crate::vfs::wants_write(flags) {
+            return Err(errno!(EACCES));
+        }
+        Ok(Arc::new(StaticFileOps { inode: self }))
+    }
+}
+
+struct StaticFileOps {
+    inode: Arc<StaticFile>,
+}
+
+impl FileOps for StaticFileOps {
+    fn supports_epoll(&self) -> bool {
+        false
+    }
+
+    fn uses_offset(&self) -> bool {
+        true
+    }
+
+    fn read(&self, _file: &crate::vfs::File, buf: &mut [u8], offset: Option<u64>) -> Result<usize> {
+        let data = &self.inode.data;
+        let off = offset.unwrap_or(0).min(data.len() as u64) as usize;
+        let n = buf.len().min(data.len() - off);
+        buf[..n].copy_from_slice(&data[off..off + n]);
+        Ok(n)
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        self.inode.stat()
+    }
+}

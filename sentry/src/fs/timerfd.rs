@@ -67,6 +67,10 @@ impl Drop for TimerFd {
 }
 
 impl FileOps for TimerFd {
+    fn anon_name(&self) -> &'static str {
+        "timerfd"
+    }
+
     fn read(&self, file: &File, buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
         if buf.len() < 8 {
             return Err(errno!(EINVAL));

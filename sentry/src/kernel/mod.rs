@@ -30,7 +30,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-pub use task::{ExitStatus, SyscallTable, Task, TaskShared, ThreadGroup, SYS_RESTART_SYSCALL};
+pub use task::{
+    current_ids, ExitStatus, SyscallTable, Task, TaskShared, TaskView, ThreadGroup,
+    SYS_RESTART_SYSCALL,
+};
 
 use crate::mm::MemoryFile;
 use crate::platform::Platform;

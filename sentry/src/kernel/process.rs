@@ -149,6 +149,18 @@ impl ProcessTree {
             .map(|n| n.tg.clone())
     }
 
+    /// Process `tgid`, live or zombie (true), for /proc.
+    pub fn lookup_process(&self, tgid: i32) -> Option<(Arc<ThreadGroup>, bool)> {
+        self.nodes.get(&tgid).map(|n| (n.tg.clone(), n.zombie))
+    }
+
+    /// Every process id, zombies included, in order (for /proc).
+    pub fn all_pids(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self.nodes.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Every live process, in pid order.
     pub fn processes(&self) -> Vec<Arc<ThreadGroup>> {
         let mut v: Vec<_> = self

@@ -100,6 +100,8 @@ pub struct ThreadGroup {
     pub child_events: WaitQueue,
     /// CPU time and faults of exited threads and waited-for children.
     pub usage: Mutex<super::cputime::ProcessUsage>,
+    /// When the process started (CLOCK_MONOTONIC, ns), for /proc/[pid]/stat.
+    pub start_ns: i128,
 }
 
 impl ThreadGroup {
@@ -122,6 +124,7 @@ impl ThreadGroup {
             execing: Mutex::new(None),
             child_events: WaitQueue::default(),
             usage: Mutex::default(),
+            start_ns: super::time::to_nanos(super::time::monotonic()),
         })
     }
 
@@ -239,6 +242,51 @@ pub struct TaskShared {
     interrupter: Mutex<Option<Arc<dyn Interrupt>>>,
     /// CPU time.
     pub cpu: super::cputime::TaskCpu,
+    /// What /proc shows of the task, as of its last syscall.
+    view: Mutex<Option<TaskView>>,
+}
+
+/// The parts of a task other tasks may look at through /proc: the task publishes
+/// them whenever one changes (they are its own to change).
+#[derive(Clone)]
+pub struct TaskView {
+    /// Address space.
+    pub mm: Arc<MemoryManager>,
+    /// File descriptors.
+    pub files: Arc<FdTable>,
+    /// Root, cwd, umask.
+    pub fs: Arc<FsContext>,
+    /// Credentials.
+    pub creds: Credentials,
+    /// Command name.
+    pub comm: Vec<u8>,
+    /// The executable.
+    pub exe: Option<crate::vfs::Path>,
+}
+
+impl TaskView {
+    fn same_as(&self, t: &Task) -> bool {
+        Arc::ptr_eq(&self.mm, &t.mm)
+            && Arc::ptr_eq(&self.files, &t.files)
+            && Arc::ptr_eq(&self.fs, &t.fs)
+            && self.creds == t.creds
+            && self.comm == t.comm
+            && match (&self.exe, &t.exe) {
+                (Some(a), Some(b)) => a.same(b),
+                (None, None) => true,
+                _ => false,
+            }
+    }
+}
+
+thread_local! {
+    static CURRENT: std::cell::Cell<(i32, i32)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// The process and thread id of the task this host thread runs (0, 0 outside tasks):
+/// what /proc/self and /proc/thread-self name.
+pub fn current_ids() -> (i32, i32) {
+    CURRENT.with(|c| c.get())
 }
 
 impl TaskShared {
@@ -251,7 +299,13 @@ impl TaskShared {
             waiter: Arc::new(Waiter::default()),
             interrupter: Mutex::new(None),
             cpu: Default::default(),
+            view: Mutex::new(None),
         })
+    }
+
+    /// What /proc shows of the task (None before it first ran).
+    pub fn view(&self) -> Option<TaskView> {
+        self.view.lock().clone()
     }
 
     /// Blocked signals.
@@ -326,6 +380,8 @@ pub struct Task {
     pub restart_deadline: Option<Instant>,
     /// A vfork parent waiting for this task to exec or exit.
     pub vfork_done: Option<Arc<Completion>>,
+    /// The executable it runs (/proc/[pid]/exe).
+    pub exe: Option<crate::vfs::Path>,
 }
 
 /// A one-shot event a task can wait for (a vfork child's exec or exit).
@@ -397,7 +453,24 @@ impl Task {
             restart: None,
             restart_deadline: None,
             vfork_done: None,
+            exe: None,
         }
+    }
+
+    /// Publishes what /proc shows of this task if it changed.
+    pub fn publish_view(&self) {
+        let mut v = self.shared.view.lock();
+        if v.as_ref().is_some_and(|v| v.same_as(self)) {
+            return;
+        }
+        *v = Some(TaskView {
+            mm: self.mm.clone(),
+            files: self.files.clone(),
+            fs: self.fs.clone(),
+            creds: self.creds.clone(),
+            comm: self.comm.clone(),
+            exe: self.exe.clone(),
+        });
     }
 
     /// The process id.
@@ -442,7 +515,9 @@ impl Task {
     /// Runs the task until it exits; returns how its process ended.
     pub fn run(mut self) -> ExitStatus {
         set_current_waiter(self.shared.waiter.clone());
+        CURRENT.with(|c| c.set((self.tg.tgid, self.tid)));
         self.shared.cpu.bind_current_thread();
+        self.publish_view();
         let table = self.kernel.syscalls.clone();
         loop {
             self.handle_signals();
@@ -482,6 +557,10 @@ impl Task {
                         Err(e) => e.as_return(),
                     };
                     self.regs.set_return(ret);
+                    // execve may have changed the tid (to the leader's) and most of
+                    // what /proc shows.
+                    CURRENT.with(|c| c.set((self.tg.tgid, self.tid)));
+                    self.publish_view();
                 }
                 Event::Fault { addr, code } => {
                     self.shared.cpu.count_fault();
@@ -509,6 +588,7 @@ impl Task {
     /// Releases the task's resources (its address space, files — so pipe readers see
     /// EOF), then, if it was the last thread, tells the parent the process exited.
     fn exit_and_notify(mut self, status: ExitStatus) -> ExitStatus {
+        *self.shared.view.lock() = None;
         self.release_mm();
         let kernel = self.kernel.clone();
         let tg = self.tg.clone();

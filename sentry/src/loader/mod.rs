@@ -31,6 +31,8 @@ const USER_DS: u64 = 0x2b;
 struct Executable {
     file: Arc<File>,
     head: Vec<u8>,
+    /// Its absolute path (for /proc/[pid]/maps).
+    name: Arc<[u8]>,
 }
 
 fn open_exec(task: &Task, path: &[u8]) -> Result<(Executable, Path)> {
@@ -51,7 +53,8 @@ fn open_exec(task: &Task, path: &[u8]) -> Result<(Executable, Path)> {
     let mut head = vec![0u8; 256];
     let n = file.pread(&mut head, 0)?;
     head.truncate(n);
-    Ok((Executable { file, head }, p))
+    let name = Arc::from(task.absolute_path(&p).0.as_slice());
+    Ok((Executable { file, head, name }, p))
 }
 
 /// Parses a `#!` line: the interpreter and its optional single argument.
@@ -159,6 +162,7 @@ fn map_segments(mm: &MemoryManager, exe: &Executable, phdrs: &[Phdr], bias: u64)
                 backing: Backing::Object {
                     obj: obj.clone(),
                     pgoff: page_down(ph.p_offset) / PAGE_SIZE,
+                    name: Some(exe.name.clone()),
                 },
                 kind: VmaKind::Plain,
             })?;
@@ -235,7 +239,6 @@ pub fn execve(
         argv = new_argv;
         path = interp;
     };
-    let _ = exe_path;
     if !elf::is_elf(&exe.head) {
         return Err(errno!(ENOEXEC));
     }
@@ -382,6 +385,7 @@ pub fn execve(
     task.robust_list = (0, 0);
     let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&execfn);
     task.comm = base[..base.len().min(15)].to_vec();
+    task.exe = Some(exe_path);
     Ok(())
 }
 

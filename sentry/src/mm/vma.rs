@@ -38,6 +38,8 @@ pub enum Backing {
         obj: Arc<dyn Mappable>,
         /// The object page mapped at the VMA's start.
         pgoff: u64,
+        /// The path /proc/[pid]/maps shows for it.
+        name: Option<Arc<[u8]>>,
     },
 }
 
@@ -101,7 +103,9 @@ impl Vma {
     pub fn object_page(&self, addr: u64) -> Option<(&Arc<dyn Mappable>, u64)> {
         match &self.backing {
             Backing::Anonymous => None,
-            Backing::Object { obj, pgoff } => Some((obj, pgoff + (addr - self.start) / PAGE_SIZE)),
+            Backing::Object { obj, pgoff, .. } => {
+                Some((obj, pgoff + (addr - self.start) / PAGE_SIZE))
+            }
         }
     }
 }

@@ -92,8 +92,15 @@ impl Dentry {
 
     /// The child `name`, from the cache or looked up in the filesystem.
     pub fn child(self: &Arc<Dentry>, name: &[u8]) -> Result<Arc<Dentry>> {
-        if let Some(d) = self.children.lock().get(name) {
-            return Ok(d.clone());
+        {
+            let mut children = self.children.lock();
+            if let Some(d) = children.get(name) {
+                if d.inode.valid() {
+                    return Ok(d.clone());
+                }
+                d.deleted.store(true, Ordering::Release);
+                children.remove(name);
+            }
         }
         let inode = self.inode.lookup(name)?;
         let d = Dentry::new(name.to_vec(), Some(self.clone()), inode);

@@ -199,6 +199,11 @@ pub trait FileOps: Send + Sync + 'static {
         mask & (libc::POLLIN | libc::POLLOUT) as u32
     }
 
+    /// The name /proc/[pid]/fd shows as `anon_inode:[name]` for a file without a path.
+    fn anon_name(&self) -> &'static str {
+        "unknown"
+    }
+
     /// The pipe end, if this is one (for F_GETPIPE_SZ/F_SETPIPE_SZ).
     fn as_pipe(&self) -> Option<&crate::fs::pipe::PipeEnd> {
         None

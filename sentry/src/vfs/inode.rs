@@ -280,6 +280,18 @@ pub trait Inode: Send + Sync + Any {
         Err(errno!(ENOTDIR))
     }
 
+    /// Whether a cached name for this inode still holds (procfs: the process still
+    /// exists). A dentry whose inode is no longer valid is looked up again.
+    fn valid(&self) -> bool {
+        true
+    }
+
+    /// For a "magic" symlink (/proc/[pid]/fd/N, exe, cwd, root): the place it leads
+    /// to, which path resolution continues from instead of reading the link's text.
+    fn magic_link(&self) -> Option<Result<super::Path>> {
+        None
+    }
+
     /// A directory's entries, with `.` and `..` (ENOTDIR for other files).
     fn readdir(&self) -> Result<Vec<super::DirEntry>> {
         Err(errno!(ENOTDIR))

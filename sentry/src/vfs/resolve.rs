@@ -160,11 +160,15 @@ impl Resolver<'_> {
                 if *symlinks > MAX_SYMLINKS {
                     return Err(errno!(ELOOP));
                 }
-                let target = next.inode().readlink()?;
-                if target.is_empty() {
-                    return Err(errno!(ENOENT));
+                if let Some(place) = next.inode().magic_link() {
+                    next = place?;
+                } else {
+                    let target = next.inode().readlink()?;
+                    if target.is_empty() {
+                        return Err(errno!(ENOENT));
+                    }
+                    next = self.walk(&cur, &target, true, symlinks)?;
                 }
-                next = self.walk(&cur, &target, true, symlinks)?;
             }
             cur = next;
         }
