@@ -44,6 +44,51 @@ const BENCHES: &[Bench] = &[
         sandboxed: 500,
     },
     Bench {
+        name: "open_close_root",
+        native: 200_000,
+        sandboxed: 5_000,
+    },
+    Bench {
+        name: "stat_root",
+        native: 200_000,
+        sandboxed: 5_000,
+    },
+    Bench {
+        name: "pread_4k_root",
+        native: 200_000,
+        sandboxed: 10_000,
+    },
+    Bench {
+        name: "pread_4k_tmp",
+        native: 200_000,
+        sandboxed: 10_000,
+    },
+    Bench {
+        name: "pwrite_4k_tmp",
+        native: 200_000,
+        sandboxed: 10_000,
+    },
+    Bench {
+        name: "pread_4k_shm",
+        native: 200_000,
+        sandboxed: 10_000,
+    },
+    Bench {
+        name: "pwrite_4k_shm",
+        native: 200_000,
+        sandboxed: 10_000,
+    },
+    Bench {
+        name: "readdir_1000",
+        native: 2_000,
+        sandboxed: 200,
+    },
+    Bench {
+        name: "tar_extract_rm",
+        native: 5,
+        sandboxed: 3,
+    },
+    Bench {
         name: "fork_512mib",
         native: 20,
         sandboxed: 10,
