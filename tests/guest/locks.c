@@ -201,6 +201,17 @@ static void flock_basics(void) {
   expect_errno("flock_negative_fd_ebadf", flock(-1, LOCK_UN), EBADF);
   expect_eq("flock_lock_mand_ignored", flock(b, LOCK_MAND | LOCK_READ), 0);
   expect_eq("flock_lock_mand_ignored_before_fd_check", flock(-1, LOCK_MAND), 0);
+  /* Locks belong to the file, whatever name it was opened by. */
+  char other_name[600];
+  snprintf(other_name, sizeof other_name, "%s.link", path);
+  expect_eq("hard_link", link(path, other_name), 0);
+  int l = open(other_name, O_RDWR);
+  flock(b, LOCK_EX);
+  expect_errno("flock_through_a_hard_link_ewouldblock", flock(l, LOCK_SH | LOCK_NB), EWOULDBLOCK);
+  flock(b, LOCK_UN);
+  close(l);
+  unlink(other_name);
+
   int op = open(path, O_PATH);
   expect_errno("flock_o_path_ebadf", flock(op, LOCK_SH), EBADF);
   expect_errno("flock_o_path_unlock_ebadf", flock(op, LOCK_UN), EBADF);

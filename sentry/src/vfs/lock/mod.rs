@@ -15,13 +15,14 @@
 //! flock locks and record locks never see each other.
 //!
 //! **Where the state lives.** One table for the kernel, keyed by the identity of the
-//! file a description is open on: the address of its inode (every open, through every
-//! name and mount, reaches the same `Arc<dyn Inode>`: dentries are cached and the
-//! overlay keeps one node per file), or for files without a path, the pipe both ends
-//! share, else the description's operations object. An entry pins what its key is the
-//! address of, so a key cannot be reused while the entry exists; entries go as soon as
-//! they hold no lock and no task sleeps on them. A table beside the inodes, rather than
-//! a field in each, keeps filesystems out of it: none of them has to know about locks.
+//! file a description is open on: for a file reached by a path, the device and inode
+//! number the guest sees in stat (so every name, hard link and mount of one file meets
+//! the same locks, on every filesystem); for a file without one, the pipe both ends
+//! share, or else the description's operations object, by address — the entry then
+//! pins that object, so the address cannot be reused while the entry exists. Entries go
+//! as soon as they hold no lock and no task sleeps on them. A table beside the inodes,
+//! rather than a field in each, keeps filesystems out of it: none has to know about
+//! locks.
 //!
 //! **Releases** are driven from outside: `File`'s drop calls `release_description`;
 //! the fd table calls [`release_posix`] for each fd it closes (close, dup2 over it,
@@ -39,8 +40,8 @@
 //! looks again and records a new one if it still has to wait).
 //!
 //! **Lock order.** The table's mutex is taken alone and nothing is called under it that
-//! could take another lock: wait queues are notified, and emptied entries dropped,
-//! after it is released.
+//! could take another lock: a file's key (its attributes) is read before, wait queues
+//! are notified and emptied entries dropped after.
 
 mod records;
 
@@ -99,29 +100,47 @@ pub fn new_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The key of the file `file` is open on (see the module documentation).
-fn key_of(file: &File) -> usize {
-    match file.path() {
-        Some(p) => Arc::as_ptr(p.inode()) as *const () as usize,
-        None => match file.ops().as_pipe() {
-            Some(end) => end.pipe_key(),
-            None => Arc::as_ptr(file.ops()) as *const () as usize,
-        },
-    }
+/// What identifies a file in the table (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    /// A file reached by a path: its device and inode number.
+    Inode { dev: u64, ino: u64 },
+    /// A file without a path (or whose attributes cannot be read): an object's address.
+    Object(usize),
 }
 
-/// What an entry keeps alive so that its key, an address, stays unique: the inode, or
-/// the operations object (which holds the pipe of a pipe end).
-fn pin_of(file: &File) -> Box<dyn Any + Send + Sync> {
-    match file.path() {
+/// The key of the file `file` is open on.
+fn key_of(file: &File) -> Key {
+    if let Some(p) = file.path() {
+        return match p.inode().stat() {
+            Ok(st) => Key::Inode {
+                dev: st.dev,
+                ino: st.ino,
+            },
+            Err(_) => Key::Object(Arc::as_ptr(p.inode()) as *const () as usize),
+        };
+    }
+    Key::Object(match file.ops().as_pipe() {
+        Some(end) => end.pipe_key(),
+        None => Arc::as_ptr(file.ops()) as *const () as usize,
+    })
+}
+
+/// What an entry keyed by an address keeps alive, so that the address stays unique:
+/// the inode, or the operations object (which holds the pipe of a pipe end).
+fn pin_of(file: &File, key: Key) -> Option<Box<dyn Any + Send + Sync>> {
+    if let Key::Inode { .. } = key {
+        return None;
+    }
+    Some(match file.path() {
         Some(p) => Box::new(p.inode().clone()),
         None => Box::new(file.ops().clone()),
-    }
+    })
 }
 
 /// The locks of one file.
 struct FileLocks {
-    _pin: Box<dyn Any + Send + Sync>,
+    _pin: Option<Box<dyn Any + Send + Sync>>,
     /// flock locks: (description id, kind).
     flocks: Vec<(u64, Kind)>,
     records: RecordLocks,
@@ -142,34 +161,32 @@ struct Blocked {
     wait: u64,
     waiter: Owner,
     holder: Owner,
-    key: usize,
+    key: Key,
 }
 
 #[derive(Default)]
 struct Table {
-    files: HashMap<usize, FileLocks>,
+    files: HashMap<Key, FileLocks>,
     blocked: Vec<Blocked>,
 }
 
 static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(Mutex::default);
 
 impl Table {
-    /// The entry of `file`'s file, made if there is none; returns its key.
-    fn entry(&mut self, file: &File) -> usize {
-        let key = key_of(file);
+    /// The entry of `key`, `file`'s file, made if there is none.
+    fn entry(&mut self, key: Key, file: &File) -> &mut FileLocks {
         self.files.entry(key).or_insert_with(|| FileLocks {
-            _pin: pin_of(file),
+            _pin: pin_of(file, key),
             flocks: Vec::new(),
             records: RecordLocks::default(),
             queue: Arc::new(WaitQueue::default()),
             sleepers: 0,
-        });
-        key
+        })
     }
 
     /// Removes the entry of `key` if nothing uses it any more; the caller drops it
     /// after releasing the table.
-    fn tidy(&mut self, key: usize) -> Option<FileLocks> {
+    fn tidy(&mut self, key: Key) -> Option<FileLocks> {
         if self.files.get(&key).is_some_and(FileLocks::unused) {
             self.files.remove(&key)
         } else {
@@ -179,7 +196,7 @@ impl Table {
 
     /// `owner`'s locks on `key` went or weakened: the tasks waiting for them no longer
     /// do (until they look again). Returns the queue to wake.
-    fn released(&mut self, key: usize, owner: Owner) -> Option<Arc<WaitQueue>> {
+    fn released(&mut self, key: Key, owner: Owner) -> Option<Arc<WaitQueue>> {
         self.blocked
             .retain(|b| !(b.key == key && b.holder == owner));
         self.files.get(&key).map(|e| e.queue.clone())
@@ -210,16 +227,15 @@ fn wake(queue: Option<Arc<WaitQueue>>) {
 /// A task sleeping on a file's queue. It keeps the entry alive, and on drop forgets
 /// the task's waits-for edge.
 struct Sleeper {
-    key: usize,
+    key: Key,
     wait: u64,
     queue: Arc<WaitQueue>,
 }
 
 impl Sleeper {
-    fn new(file: &File) -> Sleeper {
+    fn new(file: &File, key: Key) -> Sleeper {
         let mut t = TABLE.lock();
-        let key = t.entry(file);
-        let e = t.files.get_mut(&key).expect("just made");
+        let e = t.entry(key, file);
         e.sleepers += 1;
         Sleeper {
             key,
@@ -253,12 +269,14 @@ type Attempt = (Option<Result<()>>, Option<Arc<WaitQueue>>);
 fn run(
     file: &File,
     wait: bool,
-    mut attempt: impl FnMut(&mut Table, usize, Option<u64>) -> Attempt,
+    mut attempt: impl FnMut(&mut Table, Key, Option<u64>) -> Attempt,
 ) -> Result<()> {
+    // Read outside the table's lock: finding the key may ask the filesystem.
+    let key = key_of(file);
     if !wait {
         let (result, woken, stale) = {
             let mut t = TABLE.lock();
-            let key = t.entry(file);
+            t.entry(key, file);
             let (result, woken) = attempt(&mut t, key, None);
             (result, woken, t.tidy(key))
         };
@@ -266,7 +284,7 @@ fn run(
         drop(stale);
         return result.unwrap_or_else(|| Err(errno!(EAGAIN)));
     }
-    let sleeper = Sleeper::new(file);
+    let sleeper = Sleeper::new(file, key);
     block_until(&[&sleeper.queue], None, || {
         let (result, woken) = {
             let mut t = TABLE.lock();
@@ -385,6 +403,10 @@ pub fn test_record(
 
 /// An fd of `file` was closed by the fd table `owner`: its record locks on the file go.
 pub fn release_posix(file: &File, owner: Owner) {
+    // Most closes find no lock anywhere: spare them reading the file's attributes.
+    if TABLE.lock().files.is_empty() {
+        return;
+    }
     let key = key_of(file);
     let (woken, stale) = {
         let mut t = TABLE.lock();
@@ -431,7 +453,7 @@ pub(super) fn release_description(file: &File) {
 pub fn release_owner(owner: Owner) {
     let (woken, stale) = {
         let mut t = TABLE.lock();
-        let keys: Vec<usize> = t
+        let keys: Vec<Key> = t
             .files
             .iter_mut()
             .filter_map(|(&key, e)| e.records.remove_owner(owner).then_some(key))

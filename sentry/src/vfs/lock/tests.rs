@@ -36,7 +36,8 @@ fn code(r: Result<()>) -> i32 {
 }
 
 fn has_entry(f: &Arc<File>) -> bool {
-    TABLE.lock().files.contains_key(&key_of(f))
+    let key = key_of(f);
+    TABLE.lock().files.contains_key(&key)
 }
 
 #[test]
