@@ -551,6 +551,14 @@ pub fn dup3(task: &mut Task, old: i32, new: i32, flags: i32) -> Result<u64> {
 pub fn fcntl(task: &mut Task, fd: i32, cmd: i32, arg: u64) -> Result<u64> {
     let entry = task.files.entry(fd)?;
     let file = entry.file;
+    // An O_PATH fd is only a handle: it can be duplicated and its flags read.
+    let path_ok = matches!(
+        cmd,
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_GETFD | libc::F_SETFD | libc::F_GETFL
+    );
+    if file.is_path_only() && !path_ok {
+        bail!(EBADF);
+    }
     match cmd {
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
             let min = arg as i32;
@@ -574,9 +582,6 @@ pub fn fcntl(task: &mut Task, fd: i32, cmd: i32, arg: u64) -> Result<u64> {
         }
         libc::F_GETFL => Ok(file.flags() as u64),
         libc::F_SETFL => {
-            if file.is_path_only() {
-                bail!(EBADF);
-            }
             file.set_flags(arg as u32)?;
             Ok(0)
         }
@@ -594,19 +599,7 @@ pub fn fcntl(task: &mut Task, fd: i32, cmd: i32, arg: u64) -> Result<u64> {
         | libc::F_SETLKW
         | libc::F_OFD_GETLK
         | libc::F_OFD_SETLK
-        | libc::F_OFD_SETLKW => {
-            // struct flock: l_type, l_whence (i16), l_start, l_len (i64), l_pid (i32).
-            let mut flock = [0u8; 32];
-            task.mm.copy_in(arg, &mut flock)?;
-            let l_type = i16::from_ne_bytes([flock[0], flock[1]]) as i32;
-            let whence = i16::from_ne_bytes([flock[2], flock[3]]) as i32;
-            if !matches!(l_type, libc::F_RDLCK | libc::F_WRLCK | libc::F_UNLCK)
-                || !matches!(whence, libc::SEEK_SET | libc::SEEK_CUR | libc::SEEK_END)
-            {
-                bail!(EINVAL);
-            }
-            Err(errno!(ENOLCK, "record locks come with the VFS issue"))
-        }
+        | libc::F_OFD_SETLKW => crate::locks::fcntl_lock(task, fd, file, cmd, arg),
         libc::F_GETOWN | libc::F_SETOWN | F_SETSIG | F_GETSIG => Ok(0),
         _ => Err(errno!(EINVAL)),
     }

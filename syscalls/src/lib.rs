@@ -15,6 +15,7 @@ mod fs;
 mod fschange;
 mod futex;
 mod info;
+mod locks;
 mod mm;
 mod poll;
 mod process;

@@ -7,7 +7,7 @@ use sentry::errno::Result;
 use sentry::kernel::Task;
 
 use crate::args::FromArg;
-use crate::{creds, events, fs, fschange, futex, info, mm, poll, process, signal, time};
+use crate::{creds, events, fs, fschange, futex, info, locks, mm, poll, process, signal, time};
 
 /// A handler: decodes its arguments and runs the call.
 pub type Handler = fn(&mut Task, &[u64; 6]) -> Result<u64>;
@@ -143,7 +143,8 @@ syscalls! {
     61 wait4 => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::wait4 [i32, u64, i32, u64];
     62 kill => Full, signal::kill [i32, i32];
     63 uname => Full, info::uname [u64];
-    72 fcntl => Partial("record locks: ENOLCK until the VFS issue"), fs::fcntl [i32, i32, u64];
+    72 fcntl => Partial("F_SETOWN/F_GETOWN/F_SETSIG/F_GETSIG accepted without effect; leases, F_NOTIFY, seals and F_GETOWN_EX/F_SETOWN_EX: EINVAL"), fs::fcntl [i32, i32, u64];
+    73 flock => Full, locks::flock [i32, u32];
     74 fsync => Full, fschange::fsync [i32];
     75 fdatasync => Full, fschange::fdatasync [i32];
     76 truncate => Full, fschange::truncate [u64, i64];

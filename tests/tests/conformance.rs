@@ -235,3 +235,14 @@ fn file_creation_removal_rename_attributes_and_xattrs_static_match_native() {
 fn file_creation_removal_rename_attributes_and_xattrs_dynamic_match_native() {
     assert_guest_matches_native(guest("fsmutate", Dynamic), &["/tmp"]);
 }
+
+// flock, POSIX record and OFD locks on a mkstemp file in /tmp (the overlay's, under moat).
+#[test]
+fn file_locks_flock_posix_and_ofd_static_match_native() {
+    assert_guest_matches_native(guest("locks", Static), &["/tmp"]);
+}
+
+#[test]
+fn file_locks_flock_posix_and_ofd_dynamic_match_native() {
+    assert_guest_matches_native(guest("locks", Dynamic), &["/tmp"]);
+}

@@ -164,6 +164,21 @@ pub struct SigAction {
     pub mask: u64,
 }
 
+/// `struct flock` on x86-64 (32 bytes), for fcntl's record-lock commands. The padding
+/// is kept as the guest wrote it: F_GETLK copies the whole structure back.
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct Flock {
+    pub l_type: i16,
+    pub l_whence: i16,
+    pub pad0: u32,
+    pub l_start: i64,
+    pub l_len: i64,
+    pub l_pid: i32,
+    pub pad1: u32,
+}
+const _: () = assert!(std::mem::size_of::<Flock>() == 32);
+
 /// `struct winsize`.
 #[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]

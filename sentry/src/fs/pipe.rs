@@ -176,6 +176,11 @@ impl Drop for PipeEnd {
 }
 
 impl PipeEnd {
+    /// The identity of the pipe both ends share (file locks key on it).
+    pub fn pipe_key(&self) -> usize {
+        Arc::as_ptr(&self.pipe) as usize
+    }
+
     /// F_GETPIPE_SZ.
     pub fn capacity(&self) -> usize {
         self.pipe.state.lock().capacity

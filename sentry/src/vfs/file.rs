@@ -1,7 +1,7 @@
 //! Open file descriptions: the [`FileOps`] every kind of file implements, and [`File`],
 //! the per-open state (status flags, offset) that file descriptors point at.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -304,6 +304,10 @@ pub struct File {
     offset: Mutex<u64>,
     /// epoll interest entries watching this description, told when it goes away.
     watchers: Mutex<Vec<std::sync::Weak<dyn FileWatcher>>>,
+    /// Identifies the description as the owner of its flock and OFD locks.
+    lock_id: u64,
+    /// Whether the description ever took a flock or OFD lock (its drop releases them).
+    locked: AtomicBool,
 }
 
 /// An epoll interest entry's view of the file it watches.
@@ -324,7 +328,23 @@ impl File {
             flags: AtomicU32::new(keep),
             offset: Mutex::new(0),
             watchers: Mutex::new(Vec::new()),
+            lock_id: super::lock::new_id(),
+            locked: AtomicBool::new(false),
         })
+    }
+
+    /// The owner of the flock and OFD locks this description takes.
+    pub fn lock_owner(&self) -> super::lock::Owner {
+        super::lock::Owner::Description(self.lock_id)
+    }
+
+    pub(super) fn lock_id(&self) -> u64 {
+        self.lock_id
+    }
+
+    /// Records that the description takes locks, so that its drop releases them.
+    pub(super) fn note_locked(&self) {
+        self.locked.store(true, Ordering::Relaxed);
     }
 
     /// Registers an epoll entry to be told when this description is destroyed.
@@ -478,6 +498,9 @@ impl File {
 
 impl Drop for File {
     fn drop(&mut self) {
+        if *self.locked.get_mut() {
+            super::lock::release_description(self);
+        }
         let watchers = std::mem::take(&mut *self.watchers.lock());
         for w in watchers.iter().filter_map(std::sync::Weak::upgrade) {
             w.file_released(self);

@@ -3,11 +3,13 @@
 //! module crosses mounts, follows symlinks and keeps the per-open state.
 //!
 //! Lock order: a dentry's `children` lock is taken alone (never two at once, never
-//! across a filesystem call that may block on another dentry).
+//! across a filesystem call that may block on another dentry). So is the file-lock
+//! table's ([`lock`]): nothing else is locked, and no file dropped, while it is held.
 
 mod dentry;
 mod file;
 mod inode;
+pub mod lock;
 mod resolve;
 
 pub use dentry::{Dentry, Mount, MountFlags, MountNamespace, Path};

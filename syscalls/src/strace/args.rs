@@ -129,6 +129,7 @@ fn output(call: &Call, addr: u64, kind: Arg) -> String {
         Arg::OutWaitStatus if ret > 0 => task::wait_status(mem, addr),
         Arg::OutSockaddr { len } => sockaddr_out(call, addr, len),
         Arg::IoctlOperand => fdctl::ioctl_arg(call),
+        Arg::FcntlOperand => fdctl::fcntl_arg(call),
         _ => None,
     };
     decoded.unwrap_or_else(|| pointer(addr))

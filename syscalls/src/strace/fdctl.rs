@@ -84,6 +84,11 @@ const SEALS: Bits = &[
     (0x20, "F_SEAL_EXEC"),
 ];
 
+/// Whether fcntl's third argument is filled in by the command (the lock F_GETLK found).
+pub(super) fn fcntl_is_output(cmd: u64) -> bool {
+    matches!(c_uint(cmd), F_GETLK | F_OFD_GETLK)
+}
+
 /// fcntl's third argument for the command in argument 1; `None` when it takes none.
 pub(super) fn fcntl_arg(call: &Call) -> Option<String> {
     let arg = call.args[2];
@@ -99,17 +104,24 @@ pub(super) fn fcntl_arg(call: &Call) -> Option<String> {
         F_DUPFD | F_DUPFD_CLOEXEC | F_DUPFD_QUERY | F_SETOWN | F_SETSIG | F_SETPIPE_SZ
         | F_NOTIFY => int(),
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
-            flock(call, arg).unwrap_or_else(|| pointer(arg))
+            let found = fcntl_is_output(call.args[1]);
+            flock(call, arg, found).unwrap_or_else(|| pointer(arg))
         }
         _ => hex(arg),
     })
 }
 
-/// `struct flock`: `{l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=0}`.
-fn flock(call: &Call, addr: u64) -> Option<String> {
+/// `struct flock`: `{l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=0}`; with
+/// `found` (what F_GETLK stored), also the holder's `l_pid`, as strace shows it.
+fn flock(call: &Call, addr: u64, found: bool) -> Option<String> {
     let lock = Fields::read(call.mem, addr, 32)?;
+    let pid = if found {
+        format!(", l_pid={}", lock.i32(24))
+    } else {
+        String::new()
+    };
     Some(format!(
-        "{{l_type={}, l_whence={}, l_start={}, l_len={}}}",
+        "{{l_type={}, l_whence={}, l_start={}, l_len={}{pid}}}",
         LOCK_TYPE.format(u64::from(lock.u16(0))),
         flags::SEEK.format(u64::from(lock.u16(2))),
         lock.i64(8),

@@ -150,6 +150,7 @@ impl Arg {
         use Arg::*;
         match self {
             IoctlOperand => super::fdctl::ioctl_is_output(args[1]),
+            FcntlOperand => super::fdctl::fcntl_is_output(args[1]),
             OutBuf
             | OutRandom
             | OutPath

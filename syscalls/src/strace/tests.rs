@@ -362,6 +362,34 @@ fn fcntl_lock_commands_decode_struct_flock() {
 }
 
 #[test]
+fn fcntl_getlk_shows_the_lock_found_after_the_call() {
+    let mut lock = vec![0u8; 32];
+    lock[0] = 1;
+    lock[8..16].copy_from_slice(&40i64.to_le_bytes());
+    lock[16..24].copy_from_slice(&20i64.to_le_bytes());
+    lock[24..28].copy_from_slice(&42i32.to_le_bytes());
+    let mem = FakeMemory::default().with(BUF, &lock);
+    assert_eq!(
+        call(Sysno::fcntl, &[3, 5, BUF], &mem),
+        "fcntl(3, F_GETLK, 0x1000)"
+    );
+    assert_eq!(
+        after(Sysno::fcntl, &[3, 36, BUF], 0, &mem).as_deref(),
+        Some("fcntl(3, F_OFD_GETLK, {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=40, l_len=20, l_pid=42})")
+    );
+    assert_eq!(after(Sysno::fcntl, &[3, 6, BUF], 0, &mem), None);
+}
+
+#[test]
+fn flock_operation_is_named() {
+    let mem = FakeMemory::default();
+    assert_eq!(
+        call(Sysno::flock, &[4, 6], &mem),
+        "flock(4, LOCK_EX|LOCK_NB)"
+    );
+}
+
+#[test]
 fn ioctl_tcgets_after_is_abbreviated_like_strace() {
     let mut termios = vec![0u8; 36];
     termios[4..8].copy_from_slice(&1u32.to_le_bytes());
