@@ -10,7 +10,7 @@ use sentry::{bail, errno};
 use zerocopy::IntoBytes;
 
 /// The most bytes one read or write transfers (Linux's MAX_RW_COUNT).
-const MAX_RW_COUNT: usize = 0x7fff_f000;
+pub(crate) const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// Chunk size for regular-file I/O through the sentry's bounce buffer.
 const CHUNK: usize = 1 << 20;
 /// F_SETSIG / F_GETSIG.
@@ -41,7 +41,7 @@ impl IoctlMemory for Mem<'_> {
 }
 
 /// Writing to a pipe nobody reads raises SIGPIPE as well as failing with EPIPE.
-fn sigpipe_on_epipe<T>(task: &mut Task, result: Result<T>) -> Result<T> {
+pub(crate) fn sigpipe_on_epipe<T>(task: &mut Task, result: Result<T>) -> Result<T> {
     if let Err(e) = &result {
         if e.code() == libc::EPIPE {
             let info = sentry::kernel::signal::SigInfo::from_process(

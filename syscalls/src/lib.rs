@@ -1,7 +1,7 @@
 //! The Linux x86-64 system call table of the sentry.
 //!
 //! [`TABLE`] lists every system call moat knows, with its handler and support level;
-//! one module per family (fs, mm, process, signal, time, info) holds the handlers.
+//! one module per family (fs, mm, process, signal, splice, time, info) holds the handlers.
 //! Handlers take typed arguments — decoded once, by the table — and return
 //! `Result<u64, Errno>`. The compatibility table in `syscalls/COMPATIBILITY.md` is
 //! generated from this table (`moat syscalls --markdown`).
@@ -20,6 +20,7 @@ mod mm;
 mod poll;
 mod process;
 mod signal;
+mod splice;
 pub mod strace;
 mod table;
 mod time;

@@ -7,7 +7,9 @@ use sentry::errno::Result;
 use sentry::kernel::Task;
 
 use crate::args::FromArg;
-use crate::{creds, events, fs, fschange, futex, info, locks, mm, poll, process, signal, time};
+use crate::{
+    creds, events, fs, fschange, futex, info, locks, mm, poll, process, signal, splice, time,
+};
 
 /// A handler: decodes its arguments and runs the call.
 pub type Handler = fn(&mut Task, &[u64; 6]) -> Result<u64>;
@@ -94,6 +96,10 @@ const XATTR_NOTE: &str =
     "user.*, trusted.* and security.* on tmpfs; none on the read-only root yet";
 const MKNOD_NOTE: &str =
     "fifos, sockets and regular files; device nodes for root, opening only the sandbox's own devices";
+const SPLICE_NOTE: &str =
+    "data is copied, not shared: a pipe's capacity counts bytes, where Linux gives each spliced piece a whole page slot";
+const VMSPLICE_NOTE: &str =
+    "as splice; the guest's pages are copied into the pipe, so changing them afterwards does not change what the reader gets";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -134,6 +140,7 @@ syscalls! {
     36 getitimer => Full, time::getitimer [i32, u64];
     37 alarm => Full, time::alarm [u32];
     38 setitimer => Partial("CPU-time timers (VIRTUAL, PROF) are checked every 4 ms of wall time"), time::setitimer [i32, u64, u64];
+    40 sendfile => Partial(SPLICE_NOTE), splice::sendfile [i32, i32, u64, usize];
     39 getpid => Full, process::getpid [];
     56 clone => Partial("no nested namespaces (EPERM); CLONE_PIDFD not yet"), process::clone [u64, u64, u64, u64, u64];
     57 fork => Full, process::fork [];
@@ -269,7 +276,10 @@ syscalls! {
     274 get_robust_list => Partial("the caller's own list"), process::get_robust_list [i32, u64, u64];
     280 utimensat => Full, fschange::utimensat [i32, u64, u64, i32];
     271 ppoll => Partial(POLL_NOTE), poll::ppoll [u64, u64, u64, u64, usize];
+    275 splice => Partial(SPLICE_NOTE), splice::splice [i32, u64, i32, u64, usize, u32];
+    276 tee => Partial(SPLICE_NOTE), splice::tee [i32, i32, usize, u32];
     277 sync_file_range => Full, fschange::sync_file_range [i32, i64, i64, u32];
+    278 vmsplice => Partial(VMSPLICE_NOTE), splice::vmsplice [i32, u64, u64, u32];
     281 epoll_pwait => Partial(POLL_NOTE), events::epoll_pwait [i32, u64, i32, i32, u64, usize];
     283 timerfd_create => Partial("REALTIME/MONOTONIC/BOOTTIME clocks; TFD_TIMER_CANCEL_ON_SET accepted, never cancels"), events::timerfd_create [i32, i32];
     284 eventfd => Full, events::eventfd [u32];
@@ -289,6 +299,7 @@ syscalls! {
     316 renameat2 => Partial("RENAME_WHITEOUT: EINVAL"), fschange::renameat2 [i32, u64, i32, u64, u32];
     318 getrandom => Full, info::getrandom [u64, usize, u32];
     322 execveat => Partial("AT_EMPTY_PATH and paths relative to dirfd"), process::execveat [i32, u64, u64, u64, i32];
+    326 copy_file_range => Full, splice::copy_file_range [i32, u64, i32, u64, usize, u32];
     332 statx => Full, fs::statx [i32, u64, i32, u32, u64];
     334 rseq => Unsupported(ENOSYS, "glibc falls back without rseq");
     424 pidfd_send_signal => Full, events::pidfd_send_signal [i32, i32, u64, u32];

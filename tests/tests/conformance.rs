@@ -246,3 +246,15 @@ fn file_locks_flock_posix_and_ofd_static_match_native() {
 fn file_locks_flock_posix_and_ofd_dynamic_match_native() {
     assert_guest_matches_native(guest("locks", Dynamic), &["/tmp"]);
 }
+
+// sendfile, splice, tee, copy_file_range and vmsplice, with the scratch files in /tmp
+// (the host's natively, the overlay's under moat) and /dev/shm for a second filesystem.
+#[test]
+fn splice_tee_sendfile_copy_file_range_static_match_native() {
+    assert_guest_matches_native(guest("splice", Static), &["/tmp"]);
+}
+
+#[test]
+fn splice_tee_sendfile_copy_file_range_dynamic_match_native() {
+    assert_guest_matches_native(guest("splice", Dynamic), &["/tmp"]);
+}

@@ -108,6 +108,16 @@ impl FileOps for DeviceFile {
         true
     }
 
+    // As Linux's drivers/char/mem.c: /dev/null has no splice_read, /dev/full no
+    // splice_write.
+    fn can_splice_read(&self) -> bool {
+        self.device != CharDevice::Null
+    }
+
+    fn can_splice_write(&self) -> bool {
+        self.device != CharDevice::Full
+    }
+
     fn read(&self, _file: &File, buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
         match self.device {
             CharDevice::Null => Ok(0),

@@ -84,6 +84,15 @@ impl FileOps for HostFile {
         self.file_type == FileType::Regular
     }
 
+    // Regular files, ttys, pipes and sockets of the host all splice on Linux.
+    fn can_splice_read(&self) -> bool {
+        self.file_type != FileType::Directory
+    }
+
+    fn can_splice_write(&self) -> bool {
+        self.file_type != FileType::Directory
+    }
+
     fn read(&self, _file: &File, buf: &mut [u8], offset: Option<u64>) -> Result<usize> {
         match offset {
             Some(off) => Self::retry(|| nix::sys::uio::pread(self.fd.as_fd(), buf, off as i64)),

@@ -30,6 +30,10 @@ struct State {
 }
 
 /// A pipe.
+///
+/// Lock order: a task holds one pipe's `state` at a time, except splice(2) and tee(2)
+/// between two pipes, which lock both in address order ([`lock_pair`]). No other lock
+/// is taken while a state is held, and queues are notified after it is released.
 pub struct Pipe {
     state: Mutex<State>,
     /// Readers waiting for data, writers waiting for room; also poll's readiness queue.
@@ -204,6 +208,145 @@ impl PipeEnd {
     }
 }
 
+/// splice(2), tee(2) and vmsplice(2): moving bytes in and out of a pipe without a
+/// read(2) or write(2) of guest memory. Capacity is counted in bytes, as for write(2);
+/// Linux counts a spliced piece as a whole page slot, so only page-sized pieces fill a
+/// pipe exactly as there.
+impl PipeEnd {
+    /// Whether `other` is an end of the same pipe.
+    pub fn same_pipe(&self, other: &PipeEnd) -> bool {
+        Arc::ptr_eq(&self.pipe, &other.pipe)
+    }
+
+    /// Removes up to `max` bytes, waiting for data as read(2) does (EAGAIN instead
+    /// when `nonblocking`). Empty at end of file: the pipe is empty and has no writers.
+    pub fn take(&self, max: usize, nonblocking: bool) -> Result<Vec<u8>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let data = block_until(&[&self.pipe.changed], None, || {
+            let mut s = self.pipe.state.lock();
+            if !s.buf.is_empty() {
+                let n = max.min(s.buf.len());
+                return Some(Ok(s.buf.drain(..n).collect::<Vec<u8>>()));
+            }
+            if s.writers == 0 {
+                return Some(Ok(Vec::new()));
+            }
+            nonblocking.then(|| Err(errno!(EAGAIN)))
+        })?;
+        self.pipe.changed.notify_all();
+        Ok(data)
+    }
+
+    /// Puts back, at the front, bytes [`PipeEnd::take`] removed that could not be
+    /// delivered (a failed or short write to the destination).
+    pub fn untake(&self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let mut s = self.pipe.state.lock();
+        for &b in data.iter().rev() {
+            s.buf.push_front(b);
+        }
+        drop(s);
+        self.pipe.changed.notify_all();
+    }
+
+    /// Waits until the pipe has room, as write(2) does, and returns how many bytes are
+    /// free: EPIPE when nobody can read it (the caller raises SIGPIPE), EAGAIN instead of
+    /// waiting when `nonblocking`.
+    pub fn wait_for_room(&self, nonblocking: bool) -> Result<usize> {
+        block_until(&[&self.pipe.changed], None, || {
+            let s = self.pipe.state.lock();
+            if s.readers == 0 {
+                return Some(Err(errno!(EPIPE)));
+            }
+            let free = s.capacity.saturating_sub(s.buf.len());
+            if free > 0 {
+                return Some(Ok(free));
+            }
+            nonblocking.then(|| Err(errno!(EAGAIN)))
+        })
+    }
+
+    /// Appends bytes for which [`PipeEnd::wait_for_room`] found room. Data read from a
+    /// file meanwhile is never dropped: if a concurrent writer took the room, the pipe
+    /// briefly holds more than its capacity and writers wait until it drains.
+    pub fn append(&self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        self.pipe.state.lock().buf.extend(data);
+        self.pipe.changed.notify_all();
+    }
+}
+
+/// Moves (splice(2), `consume`) or copies (tee(2)) up to `max` bytes from the pipe of
+/// `from` to the different pipe of `to`. Waits for data in `from`, then for room in
+/// `to`, unless `nonblocking` (EAGAIN); EPIPE when `to` has no readers; 0 when `from`
+/// is empty and has no writers.
+pub fn transfer(
+    from: &PipeEnd,
+    to: &PipeEnd,
+    max: usize,
+    nonblocking: bool,
+    consume: bool,
+) -> Result<usize> {
+    let (src, dst) = (&from.pipe, &to.pipe);
+    debug_assert!(
+        !Arc::ptr_eq(src, dst),
+        "the caller rejects a pipe spliced to itself"
+    );
+    let n = block_until(&[&src.changed, &dst.changed], None, || {
+        let (mut i, mut o) = lock_pair(src, dst);
+        if i.buf.is_empty() && i.writers > 0 {
+            return nonblocking.then(|| Err(errno!(EAGAIN)));
+        }
+        // As Linux: EPIPE whenever nobody reads `to`, and a full `to` is waited for
+        // even when `from` is at end of file.
+        if o.readers == 0 {
+            return Some(Err(errno!(EPIPE)));
+        }
+        let free = o.capacity.saturating_sub(o.buf.len());
+        if free == 0 {
+            return nonblocking.then(|| Err(errno!(EAGAIN)));
+        }
+        let n = max.min(i.buf.len()).min(free);
+        if consume {
+            o.buf.extend(i.buf.drain(..n));
+        } else {
+            o.buf.extend(i.buf.range(..n).copied());
+        }
+        Some(Ok(n))
+    })?;
+    if n > 0 {
+        dst.changed.notify_all();
+        if consume {
+            src.changed.notify_all();
+        }
+    }
+    Ok(n)
+}
+
+/// Locks the states of two different pipes, in address order so that two tasks
+/// moving data in opposite directions cannot deadlock. Returns (a's, b's).
+fn lock_pair<'a>(
+    a: &'a Pipe,
+    b: &'a Pipe,
+) -> (
+    parking_lot::MutexGuard<'a, State>,
+    parking_lot::MutexGuard<'a, State>,
+) {
+    if (a as *const Pipe) < (b as *const Pipe) {
+        let ga = a.state.lock();
+        (ga, b.state.lock())
+    } else {
+        let gb = b.state.lock();
+        (a.state.lock(), gb)
+    }
+}
+
 impl FileOps for PipeEnd {
     fn read(&self, file: &File, buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
         if buf.is_empty() {
@@ -321,5 +464,78 @@ impl FileOps for PipeEnd {
 
     fn as_pipe(&self) -> Option<&PipeEnd> {
         Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new pipe's (read, write) ends, kept alive by the returned pair.
+    fn pipe() -> (Arc<dyn FileOps>, Arc<dyn FileOps>) {
+        Pipe::new_pair()
+    }
+
+    fn end(ops: &Arc<dyn FileOps>) -> &PipeEnd {
+        ops.as_pipe().expect("a pipe end")
+    }
+
+    #[test]
+    fn tee_copies_without_consuming_and_splice_moves() {
+        let (ar, aw) = pipe();
+        let (br, bw) = pipe();
+        end(&aw).append(b"hello world");
+        assert_eq!(transfer(end(&ar), end(&bw), 5, true, false).unwrap(), 5);
+        assert_eq!(transfer(end(&ar), end(&bw), 100, true, true).unwrap(), 11);
+        assert_eq!(end(&br).take(100, true).unwrap(), b"hellohello world");
+        assert_eq!(
+            transfer(end(&ar), end(&bw), 1, true, true)
+                .unwrap_err()
+                .code(),
+            libc::EAGAIN
+        );
+    }
+
+    #[test]
+    fn untaken_bytes_come_back_first() {
+        let (r, w) = pipe();
+        end(&w).append(b"abcdef");
+        let taken = end(&r).take(4, true).unwrap();
+        assert_eq!(taken, b"abcd");
+        end(&r).untake(&taken[2..]);
+        assert_eq!(end(&r).take(100, true).unwrap(), b"cdef");
+    }
+
+    #[test]
+    fn room_is_counted_in_bytes_and_a_full_pipe_is_eagain() {
+        let (_r, w) = pipe();
+        end(&w).append(&[0; DEFAULT_CAPACITY - 10]);
+        assert_eq!(end(&w).wait_for_room(true).unwrap(), 10);
+        end(&w).append(&[0; 10]);
+        assert_eq!(
+            end(&w).wait_for_room(true).unwrap_err().code(),
+            libc::EAGAIN
+        );
+    }
+
+    #[test]
+    fn no_reader_is_epipe_and_no_writer_is_end_of_file() {
+        let (ar, aw) = pipe();
+        let (br, bw) = pipe();
+        end(&aw).append(b"x");
+        drop(br);
+        assert_eq!(
+            end(&bw).wait_for_room(false).unwrap_err().code(),
+            libc::EPIPE
+        );
+        assert_eq!(
+            transfer(end(&ar), end(&bw), 1, false, true)
+                .unwrap_err()
+                .code(),
+            libc::EPIPE
+        );
+        drop(aw);
+        assert_eq!(end(&ar).take(10, false).unwrap(), b"x");
+        assert!(end(&ar).take(10, false).unwrap().is_empty());
     }
 }

@@ -125,6 +125,18 @@ pub trait FileOps: Send + Sync + 'static {
         self.uses_offset()
     }
 
+    /// Whether splice(2), sendfile(2) and copy_file_range(2) may read from this file
+    /// (Linux: its file operations have `splice_read`): by default, files that can be
+    /// read at a position. Pipes are spliced through their own path, not asked.
+    fn can_splice_read(&self) -> bool {
+        self.supports_pread()
+    }
+
+    /// Whether splice(2) and sendfile(2) may write to this file (`splice_write`).
+    fn can_splice_write(&self) -> bool {
+        self.supports_pread()
+    }
+
     /// Reads into `buf`, at `offset` for positioned files, else from the stream.
     fn read(&self, _file: &File, _buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
         Err(errno!(EINVAL))
@@ -263,6 +275,10 @@ impl FileOps for DirFile {
         true
     }
 
+    fn can_splice_read(&self) -> bool {
+        false
+    }
+
     fn read(&self, _file: &File, _buf: &mut [u8], _offset: Option<u64>) -> Result<usize> {
         Err(errno!(EISDIR))
     }
@@ -388,15 +404,25 @@ impl File {
         self.flags() & libc::O_PATH as u32 != 0
     }
 
+    /// Opened for reading (and not O_PATH).
+    pub fn is_readable(&self) -> bool {
+        !self.is_path_only() && super::wants_read(self.flags())
+    }
+
+    /// Opened for writing (and not O_PATH).
+    pub fn is_writable(&self) -> bool {
+        !self.is_path_only() && super::wants_write(self.flags())
+    }
+
     fn check_readable(&self) -> Result<()> {
-        if self.is_path_only() || !super::wants_read(self.flags()) {
+        if !self.is_readable() {
             return Err(errno!(EBADF));
         }
         Ok(())
     }
 
     fn check_writable(&self) -> Result<()> {
-        if self.is_path_only() || !super::wants_write(self.flags()) {
+        if !self.is_writable() {
             return Err(errno!(EBADF));
         }
         Ok(())
@@ -476,6 +502,34 @@ impl File {
     /// The current offset (for /proc fdinfo).
     pub fn offset(&self) -> u64 {
         *self.offset.lock()
+    }
+
+    /// The position read(2) and write(2) would use, for calls that transfer at explicit
+    /// positions and then move it (sendfile, splice, copy_file_range): the description's
+    /// offset, the host's for a positioned host fd, 0 for streams.
+    pub fn position(&self) -> u64 {
+        if self.ops.uses_offset() {
+            self.offset()
+        } else if self.ops.supports_pread() && !self.is_path_only() {
+            let off = self.offset.lock();
+            self.ops
+                .seek(self, *off, 0, SeekWhence::Current)
+                .unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    /// Moves the position to `pos` after such a transfer (nothing for streams).
+    pub fn set_position(&self, pos: u64) {
+        if self.ops.uses_offset() {
+            *self.offset.lock() = pos;
+        } else if self.ops.supports_pread() && !self.is_path_only() {
+            let mut off = self.offset.lock();
+            if let Ok(new) = self.ops.seek(self, *off, pos as i64, SeekWhence::Set) {
+                *off = new;
+            }
+        }
     }
 
     /// Attributes: those of the inode it was opened at (a FIFO's or a device node's,

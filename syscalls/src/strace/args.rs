@@ -90,6 +90,7 @@ fn input(call: &Call, addr: u64, kind: Arg) -> String {
         Arg::CpuSet { len } => arrays::cpu_set(mem, addr, arg(call, len)),
         Arg::CloneArgs => task::clone_args(mem, addr),
         Arg::Socklen => structs::int(mem, addr),
+        Arg::Loff => structs::long(mem, addr),
         Arg::PollFds { count } => arrays::pollfds(mem, addr, arg(call, count)),
         Arg::Gids { count } => {
             arrays::gids(mem, addr, u64::from(c_int(arg(call, count)).unsigned_abs()))

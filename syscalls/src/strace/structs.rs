@@ -116,6 +116,11 @@ pub(super) fn int(mem: &dyn GuestMemory, addr: u64) -> Option<String> {
 
 /// A `time_t` the kernel stored: `[1700000000]`.
 pub(super) fn time(mem: &dyn GuestMemory, addr: u64) -> Option<String> {
+    long(mem, addr)
+}
+
+/// A `long` or `loff_t` in memory: `[4096]`.
+pub(super) fn long(mem: &dyn GuestMemory, addr: u64) -> Option<String> {
     Fields::read(mem, addr, 8).map(|v| format!("[{}]", v.i64(0)))
 }
 

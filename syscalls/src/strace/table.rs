@@ -102,6 +102,8 @@ pub(super) enum Arg {
     /// A `socklen_t` the kernel reads and updates, as `[16]`: the value in memory when
     /// formatted (the caller's before the call, the kernel's after).
     Socklen,
+    /// A `loff_t *` offset the kernel reads and updates (sendfile, splice), as `[4096]`.
+    Loff,
 
     // Outputs the kernel writes to guest memory.
     /// The buffer, as long as the return value.
@@ -217,6 +219,12 @@ const MFD: Bits = &[
     (4, "MFD_HUGETLB"),
     (8, "MFD_NOEXEC_SEAL"),
     (0x10, "MFD_EXEC"),
+];
+const SPLICE: Bits = &[
+    (1, "SPLICE_F_MOVE"),
+    (2, "SPLICE_F_NONBLOCK"),
+    (4, "SPLICE_F_MORE"),
+    (8, "SPLICE_F_GIFT"),
 ];
 const TFD_TIMER: Bits = &[(1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET")];
 const FADV: Xlat = Xlat {
@@ -343,9 +351,10 @@ fn args(sysno: Sysno) -> Option<&'static [Arg]> {
         Sysno::readahead => &[Fd, Long, Ulong],
         Sysno::sync_file_range => &[Fd, Long, Long, Hex],
         Sysno::syncfs => &[Fd],
-        Sysno::copy_file_range => &[Fd, Ptr, Fd, Ptr, Ulong, Hex],
-        Sysno::splice => &[Fd, Ptr, Fd, Ptr, Ulong, Hex],
-        Sysno::tee => &[Fd, Fd, Ulong, Hex],
+        Sysno::copy_file_range => &[Fd, Loff, Fd, Loff, Ulong, Hex],
+        Sysno::splice => &[Fd, Loff, Fd, Loff, Ulong, Flags(SPLICE)],
+        Sysno::tee => &[Fd, Fd, Ulong, Flags(SPLICE)],
+        Sysno::vmsplice => &[Fd, Iovec { count: 2 }, Ulong, Flags(SPLICE)],
         Sysno::utime | Sysno::utimes => &[Path, Ptr],
         Sysno::futimesat => &[DirFd, Path, Ptr],
         Sysno::pivot_root => &[Path, Path],
@@ -358,7 +367,7 @@ fn args(sysno: Sysno) -> Option<&'static [Arg]> {
         Sysno::dup3 => &[Fd, Fd, Flags(f::PIPE)],
         Sysno::pipe => &[OutFdPair],
         Sysno::pipe2 => &[OutFdPair, Flags(f::PIPE)],
-        Sysno::sendfile => &[Fd, Fd, Ptr, Ulong],
+        Sysno::sendfile => &[Fd, Fd, Loff, Ulong],
         Sysno::memfd_create => &[Str, Flags(MFD)],
         Sysno::eventfd => &[Ulong],
         Sysno::eventfd2 => &[Ulong, Flags(EFD)],

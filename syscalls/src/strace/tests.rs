@@ -602,6 +602,28 @@ fn writev_shows_each_iovec() {
 }
 
 #[test]
+fn splice_shows_offsets_in_memory_and_splice_flags() {
+    let mem = FakeMemory::default().with_u64s(BUF, &[4096]);
+    assert_eq!(
+        call(Sysno::splice, &[3, BUF, 5, 0, 65536, 2 | 4], &mem),
+        "splice(3, [4096], 5, NULL, 65536, SPLICE_F_NONBLOCK|SPLICE_F_MORE)"
+    );
+}
+
+#[test]
+fn sendfile_shows_its_offset_and_tee_its_flags() {
+    let mem = FakeMemory::default().with_u64s(BUF, &[100]);
+    assert_eq!(
+        call(Sysno::sendfile, &[1, 3, BUF, 10], &mem),
+        "sendfile(1, 3, [100], 10)"
+    );
+    assert_eq!(
+        call(Sysno::tee, &[3, 6, 1024, 0], &mem),
+        "tee(3, 6, 1024, 0)"
+    );
+}
+
+#[test]
 fn readv_after_shows_only_the_bytes_read() {
     let mem = FakeMemory::default()
         .with(0x100, b"abcd")
