@@ -2,8 +2,8 @@
 //!
 //! Everything here is generated from the sentry's own state — its process tree, the
 //! views tasks publish of themselves ([`TaskView`]), its mounts, limits and memory —
-//! never from the host's /proc (the host's CPU description, captured at boot, is the
-//! one exception: the guest can read it with `cpuid` anyway). Files are generated when
+//! never from the host's /proc (/proc/cpuinfo describes the CPU from `cpuid`, which
+//! the guest can execute itself anyway). Files are generated when
 //! opened, so one open sees one consistent snapshot, as seq_file readers do.
 //!
 //! Per-process directories come and go with the processes: their inodes report
@@ -40,7 +40,7 @@ pub struct ProcFs {
     dev: u64,
     /// The mount it is attached at (for links to files that have no path).
     mount: OnceLock<Weak<Mount>>,
-    /// The host's /proc/cpuinfo, read at boot (before the sentry confines itself).
+    /// /proc/cpuinfo, built from `cpuid` at boot.
     cpuinfo: Vec<u8>,
     /// Memory the sandbox reports as its total (the host's, read at boot).
     mem_total: u64,
@@ -53,11 +53,11 @@ pub struct ProcFs {
 impl ProcFs {
     /// A procfs for `kernel`; returns its root. Call [`ProcFs::attach`] once mounted.
     pub fn new_root(kernel: &Arc<Kernel>) -> Arc<ProcRoot> {
-        let cpuinfo = std::fs::read("/proc/cpuinfo").unwrap_or_default();
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpuinfo = cpuinfo(cpus);
         let mem_total = nix::sys::sysinfo::sysinfo()
             .map(|s| s.ram_total())
             .unwrap_or(1 << 30);
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let fs = Arc::new(ProcFs {
             kernel: Arc::downgrade(kernel),
             dev: anon_dev(),
@@ -151,6 +151,98 @@ impl ProcFs {
 /// Attach the mount procfs was mounted at.
 pub fn attach(root: &Arc<ProcRoot>, mount: &Arc<Mount>) {
     let _ = root.fs.mount.set(Arc::downgrade(mount));
+}
+
+/// /proc/cpuinfo for `cpus` identical CPUs, described by `cpuid`.
+fn cpuinfo(cpus: usize) -> Vec<u8> {
+    use std::arch::x86_64::__cpuid;
+    let word = |r: u32| r.to_le_bytes();
+    let leaf0 = __cpuid(0);
+    let mut vendor = Vec::new();
+    for r in [leaf0.ebx, leaf0.edx, leaf0.ecx] {
+        vendor.extend_from_slice(&word(r));
+    }
+    let leaf1 = __cpuid(1);
+    let base_family = (leaf1.eax >> 8) & 0xf;
+    let family = if base_family == 0xf {
+        base_family + ((leaf1.eax >> 20) & 0xff)
+    } else {
+        base_family
+    };
+    let mut model = (leaf1.eax >> 4) & 0xf;
+    if base_family == 0x6 || base_family == 0xf {
+        model |= ((leaf1.eax >> 16) & 0xf) << 4;
+    }
+    let stepping = leaf1.eax & 0xf;
+    let mut brand = Vec::new();
+    if __cpuid(0x8000_0000).eax >= 0x8000_0004 {
+        for leaf in 0x8000_0002..=0x8000_0004u32 {
+            let r = __cpuid(leaf);
+            for x in [r.eax, r.ebx, r.ecx, r.edx] {
+                brand.extend_from_slice(&word(x));
+            }
+        }
+    }
+    let brand = String::from_utf8_lossy(&brand)
+        .trim_matches(char::from(0))
+        .trim()
+        .to_string();
+    let leaf7 = if leaf0.eax >= 7 { __cpuid(7).ebx } else { 0 };
+    let bits: &[(u32, u32, &str)] = &[
+        (leaf1.edx, 0, "fpu"),
+        (leaf1.edx, 4, "tsc"),
+        (leaf1.edx, 5, "msr"),
+        (leaf1.edx, 8, "cx8"),
+        (leaf1.edx, 15, "cmov"),
+        (leaf1.edx, 19, "clflush"),
+        (leaf1.edx, 23, "mmx"),
+        (leaf1.edx, 24, "fxsr"),
+        (leaf1.edx, 25, "sse"),
+        (leaf1.edx, 26, "sse2"),
+        (leaf1.ecx, 0, "pni"),
+        (leaf1.ecx, 1, "pclmulqdq"),
+        (leaf1.ecx, 9, "ssse3"),
+        (leaf1.ecx, 12, "fma"),
+        (leaf1.ecx, 13, "cx16"),
+        (leaf1.ecx, 19, "sse4_1"),
+        (leaf1.ecx, 20, "sse4_2"),
+        (leaf1.ecx, 22, "movbe"),
+        (leaf1.ecx, 23, "popcnt"),
+        (leaf1.ecx, 25, "aes"),
+        (leaf1.ecx, 26, "xsave"),
+        (leaf1.ecx, 28, "avx"),
+        (leaf1.ecx, 29, "f16c"),
+        (leaf1.ecx, 30, "rdrand"),
+        (leaf7, 3, "bmi1"),
+        (leaf7, 5, "avx2"),
+        (leaf7, 8, "bmi2"),
+        (leaf7, 9, "erms"),
+        (leaf7, 16, "avx512f"),
+        (leaf7, 18, "rdseed"),
+        (leaf7, 19, "adx"),
+        (leaf7, 29, "sha_ni"),
+    ];
+    let flags: Vec<&str> = bits
+        .iter()
+        .filter(|(reg, bit, _)| reg & (1 << bit) != 0)
+        .map(|&(_, _, name)| name)
+        .collect();
+    let mut out = String::new();
+    for i in 0..cpus {
+        let _ = write!(
+            out,
+            "processor\t: {i}\nvendor_id\t: {}\ncpu family\t: {family}\nmodel\t\t: {model}\n\
+             model name\t: {brand}\nstepping\t: {stepping}\nphysical id\t: 0\n\
+             siblings\t: {cpus}\ncore id\t\t: {i}\ncpu cores\t: {cpus}\napicid\t\t: {i}\n\
+             fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: {}\nwp\t\t: yes\n\
+             flags\t\t: {}\nclflush size\t: 64\ncache_alignment\t: 64\n\
+             address sizes\t: 48 bits physical, 48 bits virtual\n\n",
+            String::from_utf8_lossy(&vendor),
+            leaf0.eax,
+            flags.join(" ")
+        );
+    }
+    out.into_bytes()
 }
 
 /// A stable inode number for a procfs path key.
@@ -677,8 +769,25 @@ impl ProcLink {
 
 impl Inode for ProcLink {
     fn stat(&self) -> Result<Stat> {
+        // Linux reports 64 for fd links and 0 for the others, not the target's length.
         let mut st = self.attr.stat(1);
-        st.size = self.readlink().map_or(0, |t| t.len() as u64);
+        if let LinkKind::Fd(fd) = self.kind {
+            st.size = 64;
+            // The mode follows how the fd was opened.
+            if let Ok(file) = self
+                .fs
+                .view(self.tgid, self.tgid)
+                .and_then(|v| v.files.get(fd))
+            {
+                let acc = file.flags() & libc::O_ACCMODE as u32;
+                st.mode = libc::S_IFLNK
+                    | match acc {
+                        a if a == libc::O_RDONLY as u32 => 0o500,
+                        a if a == libc::O_WRONLY as u32 => 0o300,
+                        _ => 0o700,
+                    };
+            }
+        }
         Ok(st)
     }
 
@@ -908,7 +1017,8 @@ impl FileOps for Snapshot {
         let base = match whence {
             SeekWhence::Set => 0,
             SeekWhence::Current => current as i64,
-            SeekWhence::End => self.data.len() as i64,
+            // seq_file: no SEEK_END.
+            SeekWhence::End => return Err(errno!(EINVAL)),
             SeekWhence::Data | SeekWhence::Hole => return Err(errno!(EINVAL)),
         };
         let new = base.checked_add(offset).ok_or_else(|| errno!(EOVERFLOW))?;
@@ -1001,14 +1111,12 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
                         v.to_string()
                     }
                 };
-                let _ = writeln!(
-                    out,
-                    "{:<25} {:<20} {:<20} {:<10}",
-                    name,
-                    show(l.cur),
-                    show(l.max),
-                    unit
-                );
+                let _ = write!(out, "{:<25} {:<20} {:<20} ", name, show(l.cur), show(l.max));
+                if unit.is_empty() {
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "{unit:<10}");
+                }
             }
         }
         PidFile::Maps => {
@@ -1087,11 +1195,13 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
             let (ignored, caught) = signal_masks(&tg);
             let state = state_char(tg.tgid, tid, zombie);
             let faults = tg.usage.lock().dead_faults;
+            // Only a process leader has an exit signal.
+            let exit_signal = if tid == tgid { 17 } else { -1 };
             let _ = writeln!(
                 out,
                 "{tid} ({}) {state} {ppid} {pgid} {sid} 0 -1 4194304 {faults} 0 0 0 {utime} {stime} \
                  {cutime} {cstime} 20 0 {threads} 0 {start_ticks} {} {rss} 18446744073709551615 \
-                 0 0 0 0 0 {pending} 0 {ignored} {caught} 0 0 0 17 0 0 0 0 0 0 0 0 0 \
+                 0 0 0 0 0 {pending} 0 {ignored} {caught} 0 0 0 {exit_signal} 0 0 0 0 0 0 0 0 0 \
                  {arg_start} {arg_end} {env_start} {env_end} 0",
                 String::from_utf8_lossy(&comm),
                 size * PAGE_SIZE,
@@ -1121,8 +1231,8 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
                     "FDSize:\t{}",
                     v.files.entries().len().next_power_of_two().max(64)
                 );
-                let groups: Vec<String> = c.groups.iter().map(|g| g.to_string()).collect();
-                let _ = writeln!(out, "Groups:\t{}", groups.join(" "));
+                let groups: String = c.groups.iter().map(|g| format!("{g} ")).collect();
+                let _ = writeln!(out, "Groups:\t{groups} ");
             }
             let _ = writeln!(
                 out,
