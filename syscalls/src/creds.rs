@@ -16,44 +16,45 @@ fn privileged(task: &Task) -> bool {
     task.creds.euid == 0
 }
 
-/// setresuid's core: `None` leaves an id unchanged.
-fn set_uids(task: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> Result<u64> {
-    let c = &task.creds;
-    let allowed = |id: u32| id == c.uid || id == c.euid || id == c.suid;
-    if !privileged(task) && [r, e, s].into_iter().flatten().any(|id| !allowed(id)) {
+/// The rule setresuid and setresgid share: from the current (real, effective, saved)
+/// ids, the new ones (`None` leaves one unchanged). Without privilege each new id must
+/// be one of the current three.
+fn new_ids(
+    privileged: bool,
+    cur: (u32, u32, u32),
+    want: (Option<u32>, Option<u32>, Option<u32>),
+) -> Result<(u32, u32, u32)> {
+    let allowed = |id: u32| id == cur.0 || id == cur.1 || id == cur.2;
+    if !privileged
+        && [want.0, want.1, want.2]
+            .into_iter()
+            .flatten()
+            .any(|id| !allowed(id))
+    {
         bail!(EPERM);
     }
+    Ok((
+        want.0.unwrap_or(cur.0),
+        want.1.unwrap_or(cur.1),
+        want.2.unwrap_or(cur.2),
+    ))
+}
+
+/// setresuid's core: `None` leaves an id unchanged; fsuid follows euid.
+fn set_uids(task: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> Result<u64> {
+    let c = &task.creds;
+    let (uid, euid, suid) = new_ids(privileged(task), (c.uid, c.euid, c.suid), (r, e, s))?;
     let c = &mut task.creds;
-    if let Some(r) = r {
-        c.uid = r;
-    }
-    if let Some(e) = e {
-        c.euid = e;
-    }
-    if let Some(s) = s {
-        c.suid = s;
-    }
-    c.fsuid = c.euid;
+    (c.uid, c.euid, c.suid, c.fsuid) = (uid, euid, suid, euid);
     Ok(0)
 }
 
+/// setresgid's core: `None` leaves an id unchanged; fsgid follows egid.
 fn set_gids(task: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> Result<u64> {
     let c = &task.creds;
-    let allowed = |id: u32| id == c.gid || id == c.egid || id == c.sgid;
-    if !privileged(task) && [r, e, s].into_iter().flatten().any(|id| !allowed(id)) {
-        bail!(EPERM);
-    }
+    let (gid, egid, sgid) = new_ids(privileged(task), (c.gid, c.egid, c.sgid), (r, e, s))?;
     let c = &mut task.creds;
-    if let Some(r) = r {
-        c.gid = r;
-    }
-    if let Some(e) = e {
-        c.egid = e;
-    }
-    if let Some(s) = s {
-        c.sgid = s;
-    }
-    c.fsgid = c.egid;
+    (c.gid, c.egid, c.sgid, c.fsgid) = (gid, egid, sgid, egid);
     Ok(0)
 }
 

@@ -298,11 +298,7 @@ impl OverlayInode {
 
     /// The node for `name` in this directory, if it exists in the merged view.
     fn find(&self, name: &[u8]) -> Result<Option<Arc<OverlayInode>>> {
-        match self.lookup_node(name) {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e == errno!(ENOENT) => Ok(None),
-            Err(e) => Err(e),
-        }
+        absent_is_none(self.lookup_node(name))
     }
 
     fn lookup_node(&self, name: &[u8]) -> Result<Arc<OverlayInode>> {
@@ -442,7 +438,7 @@ impl OverlayInode {
 }
 
 /// Maps ENOENT to None.
-fn absent_is_none(r: Result<Arc<dyn Inode>>) -> Result<Option<Arc<dyn Inode>>> {
+fn absent_is_none<T>(r: Result<T>) -> Result<Option<T>> {
     match r {
         Ok(i) => Ok(Some(i)),
         Err(e) if e == errno!(ENOENT) => Ok(None),

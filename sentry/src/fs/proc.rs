@@ -996,10 +996,7 @@ impl FileOps for Snapshot {
     }
 
     fn read(&self, _file: &File, buf: &mut [u8], offset: Option<u64>) -> Result<usize> {
-        let off = offset.unwrap_or(0).min(self.data.len() as u64) as usize;
-        let n = buf.len().min(self.data.len() - off);
-        buf[..n].copy_from_slice(&self.data[off..off + n]);
-        Ok(n)
+        Ok(crate::vfs::read_from_bytes(&self.data, buf, offset))
     }
 
     fn stat(&self) -> Result<Stat> {
@@ -1165,13 +1162,7 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
             }
         }
         PidFile::Mounts | PidFile::MountInfo => {
-            mount_table(
-                fs,
-                &kernel,
-                view.as_ref(),
-                what == PidFile::MountInfo,
-                &mut out,
-            );
+            mount_table(&kernel, view.as_ref(), what == PidFile::MountInfo, &mut out);
         }
         PidFile::Statm => {
             let (size, rss) = view.as_ref().map_or((0, 0), mem_pages);
@@ -1193,7 +1184,7 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
             });
             let pending = tg.pending.lock().set();
             let (ignored, caught) = signal_masks(&tg);
-            let state = state_char(tg.tgid, tid, zombie);
+            let state = state_char(tid, zombie);
             let faults = tg.usage.lock().dead_faults;
             // Only a process leader has an exit signal.
             let exit_signal = if tid == tgid { 17 } else { -1 };
@@ -1210,7 +1201,7 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
         PidFile::Status => {
             let (ppid, pgid, sid) = process_ids(&kernel, &tg);
             let comm = view.as_ref().map(|v| v.comm.clone()).unwrap_or_default();
-            let state = match state_char(tg.tgid, tid, zombie) {
+            let state = match state_char(tid, zombie) {
                 'R' => "R (running)",
                 'Z' => "Z (zombie)",
                 _ => "S (sleeping)",
@@ -1316,11 +1307,13 @@ const LIMIT_NAMES: &[(&str, u32, &str)] = &[
     ("Max realtime timeout", libc::RLIMIT_RTTIME, "us"),
 ];
 
-/// The run state letter: the reader itself is running, a zombie is Z, others sleep.
-fn state_char(tgid: i32, tid: i32, zombie: bool) -> char {
+/// The run state letter of thread `tid` (a process's leader for its own files): the
+/// reader's own thread and process are running, a zombie is Z, others sleep.
+fn state_char(tid: i32, zombie: bool) -> char {
+    let (reader_tgid, reader_tid) = current_ids();
     if zombie {
         'Z'
-    } else if current_ids() == (tgid, tid) || current_ids().0 == tid {
+    } else if tid == reader_tid || tid == reader_tgid {
         'R'
     } else {
         'S'
@@ -1356,13 +1349,7 @@ fn mem_pages(v: &TaskView) -> (u64, u64) {
 }
 
 /// /proc/[pid]/mounts or mountinfo, as the reader's root sees them.
-fn mount_table(
-    fs: &ProcFs,
-    kernel: &Kernel,
-    view: Option<&TaskView>,
-    info: bool,
-    out: &mut String,
-) {
+fn mount_table(kernel: &Kernel, view: Option<&TaskView>, info: bool, out: &mut String) {
     let root = view.map_or_else(|| kernel.mounts.root(), |v| v.fs.root());
     let resolver = Resolver {
         mounts: &kernel.mounts,
@@ -1422,7 +1409,6 @@ fn mount_table(
             );
         }
     }
-    let _ = fs;
 }
 
 fn sys_file(fs: &ProcFs, what: SysFile) -> Result<Vec<u8>> {

@@ -224,11 +224,7 @@ impl FileOps for StaticFileOps {
     }
 
     fn read(&self, _file: &crate::vfs::File, buf: &mut [u8], offset: Option<u64>) -> Result<usize> {
-        let data = &self.inode.data;
-        let off = offset.unwrap_or(0).min(data.len() as u64) as usize;
-        let n = buf.len().min(data.len() - off);
-        buf[..n].copy_from_slice(&data[off..off + n]);
-        Ok(n)
+        Ok(crate::vfs::read_from_bytes(&self.inode.data, buf, offset))
     }
 
     fn stat(&self) -> Result<Stat> {

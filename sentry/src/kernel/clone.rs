@@ -239,6 +239,9 @@ impl Task {
             child.altstack = self.altstack;
         }
         child.comm = self.comm.clone();
+        child.exe = self.exe.clone();
+        // /proc shows the child from the moment clone returns, not once it first runs.
+        child.publish_view();
         if args.flags & CLONE_CHILD_CLEARTID != 0 {
             child.clear_child_tid = args.child_tid;
         }

@@ -23,16 +23,19 @@ impl Task {
         Ok(path)
     }
 
+    /// Where a walk of the non-empty `path` starts: the root for an absolute path,
+    /// else `dirfd` (ENOENT for an empty path).
+    fn walk_start(&self, dirfd: i32, path: &[u8]) -> Result<Path> {
+        match path.first() {
+            None => Err(errno!(ENOENT)),
+            Some(b'/') => Ok(self.fs.root()),
+            Some(_) => self.start_dir(dirfd),
+        }
+    }
+
     /// Resolves `path` relative to `dirfd`.
     pub fn lookup(&self, dirfd: i32, path: &[u8], follow: bool) -> Result<Path> {
-        if path.is_empty() {
-            return Err(errno!(ENOENT));
-        }
-        let start = if path[0] == b'/' {
-            self.fs.root()
-        } else {
-            self.start_dir(dirfd)?
-        };
+        let start = self.walk_start(dirfd, path)?;
         let root = self.fs.root();
         Resolver {
             mounts: &self.kernel.mounts,
@@ -62,14 +65,7 @@ impl Task {
     /// Resolves all but the last component of `path` relative to `dirfd`, for calls
     /// that create or remove that last component.
     pub fn lookup_parent(&self, dirfd: i32, path: &[u8]) -> Result<ParentAndName> {
-        if path.is_empty() {
-            return Err(errno!(ENOENT));
-        }
-        let start = if path[0] == b'/' {
-            self.fs.root()
-        } else {
-            self.start_dir(dirfd)?
-        };
+        let start = self.walk_start(dirfd, path)?;
         let root = self.fs.root();
         Resolver {
             mounts: &self.kernel.mounts,

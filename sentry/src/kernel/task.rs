@@ -382,6 +382,8 @@ pub struct Task {
     pub vfork_done: Option<Arc<Completion>>,
     /// The executable it runs (/proc/[pid]/exe).
     pub exe: Option<crate::vfs::Path>,
+    /// What the task last published of itself (see [`Task::publish_view`]).
+    published: Option<TaskView>,
 }
 
 /// A one-shot event a task can wait for (a vfork child's exec or exit).
@@ -454,23 +456,27 @@ impl Task {
             restart_deadline: None,
             vfork_done: None,
             exe: None,
+            published: None,
         }
     }
 
-    /// Publishes what /proc shows of this task if it changed.
-    pub fn publish_view(&self) {
-        let mut v = self.shared.view.lock();
-        if v.as_ref().is_some_and(|v| v.same_as(self)) {
+    /// Publishes what /proc shows of this task if it changed. Called after every
+    /// syscall: the comparison is against the task's own copy, so nothing is locked
+    /// unless something changed.
+    pub fn publish_view(&mut self) {
+        if self.published.as_ref().is_some_and(|v| v.same_as(self)) {
             return;
         }
-        *v = Some(TaskView {
+        let view = TaskView {
             mm: self.mm.clone(),
             files: self.files.clone(),
             fs: self.fs.clone(),
             creds: self.creds.clone(),
             comm: self.comm.clone(),
             exe: self.exe.clone(),
-        });
+        };
+        *self.shared.view.lock() = Some(view.clone());
+        self.published = Some(view);
     }
 
     /// The process id.
@@ -589,6 +595,7 @@ impl Task {
     /// EOF), then, if it was the last thread, tells the parent the process exited.
     fn exit_and_notify(mut self, status: ExitStatus) -> ExitStatus {
         *self.shared.view.lock() = None;
+        self.published = None;
         self.release_mm();
         let kernel = self.kernel.clone();
         let tg = self.tg.clone();

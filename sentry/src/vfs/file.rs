@@ -53,6 +53,15 @@ impl DirEntry {
     }
 }
 
+/// Serves a positioned read from file contents held in memory: copies what `data`
+/// has from `offset` on into `buf`, and returns how much.
+pub fn read_from_bytes(data: &[u8], buf: &mut [u8], offset: Option<u64>) -> usize {
+    let off = offset.unwrap_or(0).min(data.len() as u64) as usize;
+    let n = buf.len().min(data.len() - off);
+    buf[..n].copy_from_slice(&data[off..off + n]);
+    n
+}
+
 /// Serializes `struct linux_dirent64` records into a guest-sized buffer.
 pub struct DirentWriter {
     buf: Vec<u8>,
