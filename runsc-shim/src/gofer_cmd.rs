@@ -1,10 +1,5 @@
 //! `moat gofer`: serves the sandbox's root filesystem to the sentry.
 
-use std::os::fd::OwnedFd;
-
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
-
 use crate::cli::GoferArgs;
 
 /// Runs the gofer until the sentry closes its channel.
@@ -21,21 +16,32 @@ pub fn run(args: GoferArgs) -> i32 {
         );
         return 2;
     };
-    let root: OwnedFd = match open(
-        &args.root,
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
+    // Before anything else: the gofer's own namespaces, the served tree as its root and
+    // only the capabilities it needs.
+    let confined = match crate::jail::gofer_ns::enter(&args.root, args.writable) {
+        Ok(c) => c,
         Err(e) => {
-            eprintln!("moat gofer: cannot open root {}: {e}", args.root.display());
+            eprintln!(
+                "moat gofer: cannot confine the gofer to {}: {e}",
+                args.root.display()
+            );
             return 1;
         }
     };
+    // A credential change may have cleared the parent-death signal: arm it again.
+    if !crate::fds::die_with_parent() {
+        return 125;
+    }
     let config = gofer::ServerConfig {
         read_only: !args.writable,
+        proc_self_fd: Some(confined.proc_self_fd),
         ..Default::default()
     };
+    if let Err(e) = crate::jail::gofer::install(args.writable) {
+        eprintln!("moat gofer: cannot install the gofer's seccomp filter: {e}");
+        return 1;
+    }
+    let root = confined.root;
     match gofer::serve(root, sock, config) {
         Ok(()) => 0,
         Err(e) => {
