@@ -13,8 +13,8 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::Error;
 use crate::protocol::{
-    walk_name_wire_size, Handle, Op, ReadDirReply, Request, Response, Stat, StatFs, WalkReply,
-    MAX_CLOSE_HANDLES, MAX_WALK_NAMES, PROTOCOL_VERSION, WALK_NAME_BUDGET,
+    walk_name_wire_size, Handle, Op, ReadDirReply, Request, Response, SetAttr, Stat, StatFs,
+    WalkReply, MAX_CLOSE_HANDLES, MAX_WALK_NAMES, PROTOCOL_VERSION, WALK_NAME_BUDGET,
 };
 use crate::transport::{self, RecvBuffers};
 
@@ -189,6 +189,202 @@ impl Client {
             }
         }
         Ok(())
+    }
+
+    /// Creates the regular file `name` in `dir` (never opening an existing one), owned by
+    /// `uid`/`gid` with permission bits `mode`, opened with `flags` (access mode,
+    /// `O_APPEND`); returns its handle, stat and the donated host descriptor.
+    pub fn create(
+        &self,
+        dir: Handle,
+        name: &[u8],
+        flags: i32,
+        mode: u32,
+        (uid, gid): (u32, u32),
+    ) -> Result<(Handle, Stat, OwnedFd), Error> {
+        let request = Request::Create {
+            dir,
+            name,
+            flags,
+            mode,
+            uid,
+            gid,
+        };
+        match self.call(&request)? {
+            (
+                Response::Created {
+                    op: Op::Create,
+                    handle,
+                    stat,
+                },
+                Some(fd),
+            ) => Ok((handle, stat, fd)),
+            (other, _) => Err(unexpected(Op::Create, &other)),
+        }
+    }
+
+    /// Makes the directory `name` in `dir`.
+    pub fn mkdir(
+        &self,
+        dir: Handle,
+        name: &[u8],
+        mode: u32,
+        (uid, gid): (u32, u32),
+    ) -> Result<(Handle, Stat), Error> {
+        self.call_created(&Request::MkDir {
+            dir,
+            name,
+            mode,
+            uid,
+            gid,
+        })
+    }
+
+    /// Makes a FIFO, socket or empty regular file `name` in `dir` (`mode` carries the
+    /// type; device nodes are refused with `EPERM`).
+    pub fn mknod(
+        &self,
+        dir: Handle,
+        name: &[u8],
+        mode: u32,
+        (uid, gid): (u32, u32),
+    ) -> Result<(Handle, Stat), Error> {
+        self.call_created(&Request::MkNod {
+            dir,
+            name,
+            mode,
+            rdev: 0,
+            uid,
+            gid,
+        })
+    }
+
+    /// Makes the symlink `name` → `target` in `dir`.
+    pub fn symlink(
+        &self,
+        dir: Handle,
+        name: &[u8],
+        target: &[u8],
+        (uid, gid): (u32, u32),
+    ) -> Result<(Handle, Stat), Error> {
+        self.call_created(&Request::Symlink {
+            dir,
+            name,
+            target,
+            uid,
+            gid,
+        })
+    }
+
+    /// Makes `name` in `dir` a hard link to the file `target`.
+    pub fn link(&self, dir: Handle, name: &[u8], target: Handle) -> Result<(Handle, Stat), Error> {
+        self.call_created(&Request::Link { dir, name, target })
+    }
+
+    /// Removes `name` from `dir` (`flags`: 0 or `AT_REMOVEDIR`).
+    pub fn unlink(&self, dir: Handle, name: &[u8], flags: i32) -> Result<(), Error> {
+        self.call_done(&Request::Unlink { dir, name, flags })
+    }
+
+    /// `renameat2(old_dir, old_name, new_dir, new_name, flags)`.
+    pub fn rename(
+        &self,
+        (old_dir, old_name): (Handle, &[u8]),
+        (new_dir, new_name): (Handle, &[u8]),
+        flags: u32,
+    ) -> Result<(), Error> {
+        self.call_done(&Request::Rename {
+            old_dir,
+            old_name,
+            new_dir,
+            new_name,
+            flags,
+        })
+    }
+
+    /// Applies `attr` to `handle` and returns its stat afterwards.
+    pub fn set_attr(&self, handle: Handle, attr: SetAttr) -> Result<Stat, Error> {
+        match self.call(&Request::SetAttr { handle, attr })? {
+            (Response::SetAttr(stat), _) => Ok(stat),
+            (other, _) => Err(unexpected(Op::SetAttr, &other)),
+        }
+    }
+
+    /// The value of the extended attribute `name` (`ERANGE` if longer than a non-zero
+    /// `size`).
+    pub fn get_xattr(&self, handle: Handle, name: &[u8], size: u32) -> Result<Vec<u8>, Error> {
+        self.call_xattr(Op::GetXattr, &Request::GetXattr { handle, name, size })
+    }
+
+    /// The NUL-separated extended attribute names of `handle`.
+    pub fn list_xattr(&self, handle: Handle, size: u32) -> Result<Vec<u8>, Error> {
+        self.call_xattr(Op::ListXattr, &Request::ListXattr { handle, size })
+    }
+
+    /// Sets the extended attribute `name` (`flags`: `XATTR_CREATE`, `XATTR_REPLACE`).
+    pub fn set_xattr(
+        &self,
+        handle: Handle,
+        name: &[u8],
+        value: &[u8],
+        flags: i32,
+    ) -> Result<(), Error> {
+        self.call_done(&Request::SetXattr {
+            handle,
+            name,
+            value,
+            flags,
+        })
+    }
+
+    /// Removes the extended attribute `name`.
+    pub fn remove_xattr(&self, handle: Handle, name: &[u8]) -> Result<(), Error> {
+        self.call_done(&Request::RemoveXattr { handle, name })
+    }
+
+    /// Flushes `handle`'s file (its data only with `datasync`).
+    pub fn fsync(&self, handle: Handle, datasync: bool) -> Result<(), Error> {
+        self.call_done(&Request::FSync { handle, datasync })
+    }
+
+    /// `fallocate(mode, offset, len)` on `handle`'s file.
+    pub fn allocate(&self, handle: Handle, mode: i32, offset: u64, len: u64) -> Result<(), Error> {
+        self.call_done(&Request::Allocate {
+            handle,
+            mode,
+            offset,
+            len,
+        })
+    }
+
+    fn call_created(&self, request: &Request<'_>) -> Result<(Handle, Stat), Error> {
+        let op = request.op();
+        match self.call(request)? {
+            (
+                Response::Created {
+                    op: got,
+                    handle,
+                    stat,
+                },
+                _,
+            ) if got == op => Ok((handle, stat)),
+            (other, _) => Err(unexpected(op, &other)),
+        }
+    }
+
+    fn call_done(&self, request: &Request<'_>) -> Result<(), Error> {
+        let op = request.op();
+        match self.call(request)? {
+            (Response::Done { op: got }, _) if got == op => Ok(()),
+            (other, _) => Err(unexpected(op, &other)),
+        }
+    }
+
+    fn call_xattr(&self, op: Op, request: &Request<'_>) -> Result<Vec<u8>, Error> {
+        match self.call(request)? {
+            (Response::Xattr { op: got, data }, _) if got == op => Ok(data),
+            (other, _) => Err(unexpected(op, &other)),
+        }
     }
 
     /// Runs one request on a pooled data channel.

@@ -20,5 +20,7 @@ mod transport;
 
 pub use client::Client;
 pub use error::Error;
-pub use protocol::{DirEntry, Handle, ReadDirReply, Stat, StatFs, WalkReply, PROTOCOL_VERSION};
+pub use protocol::{
+    setattr, DirEntry, Handle, ReadDirReply, SetAttr, Stat, StatFs, WalkReply, PROTOCOL_VERSION,
+};
 pub use server::{serve, ServerConfig};

@@ -30,7 +30,36 @@
 //! 8   Close    { n: u32, reserved: u32 } then n × u64
 //!                                               empty
 //! 9   NewChannel  (empty)                       empty, plus one fd: a new channel
+//! 10  Create   NodeArgs, name                   Created, plus one fd (the new file, opened)
+//! 11  MkDir    NodeArgs, name                   Created
+//! 12  MkNod    NodeArgs, name                   Created
+//! 13  Symlink  NodeArgs, name, target           Created
+//! 14  Link     { dir: u64, target: u64, name_len: u32, reserved: u32 }, name
+//!                                               Created
+//! 15  Unlink   { dir: u64, flags: i32, name_len: u32 }, name
+//!                                               empty
+//! 16  Rename   { old_dir: u64, new_dir: u64, flags: u32, old_len: u32, new_len: u32,
+//!                reserved: u32 }, old name, new name
+//!                                               empty
+//! 17  SetAttr  { handle: u64, attr: SetAttr }   Stat (after the change)
+//! 18  GetXattr XattrArgs, name                  the value's bytes
+//! 19  ListXattr XattrArgs                       the NUL-separated names
+//! 20  SetXattr XattrArgs, name, value           empty
+//! 21  RemoveXattr XattrArgs, name               empty
+//! 22  FSync    { handle: u64, datasync: u32, reserved: u32 }
+//!                                               empty
+//! 23  Allocate { handle: u64, mode: i32, reserved: u32, offset: u64, len: u64 }
+//!                                               empty
+//!
+//! NodeArgs  = { dir: u64, mode: u32, uid: u32, gid: u32, flags: i32, rdev: u64,
+//!               name_len: u32, target_len: u32 }   (flags: Create's open flags)
+//! XattrArgs = { handle: u64, flags: i32, size: u32, name_len: u32, value_len: u32 }
+//! Created   = { handle: u64, stat: Stat }
 //! ```
+//!
+//! Ops 10-23 change files or read extended attributes; a read-only server answers the
+//! changing ones with `EROFS`. New files get the `uid`/`gid` the request names (the
+//! sentry's view of the guest's credentials), the gofer being the one that may chown.
 //!
 //! A failed request is answered with the request's op echoed, `flags` = [`FLAG_ERROR`] and
 //! the payload `{ errno: i32, reserved: u32 }` (errno > 0). Requests carry `flags` = 0.
@@ -54,7 +83,7 @@ mod tests;
 compile_error!("the gofer wire protocol is little-endian; moat only targets x86-64");
 
 /// The protocol version this crate speaks; both ends must agree exactly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The largest datagram either end sends or accepts, header included.
 pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
 /// Size of [`Header`] on the wire.
@@ -97,11 +126,39 @@ pub enum Op {
     Close = 8,
     /// Open another channel sharing the same handles; the response donates it.
     NewChannel = 9,
+    /// Create and open a regular file; the response donates the host fd.
+    Create = 10,
+    /// Make a directory.
+    MkDir = 11,
+    /// Make a FIFO, socket or empty regular file (never a device).
+    MkNod = 12,
+    /// Make a symbolic link.
+    Symlink = 13,
+    /// Make a hard link to a handle's file.
+    Link = 14,
+    /// Remove a name (a directory's with `AT_REMOVEDIR`).
+    Unlink = 15,
+    /// Rename, with `renameat2` flags.
+    Rename = 16,
+    /// Change mode, owner, size and times in one call.
+    SetAttr = 17,
+    /// Read one extended attribute.
+    GetXattr = 18,
+    /// List extended attribute names.
+    ListXattr = 19,
+    /// Set one extended attribute.
+    SetXattr = 20,
+    /// Remove one extended attribute.
+    RemoveXattr = 21,
+    /// Flush a file to stable storage.
+    FSync = 22,
+    /// fallocate on a file.
+    Allocate = 23,
 }
 
 impl Op {
     /// Every operation, in code order.
-    pub const ALL: [Op; 9] = [
+    pub const ALL: [Op; 23] = [
         Op::Version,
         Op::Walk,
         Op::Stat,
@@ -111,6 +168,20 @@ impl Op {
         Op::StatFs,
         Op::Close,
         Op::NewChannel,
+        Op::Create,
+        Op::MkDir,
+        Op::MkNod,
+        Op::Symlink,
+        Op::Link,
+        Op::Unlink,
+        Op::Rename,
+        Op::SetAttr,
+        Op::GetXattr,
+        Op::ListXattr,
+        Op::SetXattr,
+        Op::RemoveXattr,
+        Op::FSync,
+        Op::Allocate,
     ];
 
     /// The operation with wire code `raw`, if there is one.
@@ -120,8 +191,68 @@ impl Op {
 
     /// Whether a successful response to this operation carries exactly one fd.
     pub fn response_carries_fd(self) -> bool {
-        matches!(self, Op::Open | Op::NewChannel)
+        matches!(self, Op::Open | Op::NewChannel | Op::Create)
     }
+
+    /// Whether a successful response is [`Response::Created`].
+    pub fn creates(self) -> bool {
+        matches!(
+            self,
+            Op::Create | Op::MkDir | Op::MkNod | Op::Symlink | Op::Link
+        )
+    }
+
+    /// Whether a successful response is [`Response::Done`].
+    pub fn is_done_only(self) -> bool {
+        matches!(
+            self,
+            Op::Unlink | Op::Rename | Op::SetXattr | Op::RemoveXattr | Op::FSync | Op::Allocate
+        )
+    }
+
+    /// Whether the operation changes the served tree (refused by a read-only server).
+    pub fn modifies(self) -> bool {
+        self.creates() || self == Op::SetAttr || (self.is_done_only() && self != Op::FSync)
+    }
+}
+
+/// `SetAttr::mask` bits: which fields of a [`SetAttr`] to apply.
+pub mod setattr {
+    /// Set the permission bits (`mode & 0o7777`).
+    pub const MODE: u32 = 1;
+    /// Set the owner.
+    pub const UID: u32 = 2;
+    /// Set the group.
+    pub const GID: u32 = 4;
+    /// Truncate or extend to `size`.
+    pub const SIZE: u32 = 8;
+    /// Set the access time (`atime_nsec` may be `UTIME_NOW`).
+    pub const ATIME: u32 = 16;
+    /// Set the modification time (`mtime_nsec` may be `UTIME_NOW`).
+    pub const MTIME: u32 = 32;
+    /// Every bit.
+    pub const ALL: u32 = MODE | UID | GID | SIZE | ATIME | MTIME;
+}
+
+/// The attributes a `SetAttr` request changes, all in one call: the gofer applies them in
+/// the order owner, mode, size, times (so a chown's clearing of set-id bits comes before
+/// an explicit mode), as `chown`/`chmod`/`truncate`/`utimensat` would.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+#[allow(missing_docs)]
+pub struct SetAttr {
+    /// [`setattr`] bits.
+    pub mask: u32,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub atime_sec: i64,
+    pub atime_nsec: i64,
+    pub mtime_sec: i64,
+    pub mtime_nsec: i64,
 }
 
 /// The fixed header that starts every message.
@@ -266,15 +397,114 @@ pub struct ReadDirReply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Request<'a> {
-    Version { version: u32 },
-    Walk { dir: Handle, names: Vec<&'a [u8]> },
-    Stat { handle: Handle },
-    Open { handle: Handle, flags: i32 },
-    ReadDir { handle: Handle, cookie: u64 },
-    ReadLink { handle: Handle },
-    StatFs { handle: Handle },
-    Close { handles: Vec<Handle> },
+    Version {
+        version: u32,
+    },
+    Walk {
+        dir: Handle,
+        names: Vec<&'a [u8]>,
+    },
+    Stat {
+        handle: Handle,
+    },
+    Open {
+        handle: Handle,
+        flags: i32,
+    },
+    ReadDir {
+        handle: Handle,
+        cookie: u64,
+    },
+    ReadLink {
+        handle: Handle,
+    },
+    StatFs {
+        handle: Handle,
+    },
+    Close {
+        handles: Vec<Handle>,
+    },
     NewChannel,
+    Create {
+        dir: Handle,
+        name: &'a [u8],
+        flags: i32,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    MkDir {
+        dir: Handle,
+        name: &'a [u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    MkNod {
+        dir: Handle,
+        name: &'a [u8],
+        mode: u32,
+        rdev: u64,
+        uid: u32,
+        gid: u32,
+    },
+    Symlink {
+        dir: Handle,
+        name: &'a [u8],
+        target: &'a [u8],
+        uid: u32,
+        gid: u32,
+    },
+    Link {
+        dir: Handle,
+        name: &'a [u8],
+        target: Handle,
+    },
+    Unlink {
+        dir: Handle,
+        name: &'a [u8],
+        flags: i32,
+    },
+    Rename {
+        old_dir: Handle,
+        old_name: &'a [u8],
+        new_dir: Handle,
+        new_name: &'a [u8],
+        flags: u32,
+    },
+    SetAttr {
+        handle: Handle,
+        attr: SetAttr,
+    },
+    GetXattr {
+        handle: Handle,
+        name: &'a [u8],
+        size: u32,
+    },
+    ListXattr {
+        handle: Handle,
+        size: u32,
+    },
+    SetXattr {
+        handle: Handle,
+        name: &'a [u8],
+        value: &'a [u8],
+        flags: i32,
+    },
+    RemoveXattr {
+        handle: Handle,
+        name: &'a [u8],
+    },
+    FSync {
+        handle: Handle,
+        datasync: bool,
+    },
+    Allocate {
+        handle: Handle,
+        mode: i32,
+        offset: u64,
+        len: u64,
+    },
 }
 
 /// A decoded response.
@@ -294,6 +524,24 @@ pub enum Response {
     StatFs(StatFs),
     Close,
     NewChannel,
+    /// A new file (Create, MkDir, MkNod, Symlink, Link): its handle and stat.
+    Created {
+        op: Op,
+        handle: Handle,
+        stat: Stat,
+    },
+    /// SetAttr: the file's stat after the change.
+    SetAttr(Stat),
+    /// GetXattr, ListXattr: the value, or the NUL-separated names.
+    Xattr {
+        op: Op,
+        data: Vec<u8>,
+    },
+    /// An operation with nothing to answer but success (Unlink, Rename, SetXattr,
+    /// RemoveXattr, FSync, Allocate).
+    Done {
+        op: Op,
+    },
     /// The request failed; `op` echoes the request's raw op code, even an unknown one.
     Error {
         op: u16,

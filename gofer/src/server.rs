@@ -27,8 +27,8 @@ use tracing::{debug, info, trace, warn};
 
 use crate::error::Error;
 use crate::protocol::{
-    peek_op, DirEntry, Handle, Op, ReadDirReply, Request, Response, Stat, StatFs, WalkReply,
-    NAME_MAX, PROTOCOL_VERSION, READDIR_ENTRY_BUDGET,
+    peek_op, setattr, DirEntry, Handle, Op, ReadDirReply, Request, Response, SetAttr, Stat, StatFs,
+    WalkReply, NAME_MAX, PROTOCOL_VERSION, READDIR_ENTRY_BUDGET,
 };
 use crate::sys;
 use crate::transport::{self, RecvBuffers};
@@ -296,6 +296,95 @@ impl Shared {
             Request::StatFs { handle } => self.stat_fs(handle).map(|s| Response::StatFs(s).into()),
             Request::Close { handles } => self.close(&handles).map(|()| Response::Close.into()),
             Request::NewChannel => self.new_channel(),
+            request if request.op().modifies() && self.read_only => Err(Errno::EROFS),
+            Request::Create {
+                dir,
+                name,
+                flags,
+                mode,
+                uid,
+                gid,
+            } => self.create(dir, name, flags, mode, uid, gid),
+            Request::MkDir {
+                dir,
+                name,
+                mode,
+                uid,
+                gid,
+            } => self
+                .make(dir, name, uid, gid, Some(mode), |d| {
+                    nix::sys::stat::mkdirat(d, name, Mode::from_bits_truncate(mode & 0o7777))
+                })
+                .map(|(handle, stat)| created(Op::MkDir, handle, stat)),
+            Request::MkNod {
+                dir,
+                name,
+                mode,
+                rdev,
+                uid,
+                gid,
+            } => self.mknod(dir, name, mode, rdev, uid, gid),
+            Request::Symlink {
+                dir,
+                name,
+                target,
+                uid,
+                gid,
+            } => self.symlink(dir, name, target, uid, gid),
+            Request::Link { dir, name, target } => self.link(dir, name, target),
+            Request::Unlink { dir, name, flags } => {
+                self.unlink(dir, name, flags).map(|()| done(Op::Unlink))
+            }
+            Request::Rename {
+                old_dir,
+                old_name,
+                new_dir,
+                new_name,
+                flags,
+            } => self
+                .rename(old_dir, old_name, new_dir, new_name, flags)
+                .map(|()| done(Op::Rename)),
+            Request::SetAttr { handle, attr } => self
+                .set_attr(handle, &attr)
+                .map(|st| Response::SetAttr(st).into()),
+            Request::GetXattr { handle, name, size } => {
+                self.get_xattr(handle, name, size).map(|data| {
+                    Response::Xattr {
+                        op: Op::GetXattr,
+                        data,
+                    }
+                    .into()
+                })
+            }
+            Request::ListXattr { handle, size } => self.list_xattr(handle, size).map(|data| {
+                Response::Xattr {
+                    op: Op::ListXattr,
+                    data,
+                }
+                .into()
+            }),
+            Request::SetXattr {
+                handle,
+                name,
+                value,
+                flags,
+            } => self
+                .set_xattr(handle, name, value, flags)
+                .map(|()| done(Op::SetXattr)),
+            Request::RemoveXattr { handle, name } => self
+                .remove_xattr(handle, name)
+                .map(|()| done(Op::RemoveXattr)),
+            Request::FSync { handle, datasync } => {
+                self.fsync(handle, datasync).map(|()| done(Op::FSync))
+            }
+            Request::Allocate {
+                handle,
+                mode,
+                offset,
+                len,
+            } => self
+                .allocate(handle, mode, offset, len)
+                .map(|()| done(Op::Allocate)),
         };
         result.unwrap_or_else(|errno| {
             trace!(?op, %errno, "request failed");
@@ -514,6 +603,400 @@ impl Shared {
         Ok(())
     }
 
+    /// A directory handle new names can be made in.
+    fn dir_node(&self, handle: Handle) -> Result<Arc<Node>, Errno> {
+        let node = self.node(handle)?;
+        if node.file_type != libc::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        if node.masked {
+            return Err(Errno::EACCES);
+        }
+        Ok(node)
+    }
+
+    /// A handle to `name` in `dir`, just made, after giving it its owner (and its exact
+    /// mode, which the host's umask may have narrowed).
+    fn adopt_new(
+        &self,
+        dir: &Node,
+        name: &[u8],
+        uid: u32,
+        gid: u32,
+        mode: Option<u32>,
+    ) -> Result<(Handle, Stat), Errno> {
+        let fd = openat(
+            &dir.fd,
+            name,
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let node = Node::new(fd)?;
+        chown_node(&node, uid, gid)?;
+        if let Some(mode) = mode {
+            self.chmod_node(&node, mode)?;
+        }
+        let stat = stat_of(&node.fd)?;
+        let handle = self.table.lock().insert(Arc::new(node));
+        Ok((handle, stat))
+    }
+
+    /// Makes `name` in `dir` with `make` and returns a handle to it.
+    fn make(
+        &self,
+        dir: Handle,
+        name: &[u8],
+        uid: u32,
+        gid: u32,
+        mode: Option<u32>,
+        make: impl FnOnce(&OwnedFd) -> nix::Result<()>,
+    ) -> Result<(Handle, Stat), Errno> {
+        check_name(name)?;
+        let dir = self.dir_node(dir)?;
+        make(&dir.fd)?;
+        self.adopt_new(&dir, name, uid, gid, mode)
+    }
+
+    fn create(
+        &self,
+        dir: Handle,
+        name: &[u8],
+        flags: i32,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Result<Reply, Errno> {
+        let allowed = libc::O_ACCMODE | libc::O_APPEND | libc::O_CLOEXEC;
+        if flags & !allowed != 0 || flags & libc::O_ACCMODE == libc::O_ACCMODE {
+            return Err(Errno::EINVAL);
+        }
+        check_name(name)?;
+        let dir_node = self.dir_node(dir)?;
+        // Always a new file: a name that appeared since the sentry looked is EEXIST, and
+        // nothing already there (a symlink included) is ever opened.
+        let oflags = OFlag::from_bits_retain(flags & (libc::O_ACCMODE | libc::O_APPEND))
+            | OFlag::O_CREAT
+            | OFlag::O_EXCL
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_NOCTTY
+            | OFlag::O_CLOEXEC;
+        let file = openat(
+            &dir_node.fd,
+            name,
+            oflags,
+            Mode::from_bits_truncate(mode & 0o7777),
+        )?;
+        // The handle names the very inode just created, not whatever the name is now.
+        let path_fd = self.reopen_fd(&file, OFlag::O_PATH)?;
+        let node = Node::new(path_fd)?;
+        chown_node(&node, uid, gid)?;
+        self.chmod_node(&node, mode)?;
+        let stat = stat_of(&node.fd)?;
+        let handle = self.table.lock().insert(Arc::new(node));
+        Ok(Reply {
+            response: Response::Created {
+                op: Op::Create,
+                handle,
+                stat,
+            },
+            fd: Some(file),
+        })
+    }
+
+    fn mknod(
+        &self,
+        dir: Handle,
+        name: &[u8],
+        mode: u32,
+        _rdev: u64,
+        uid: u32,
+        gid: u32,
+    ) -> Result<Reply, Errno> {
+        let kind = match mode & libc::S_IFMT {
+            0 | libc::S_IFREG => nix::sys::stat::SFlag::S_IFREG,
+            libc::S_IFIFO => nix::sys::stat::SFlag::S_IFIFO,
+            libc::S_IFSOCK => nix::sys::stat::SFlag::S_IFSOCK,
+            // The sandbox has its own devices; the host's are never made (so `rdev`, which
+            // only a device uses, is never passed on).
+            libc::S_IFCHR | libc::S_IFBLK => return Err(Errno::EPERM),
+            _ => return Err(Errno::EINVAL),
+        };
+        let perm = Mode::from_bits_truncate(mode & 0o7777);
+        self.make(dir, name, uid, gid, Some(mode), |d| {
+            nix::sys::stat::mknodat(d, name, kind, perm, 0)
+        })
+        .map(|(handle, stat)| created(Op::MkNod, handle, stat))
+    }
+
+    fn symlink(
+        &self,
+        dir: Handle,
+        name: &[u8],
+        target: &[u8],
+        uid: u32,
+        gid: u32,
+    ) -> Result<Reply, Errno> {
+        if target.is_empty() || target.contains(&0) {
+            return Err(Errno::ENOENT);
+        }
+        if target.len() >= libc::PATH_MAX as usize {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        self.make(dir, name, uid, gid, None, |d| {
+            nix::unistd::symlinkat(target, d, name)
+        })
+        .map(|(handle, stat)| created(Op::Symlink, handle, stat))
+    }
+
+    fn link(&self, dir: Handle, name: &[u8], target: Handle) -> Result<Reply, Errno> {
+        let target = self.node(target)?;
+        if target.file_type == libc::S_IFDIR {
+            return Err(Errno::EPERM);
+        }
+        if target.masked {
+            return Err(Errno::EACCES);
+        }
+        check_name(name)?;
+        let dir_node = self.dir_node(dir)?;
+        nix::unistd::linkat(
+            &target.fd,
+            "",
+            &dir_node.fd,
+            name,
+            nix::fcntl::AtFlags::AT_EMPTY_PATH,
+        )?;
+        let fd = openat(
+            &dir_node.fd,
+            name,
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let node = Node::new(fd)?;
+        let stat = stat_of(&node.fd)?;
+        let handle = self.table.lock().insert(Arc::new(node));
+        Ok(created(Op::Link, handle, stat))
+    }
+
+    fn unlink(&self, dir: Handle, name: &[u8], flags: i32) -> Result<(), Errno> {
+        let how = match flags {
+            0 => nix::unistd::UnlinkatFlags::NoRemoveDir,
+            libc::AT_REMOVEDIR => nix::unistd::UnlinkatFlags::RemoveDir,
+            _ => return Err(Errno::EINVAL),
+        };
+        check_name(name)?;
+        let dir = self.dir_node(dir)?;
+        nix::unistd::unlinkat(&dir.fd, name, how)
+    }
+
+    fn rename(
+        &self,
+        old_dir: Handle,
+        old_name: &[u8],
+        new_dir: Handle,
+        new_name: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
+        let known = libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE | libc::RENAME_WHITEOUT;
+        if flags & !known != 0 {
+            return Err(Errno::EINVAL);
+        }
+        check_name(old_name)?;
+        check_name(new_name)?;
+        let old = self.dir_node(old_dir)?;
+        let new = self.dir_node(new_dir)?;
+        nix::fcntl::renameat2(
+            &old.fd,
+            old_name,
+            &new.fd,
+            new_name,
+            nix::fcntl::RenameFlags::from_bits_retain(flags),
+        )
+    }
+
+    /// chmod of the inode `node` pins (through its `/proc/self/fd` link: `fchmod` does
+    /// not take `O_PATH` descriptors). Symlinks have no mode of their own.
+    fn chmod_node(&self, node: &Node, mode: u32) -> Result<(), Errno> {
+        if node.file_type == libc::S_IFLNK {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let name = node.fd.as_raw_fd().to_string();
+        nix::sys::stat::fchmodat(
+            &self.proc_self_fd,
+            name.as_str(),
+            Mode::from_bits_truncate(mode & 0o7777),
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        )
+    }
+
+    fn set_attr(&self, handle: Handle, attr: &SetAttr) -> Result<Stat, Errno> {
+        if attr.mask & !setattr::ALL != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let node = self.node(handle)?;
+        if node.masked {
+            return Err(Errno::EACCES);
+        }
+        if attr.mask & (setattr::UID | setattr::GID) != 0 {
+            let uid = if attr.mask & setattr::UID != 0 {
+                attr.uid
+            } else {
+                u32::MAX
+            };
+            let gid = if attr.mask & setattr::GID != 0 {
+                attr.gid
+            } else {
+                u32::MAX
+            };
+            chown_node(&node, uid, gid)?;
+        }
+        if attr.mask & setattr::MODE != 0 {
+            self.chmod_node(&node, attr.mode)?;
+        }
+        if attr.mask & setattr::SIZE != 0 {
+            match node.file_type {
+                libc::S_IFREG => {}
+                libc::S_IFDIR => return Err(Errno::EISDIR),
+                _ => return Err(Errno::EINVAL),
+            }
+            let size = i64::try_from(attr.size).map_err(|_| Errno::EFBIG)?;
+            let fd = self.reopen(&node, OFlag::O_WRONLY | OFlag::O_NOCTTY)?;
+            nix::unistd::ftruncate(&fd, size)?;
+        }
+        if attr.mask & (setattr::ATIME | setattr::MTIME) != 0 {
+            if node.file_type == libc::S_IFLNK {
+                // The link's own times cannot be reached through a descriptor.
+                return Err(Errno::EOPNOTSUPP);
+            }
+            let time = |set: bool, sec: i64, nsec: i64| {
+                if set {
+                    nix::sys::time::TimeSpec::new(sec, nsec)
+                } else {
+                    nix::sys::time::TimeSpec::UTIME_OMIT
+                }
+            };
+            let atime = time(
+                attr.mask & setattr::ATIME != 0,
+                attr.atime_sec,
+                attr.atime_nsec,
+            );
+            let mtime = time(
+                attr.mask & setattr::MTIME != 0,
+                attr.mtime_sec,
+                attr.mtime_nsec,
+            );
+            let name = node.fd.as_raw_fd().to_string();
+            nix::sys::stat::utimensat(
+                &self.proc_self_fd,
+                name.as_str(),
+                &atime,
+                &mtime,
+                nix::sys::stat::UtimensatFlags::FollowSymlink,
+            )?;
+        }
+        stat_of(&node.fd)
+    }
+
+    /// A readable descriptor of a handle's regular file or directory, for the calls that
+    /// need one (xattrs, fsync). Other kinds have no such descriptor: `Err(kind_errno)`.
+    fn io_fd(&self, handle: Handle, kind_errno: Errno) -> Result<OwnedFd, Errno> {
+        let node = self.node(handle)?;
+        if node.masked {
+            return Err(Errno::EACCES);
+        }
+        match node.file_type {
+            libc::S_IFREG => self.reopen(&node, OFlag::O_RDONLY | OFlag::O_NOCTTY),
+            libc::S_IFDIR => self.reopen(&node, OFlag::O_RDONLY | OFlag::O_DIRECTORY),
+            _ => Err(kind_errno),
+        }
+    }
+
+    fn get_xattr(&self, handle: Handle, name: &[u8], size: u32) -> Result<Vec<u8>, Errno> {
+        let name = xattr_name(name)?;
+        let fd = self.io_fd(handle, Errno::ENODATA)?;
+        let mut buf = vec![0u8; XATTR_BUDGET];
+        let len = sys::fgetxattr(fd.as_fd(), &name, &mut buf)?;
+        if size != 0 && len > size as usize {
+            return Err(Errno::ERANGE);
+        }
+        buf.truncate(len);
+        Ok(buf)
+    }
+
+    fn list_xattr(&self, handle: Handle, size: u32) -> Result<Vec<u8>, Errno> {
+        let fd = match self.io_fd(handle, Errno::ENODATA) {
+            Err(Errno::ENODATA) => return Ok(Vec::new()),
+            other => other?,
+        };
+        let mut buf = vec![0u8; XATTR_BUDGET];
+        let len = sys::flistxattr(fd.as_fd(), &mut buf)?;
+        if size != 0 && len > size as usize {
+            return Err(Errno::ERANGE);
+        }
+        buf.truncate(len);
+        Ok(buf)
+    }
+
+    fn set_xattr(
+        &self,
+        handle: Handle,
+        name: &[u8],
+        value: &[u8],
+        flags: i32,
+    ) -> Result<(), Errno> {
+        if flags & !(libc::XATTR_CREATE | libc::XATTR_REPLACE) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let name = xattr_name(name)?;
+        let fd = self.io_fd(handle, Errno::EPERM)?;
+        sys::fsetxattr(fd.as_fd(), &name, value, flags)
+    }
+
+    fn remove_xattr(&self, handle: Handle, name: &[u8]) -> Result<(), Errno> {
+        let name = xattr_name(name)?;
+        let fd = self.io_fd(handle, Errno::EPERM)?;
+        sys::fremovexattr(fd.as_fd(), &name)
+    }
+
+    fn fsync(&self, handle: Handle, datasync: bool) -> Result<(), Errno> {
+        let fd = self.io_fd(handle, Errno::EINVAL)?;
+        if datasync {
+            nix::unistd::fdatasync(&fd)
+        } else {
+            nix::unistd::fsync(&fd)
+        }
+    }
+
+    fn allocate(&self, handle: Handle, mode: i32, offset: u64, len: u64) -> Result<(), Errno> {
+        let node = self.node(handle)?;
+        match node.file_type {
+            libc::S_IFREG => {}
+            libc::S_IFDIR => return Err(Errno::EISDIR),
+            _ => return Err(Errno::ENODEV),
+        }
+        let (offset, len) = match (i64::try_from(offset), i64::try_from(len)) {
+            (Ok(o), Ok(l)) => (o, l),
+            _ => return Err(Errno::EFBIG),
+        };
+        let fd = self.reopen(&node, OFlag::O_WRONLY | OFlag::O_NOCTTY)?;
+        nix::fcntl::fallocate(
+            &fd,
+            nix::fcntl::FallocateFlags::from_bits_retain(mode),
+            offset,
+            len,
+        )
+    }
+
+    /// Reopens an open descriptor through `/proc/self/fd` (no path is resolved).
+    fn reopen_fd(&self, fd: &OwnedFd, flags: OFlag) -> Result<OwnedFd, Errno> {
+        let name = fd.as_raw_fd().to_string();
+        openat(
+            &self.proc_self_fd,
+            name.as_str(),
+            flags | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+    }
+
     fn new_channel(self: &Arc<Self>) -> Result<Reply, Errno> {
         let live = self.channels.fetch_add(1, Ordering::Relaxed);
         if live >= self.max_channels {
@@ -548,6 +1031,43 @@ impl Shared {
             fd: Some(theirs),
         })
     }
+}
+
+/// The largest extended attribute value (and name list) the gofer returns: Linux's
+/// `XATTR_SIZE_MAX`, less what the response needs around it.
+const XATTR_BUDGET: usize = crate::protocol::MAX_PAYLOAD_SIZE;
+
+fn created(op: Op, handle: Handle, stat: Stat) -> Reply {
+    Reply::from(Response::Created { op, handle, stat })
+}
+
+fn done(op: Op) -> Reply {
+    Reply::from(Response::Done { op })
+}
+
+/// An extended attribute name as the host takes it: 1 to 255 bytes, no NUL.
+fn xattr_name(name: &[u8]) -> Result<std::ffi::CString, Errno> {
+    if name.is_empty() || name.len() > 255 {
+        return Err(Errno::ERANGE);
+    }
+    std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)
+}
+
+/// Gives a node the owner `uid`/`gid` (`u32::MAX`: unchanged), without following it if
+/// it is a symlink.
+fn chown_node(node: &Node, uid: u32, gid: u32) -> Result<(), Errno> {
+    if uid == u32::MAX && gid == u32::MAX {
+        return Ok(());
+    }
+    let uid = (uid != u32::MAX).then(|| nix::unistd::Uid::from_raw(uid));
+    let gid = (gid != u32::MAX).then(|| nix::unistd::Gid::from_raw(gid));
+    nix::unistd::fchownat(
+        &node.fd,
+        "",
+        uid,
+        gid,
+        nix::fcntl::AtFlags::AT_EMPTY_PATH | nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
 }
 
 /// Accepts exactly one plain name component.

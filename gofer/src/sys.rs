@@ -69,3 +69,58 @@ pub(crate) fn recv_with_fds(
         fds,
     })
 }
+
+/// `fgetxattr(2)` into `buf`; returns the value's length.
+pub(crate) fn fgetxattr(
+    fd: BorrowedFd<'_>,
+    name: &std::ffi::CStr,
+    buf: &mut [u8],
+) -> nix::Result<usize> {
+    // SAFETY: `name` is NUL-terminated and `buf` is an exclusively borrowed region of
+    // `buf.len()` writable bytes; the kernel writes at most that many.
+    let ret = unsafe {
+        libc::fgetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    Errno::result(ret).map(|n| usize::try_from(n).unwrap_or(0))
+}
+
+/// `flistxattr(2)` into `buf`; returns the length of the NUL-separated names.
+pub(crate) fn flistxattr(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
+    // SAFETY: `buf` is an exclusively borrowed region of `buf.len()` writable bytes; the
+    // kernel writes at most that many.
+    let ret = unsafe { libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    Errno::result(ret).map(|n| usize::try_from(n).unwrap_or(0))
+}
+
+/// `fsetxattr(2)`.
+pub(crate) fn fsetxattr(
+    fd: BorrowedFd<'_>,
+    name: &std::ffi::CStr,
+    value: &[u8],
+    flags: i32,
+) -> nix::Result<()> {
+    // SAFETY: `name` is NUL-terminated and `value` is a readable region of `value.len()`
+    // bytes; the kernel only reads them.
+    let ret = unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            flags,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// `fremovexattr(2)`.
+pub(crate) fn fremovexattr(fd: BorrowedFd<'_>, name: &std::ffi::CStr) -> nix::Result<()> {
+    // SAFETY: `name` is NUL-terminated; the kernel only reads it.
+    let ret = unsafe { libc::fremovexattr(fd.as_raw_fd(), name.as_ptr()) };
+    Errno::result(ret).map(drop)
+}

@@ -299,7 +299,8 @@ fn client_reports_a_refused_version_as_a_protocol_error_naming_the_version() {
     let result = connect_to_fake_gofer(move |sock| reply_once(sock, &encoded(&refusal)));
 
     let message = result.err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(message.contains("protocol version 1"), "{message}");
+    let wanted = format!("protocol version {}", gofer::PROTOCOL_VERSION);
+    assert!(message.contains(&wanted), "{message}");
 }
 
 #[test]

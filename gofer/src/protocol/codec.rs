@@ -7,9 +7,9 @@ use std::mem::size_of;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use super::{
-    DirEntry, Handle, Header, Op, ReadDirReply, Request, Response, Stat, StatFs, WalkReply,
-    WireError, FLAG_ERROR, HEADER_SIZE, MAX_CLOSE_HANDLES, MAX_MESSAGE_SIZE, MAX_WALK_NAMES,
-    READDIR_ENTRY_BUDGET,
+    DirEntry, Handle, Header, Op, ReadDirReply, Request, Response, SetAttr, Stat, StatFs,
+    WalkReply, WireError, FLAG_ERROR, HEADER_SIZE, MAX_CLOSE_HANDLES, MAX_MESSAGE_SIZE,
+    MAX_WALK_NAMES, READDIR_ENTRY_BUDGET,
 };
 
 #[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
@@ -89,6 +89,89 @@ pub(super) struct DirentHead {
     reserved: [u8; 5],
 }
 
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Default)]
+#[repr(C)]
+pub(super) struct NodeArgs {
+    dir: Handle,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    flags: i32,
+    rdev: u64,
+    name_len: u32,
+    target_len: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct LinkArgs {
+    dir: Handle,
+    target: Handle,
+    name_len: u32,
+    reserved: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct UnlinkArgs {
+    dir: Handle,
+    flags: i32,
+    name_len: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct RenameArgs {
+    old_dir: Handle,
+    new_dir: Handle,
+    flags: u32,
+    old_len: u32,
+    new_len: u32,
+    reserved: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct SetAttrArgs {
+    handle: Handle,
+    attr: SetAttr,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout, Default)]
+#[repr(C)]
+pub(super) struct XattrArgs {
+    handle: Handle,
+    flags: i32,
+    size: u32,
+    name_len: u32,
+    value_len: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct FSyncArgs {
+    handle: Handle,
+    datasync: u32,
+    reserved: u32,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct AllocateArgs {
+    handle: Handle,
+    mode: i32,
+    reserved: u32,
+    offset: u64,
+    len: u64,
+}
+
+#[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub(super) struct CreatedWire {
+    handle: Handle,
+    stat: Stat,
+}
+
 #[derive(FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub(super) struct ErrorReply {
@@ -109,6 +192,20 @@ impl Request<'_> {
             Request::StatFs { .. } => Op::StatFs,
             Request::Close { .. } => Op::Close,
             Request::NewChannel => Op::NewChannel,
+            Request::Create { .. } => Op::Create,
+            Request::MkDir { .. } => Op::MkDir,
+            Request::MkNod { .. } => Op::MkNod,
+            Request::Symlink { .. } => Op::Symlink,
+            Request::Link { .. } => Op::Link,
+            Request::Unlink { .. } => Op::Unlink,
+            Request::Rename { .. } => Op::Rename,
+            Request::SetAttr { .. } => Op::SetAttr,
+            Request::GetXattr { .. } => Op::GetXattr,
+            Request::ListXattr { .. } => Op::ListXattr,
+            Request::SetXattr { .. } => Op::SetXattr,
+            Request::RemoveXattr { .. } => Op::RemoveXattr,
+            Request::FSync { .. } => Op::FSync,
+            Request::Allocate { .. } => Op::Allocate,
         }
     }
 
@@ -164,6 +261,199 @@ impl Request<'_> {
                 out.extend_from_slice(handles.as_bytes());
             }
             Request::NewChannel => {}
+            Request::Create {
+                dir,
+                name,
+                flags,
+                mode,
+                uid,
+                gid,
+            } => put_node(
+                out,
+                NodeArgs {
+                    dir: *dir,
+                    mode: *mode,
+                    uid: *uid,
+                    gid: *gid,
+                    flags: *flags,
+                    ..NodeArgs::default()
+                },
+                name,
+                b"",
+            )?,
+            Request::MkDir {
+                dir,
+                name,
+                mode,
+                uid,
+                gid,
+            } => put_node(
+                out,
+                NodeArgs {
+                    dir: *dir,
+                    mode: *mode,
+                    uid: *uid,
+                    gid: *gid,
+                    ..NodeArgs::default()
+                },
+                name,
+                b"",
+            )?,
+            Request::MkNod {
+                dir,
+                name,
+                mode,
+                rdev,
+                uid,
+                gid,
+            } => put_node(
+                out,
+                NodeArgs {
+                    dir: *dir,
+                    mode: *mode,
+                    uid: *uid,
+                    gid: *gid,
+                    rdev: *rdev,
+                    ..NodeArgs::default()
+                },
+                name,
+                b"",
+            )?,
+            Request::Symlink {
+                dir,
+                name,
+                target,
+                uid,
+                gid,
+            } => put_node(
+                out,
+                NodeArgs {
+                    dir: *dir,
+                    uid: *uid,
+                    gid: *gid,
+                    ..NodeArgs::default()
+                },
+                name,
+                target,
+            )?,
+            Request::Link { dir, name, target } => {
+                put(
+                    out,
+                    &LinkArgs {
+                        dir: *dir,
+                        target: *target,
+                        name_len: wire_len(name)?,
+                        reserved: 0,
+                    },
+                );
+                out.extend_from_slice(name);
+            }
+            Request::Unlink { dir, name, flags } => {
+                put(
+                    out,
+                    &UnlinkArgs {
+                        dir: *dir,
+                        flags: *flags,
+                        name_len: wire_len(name)?,
+                    },
+                );
+                out.extend_from_slice(name);
+            }
+            Request::Rename {
+                old_dir,
+                old_name,
+                new_dir,
+                new_name,
+                flags,
+            } => {
+                put(
+                    out,
+                    &RenameArgs {
+                        old_dir: *old_dir,
+                        new_dir: *new_dir,
+                        flags: *flags,
+                        old_len: wire_len(old_name)?,
+                        new_len: wire_len(new_name)?,
+                        reserved: 0,
+                    },
+                );
+                out.extend_from_slice(old_name);
+                out.extend_from_slice(new_name);
+            }
+            Request::SetAttr { handle, attr } => put(
+                out,
+                &SetAttrArgs {
+                    handle: *handle,
+                    attr: *attr,
+                },
+            ),
+            Request::GetXattr { handle, name, size } => put_xattr(
+                out,
+                XattrArgs {
+                    handle: *handle,
+                    size: *size,
+                    ..XattrArgs::default()
+                },
+                name,
+                b"",
+            )?,
+            Request::ListXattr { handle, size } => put_xattr(
+                out,
+                XattrArgs {
+                    handle: *handle,
+                    size: *size,
+                    ..XattrArgs::default()
+                },
+                b"",
+                b"",
+            )?,
+            Request::SetXattr {
+                handle,
+                name,
+                value,
+                flags,
+            } => put_xattr(
+                out,
+                XattrArgs {
+                    handle: *handle,
+                    flags: *flags,
+                    ..XattrArgs::default()
+                },
+                name,
+                value,
+            )?,
+            Request::RemoveXattr { handle, name } => put_xattr(
+                out,
+                XattrArgs {
+                    handle: *handle,
+                    ..XattrArgs::default()
+                },
+                name,
+                b"",
+            )?,
+            Request::FSync { handle, datasync } => put(
+                out,
+                &FSyncArgs {
+                    handle: *handle,
+                    datasync: u32::from(*datasync),
+                    reserved: 0,
+                },
+            ),
+            Request::Allocate {
+                handle,
+                mode,
+                offset,
+                len,
+            } => put(
+                out,
+                &AllocateArgs {
+                    handle: *handle,
+                    mode: *mode,
+                    reserved: 0,
+                    offset: *offset,
+                    len: *len,
+                },
+            ),
         }
         finish(out)
     }
@@ -230,6 +520,148 @@ impl<'a> Request<'a> {
                 Request::Close { handles }
             }
             Op::NewChannel => Request::NewChannel,
+            Op::Create | Op::MkDir | Op::MkNod | Op::Symlink => {
+                let a: NodeArgs = r.take("node arguments")?;
+                let name = r.bytes(a.name_len as usize, "name")?;
+                let target = r.bytes(a.target_len as usize, "symlink target")?;
+                if op != Op::Symlink && !target.is_empty() {
+                    return Err(WireError::BadValue {
+                        what: "target length",
+                        value: target.len() as u64,
+                    });
+                }
+                match op {
+                    Op::Create => Request::Create {
+                        dir: a.dir,
+                        name,
+                        flags: a.flags,
+                        mode: a.mode,
+                        uid: a.uid,
+                        gid: a.gid,
+                    },
+                    Op::MkDir => Request::MkDir {
+                        dir: a.dir,
+                        name,
+                        mode: a.mode,
+                        uid: a.uid,
+                        gid: a.gid,
+                    },
+                    Op::MkNod => Request::MkNod {
+                        dir: a.dir,
+                        name,
+                        mode: a.mode,
+                        rdev: a.rdev,
+                        uid: a.uid,
+                        gid: a.gid,
+                    },
+                    _ => Request::Symlink {
+                        dir: a.dir,
+                        name,
+                        target,
+                        uid: a.uid,
+                        gid: a.gid,
+                    },
+                }
+            }
+            Op::Link => {
+                let a: LinkArgs = r.take("link arguments")?;
+                Request::Link {
+                    dir: a.dir,
+                    target: a.target,
+                    name: r.bytes(a.name_len as usize, "name")?,
+                }
+            }
+            Op::Unlink => {
+                let a: UnlinkArgs = r.take("unlink arguments")?;
+                Request::Unlink {
+                    dir: a.dir,
+                    flags: a.flags,
+                    name: r.bytes(a.name_len as usize, "name")?,
+                }
+            }
+            Op::Rename => {
+                let a: RenameArgs = r.take("rename arguments")?;
+                Request::Rename {
+                    old_dir: a.old_dir,
+                    new_dir: a.new_dir,
+                    flags: a.flags,
+                    old_name: r.bytes(a.old_len as usize, "old name")?,
+                    new_name: r.bytes(a.new_len as usize, "new name")?,
+                }
+            }
+            Op::SetAttr => {
+                let a: SetAttrArgs = r.take("setattr arguments")?;
+                Request::SetAttr {
+                    handle: a.handle,
+                    attr: a.attr,
+                }
+            }
+            Op::GetXattr | Op::ListXattr | Op::SetXattr | Op::RemoveXattr => {
+                let a: XattrArgs = r.take("xattr arguments")?;
+                let name = r.bytes(a.name_len as usize, "xattr name")?;
+                let value = r.bytes(a.value_len as usize, "xattr value")?;
+                if op != Op::SetXattr && !value.is_empty() {
+                    return Err(WireError::BadValue {
+                        what: "xattr value length",
+                        value: value.len() as u64,
+                    });
+                }
+                match op {
+                    Op::GetXattr => Request::GetXattr {
+                        handle: a.handle,
+                        name,
+                        size: a.size,
+                    },
+                    Op::ListXattr => {
+                        if !name.is_empty() {
+                            return Err(WireError::BadValue {
+                                what: "xattr name length",
+                                value: name.len() as u64,
+                            });
+                        }
+                        Request::ListXattr {
+                            handle: a.handle,
+                            size: a.size,
+                        }
+                    }
+                    Op::SetXattr => Request::SetXattr {
+                        handle: a.handle,
+                        name,
+                        value,
+                        flags: a.flags,
+                    },
+                    _ => Request::RemoveXattr {
+                        handle: a.handle,
+                        name,
+                    },
+                }
+            }
+            Op::FSync => {
+                let a: FSyncArgs = r.take("fsync arguments")?;
+                let datasync = match a.datasync {
+                    0 => false,
+                    1 => true,
+                    other => {
+                        return Err(WireError::BadValue {
+                            what: "datasync flag",
+                            value: other.into(),
+                        })
+                    }
+                };
+                Request::FSync {
+                    handle: a.handle,
+                    datasync,
+                }
+            }
+            Op::Allocate => {
+                let a: AllocateArgs = r.take("allocate arguments")?;
+                Request::Allocate {
+                    handle: a.handle,
+                    mode: a.mode,
+                    offset: a.offset,
+                    len: a.len,
+                }
+            }
         };
         r.finish()?;
         Ok(request)
@@ -249,6 +681,10 @@ impl Response {
             Response::StatFs(_) => Op::StatFs,
             Response::Close => Op::Close,
             Response::NewChannel => Op::NewChannel,
+            Response::SetAttr(_) => Op::SetAttr,
+            Response::Created { op, .. } | Response::Xattr { op, .. } | Response::Done { op } => {
+                *op
+            }
             Response::Error { op, .. } => return *op,
         };
         op as u16
@@ -332,6 +768,30 @@ impl Response {
                 },
             ),
             Response::Open | Response::Close | Response::NewChannel => {}
+            Response::Created { op, handle, stat } => {
+                if !op.creates() {
+                    return Err(bad_op_for("created reply", *op));
+                }
+                put(
+                    out,
+                    &CreatedWire {
+                        handle: *handle,
+                        stat: *stat,
+                    },
+                );
+            }
+            Response::SetAttr(stat) => put(out, stat),
+            Response::Xattr { op, data } => {
+                if !matches!(op, Op::GetXattr | Op::ListXattr) {
+                    return Err(bad_op_for("xattr reply", *op));
+                }
+                out.extend_from_slice(data);
+            }
+            Response::Done { op } => {
+                if !op.is_done_only() {
+                    return Err(bad_op_for("empty reply", *op));
+                }
+            }
         }
         finish(out)
     }
@@ -419,6 +879,22 @@ impl Response {
             Op::StatFs => Response::StatFs(r.take("statfs")?),
             Op::Close => Response::Close,
             Op::NewChannel => Response::NewChannel,
+            Op::Create | Op::MkDir | Op::MkNod | Op::Symlink | Op::Link => {
+                let w: CreatedWire = r.take("created reply")?;
+                Response::Created {
+                    op,
+                    handle: w.handle,
+                    stat: w.stat,
+                }
+            }
+            Op::SetAttr => Response::SetAttr(r.take("stat")?),
+            Op::GetXattr | Op::ListXattr => Response::Xattr {
+                op,
+                data: r.rest().to_vec(),
+            },
+            Op::Unlink | Op::Rename | Op::SetXattr | Op::RemoveXattr | Op::FSync | Op::Allocate => {
+                Response::Done { op }
+            }
         };
         r.finish()?;
         Ok(response)
@@ -448,6 +924,46 @@ fn finish(out: &mut [u8]) -> Result<(), WireError> {
     header.payload_len = u32::try_from(out.len() - HEADER_SIZE)
         .map_err(|_| WireError::Oversize { len: out.len() })?;
     out[..HEADER_SIZE].copy_from_slice(header.as_bytes());
+    Ok(())
+}
+
+fn bad_op_for(what: &'static str, op: Op) -> WireError {
+    WireError::BadValue {
+        what,
+        value: op as u64,
+    }
+}
+
+/// A name's length as a wire `u32` (the message size limit catches long ones later).
+fn wire_len(bytes: &[u8]) -> Result<u32, WireError> {
+    u32::try_from(bytes.len()).map_err(|_| WireError::Oversize { len: bytes.len() })
+}
+
+fn put_node(
+    out: &mut Vec<u8>,
+    mut args: NodeArgs,
+    name: &[u8],
+    target: &[u8],
+) -> Result<(), WireError> {
+    args.name_len = wire_len(name)?;
+    args.target_len = wire_len(target)?;
+    put(out, &args);
+    out.extend_from_slice(name);
+    out.extend_from_slice(target);
+    Ok(())
+}
+
+fn put_xattr(
+    out: &mut Vec<u8>,
+    mut args: XattrArgs,
+    name: &[u8],
+    value: &[u8],
+) -> Result<(), WireError> {
+    args.name_len = wire_len(name)?;
+    args.value_len = wire_len(value)?;
+    put(out, &args);
+    out.extend_from_slice(name);
+    out.extend_from_slice(value);
     Ok(())
 }
 
@@ -525,3 +1041,8 @@ const _: () = assert!(size_of::<StatFs>() == 80);
 const _: () = assert!(size_of::<DirentHead>() == 24);
 const _: () = assert!(size_of::<VersionReplyWire>() == 144);
 const _: () = assert!(size_of::<WalkedWire>() == 136);
+const _: () = assert!(size_of::<NodeArgs>() == 40);
+const _: () = assert!(size_of::<SetAttr>() == 56);
+const _: () = assert!(size_of::<XattrArgs>() == 24);
+const _: () = assert!(size_of::<RenameArgs>() == 32);
+const _: () = assert!(size_of::<CreatedWire>() == 136);

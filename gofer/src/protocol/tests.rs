@@ -91,6 +91,96 @@ fn all_requests() -> Vec<Request<'static>> {
         },
         Request::Close { handles: vec![] },
         Request::NewChannel,
+        Request::Create {
+            dir: Handle(2),
+            name: b"new.txt",
+            flags: libc::O_RDWR | libc::O_APPEND,
+            mode: 0o644,
+            uid: 1000,
+            gid: 100,
+        },
+        Request::MkDir {
+            dir: Handle(2),
+            name: b"d",
+            mode: 0o2755,
+            uid: 0,
+            gid: 0,
+        },
+        Request::MkNod {
+            dir: Handle(3),
+            name: b"fifo",
+            mode: libc::S_IFIFO | 0o600,
+            rdev: 0,
+            uid: 5,
+            gid: 6,
+        },
+        Request::Symlink {
+            dir: Handle(3),
+            name: b"l",
+            target: b"../../some where",
+            uid: 1,
+            gid: 2,
+        },
+        Request::Link {
+            dir: Handle(4),
+            name: b"hard",
+            target: Handle(9),
+        },
+        Request::Unlink {
+            dir: Handle(4),
+            name: b"gone",
+            flags: libc::AT_REMOVEDIR,
+        },
+        Request::Rename {
+            old_dir: Handle(4),
+            old_name: b"a",
+            new_dir: Handle(5),
+            new_name: b"bb",
+            flags: libc::RENAME_EXCHANGE,
+        },
+        Request::SetAttr {
+            handle: Handle(6),
+            attr: SetAttr {
+                mask: setattr::ALL,
+                mode: 0o4755,
+                uid: 1,
+                gid: 2,
+                size: 1 << 40,
+                atime_sec: -5,
+                atime_nsec: libc::UTIME_NOW,
+                mtime_sec: 7,
+                mtime_nsec: 999_999_999,
+            },
+        },
+        Request::GetXattr {
+            handle: Handle(7),
+            name: b"user.x",
+            size: 0,
+        },
+        Request::ListXattr {
+            handle: Handle(7),
+            size: 100,
+        },
+        Request::SetXattr {
+            handle: Handle(7),
+            name: b"trusted.y",
+            value: &[0, 1, 2, 255],
+            flags: libc::XATTR_CREATE,
+        },
+        Request::RemoveXattr {
+            handle: Handle(7),
+            name: b"user.x",
+        },
+        Request::FSync {
+            handle: Handle(8),
+            datasync: true,
+        },
+        Request::Allocate {
+            handle: Handle(8),
+            mode: libc::FALLOC_FL_KEEP_SIZE,
+            offset: 4096,
+            len: u64::MAX,
+        },
     ]
 }
 
@@ -131,6 +221,27 @@ fn all_responses() -> Vec<Response> {
         Response::StatFs(sample_statfs()),
         Response::Close,
         Response::NewChannel,
+        Response::Created {
+            op: Op::Create,
+            handle: Handle(12),
+            stat: sample_stat(4),
+        },
+        Response::Created {
+            op: Op::Link,
+            handle: Handle(13),
+            stat: sample_stat(5),
+        },
+        Response::SetAttr(sample_stat(6)),
+        Response::Xattr {
+            op: Op::GetXattr,
+            data: vec![1, 2, 3],
+        },
+        Response::Xattr {
+            op: Op::ListXattr,
+            data: b"user.a\0user.b\0".to_vec(),
+        },
+        Response::Done { op: Op::Rename },
+        Response::Done { op: Op::Allocate },
         Response::Error {
             op: Op::Open as u16,
             errno: libc::EROFS,
@@ -475,4 +586,83 @@ fn decoding_any_prefix_or_corruption_of_valid_messages_never_panics() {
             let _ = Response::decode(&corrupt);
         }
     }
+}
+
+#[test]
+fn replies_whose_op_does_not_match_their_kind_cannot_be_encoded() {
+    let mut out = Vec::new();
+    for bad in [
+        Response::Created {
+            op: Op::Unlink,
+            handle: Handle(1),
+            stat: sample_stat(0),
+        },
+        Response::Xattr {
+            op: Op::SetXattr,
+            data: vec![],
+        },
+        Response::Done { op: Op::Create },
+        Response::Done { op: Op::SetAttr },
+    ] {
+        assert!(bad.encode(&mut out).is_err(), "{bad:?} encoded");
+    }
+}
+
+#[test]
+fn stray_target_value_or_flag_bytes_in_new_requests_are_rejected() {
+    // A MkDir carrying a symlink target.
+    let mut msg = Vec::new();
+    Request::Symlink {
+        dir: Handle(1),
+        name: b"n",
+        target: b"t",
+        uid: 0,
+        gid: 0,
+    }
+    .encode(&mut msg)
+    .unwrap();
+    msg[0..2].copy_from_slice(&(Op::MkDir as u16).to_le_bytes());
+    assert!(matches!(
+        Request::decode(&msg),
+        Err(WireError::BadValue { .. })
+    ));
+    // A GetXattr carrying a value.
+    Request::SetXattr {
+        handle: Handle(1),
+        name: b"user.a",
+        value: b"v",
+        flags: 0,
+    }
+    .encode(&mut msg)
+    .unwrap();
+    msg[0..2].copy_from_slice(&(Op::GetXattr as u16).to_le_bytes());
+    assert!(matches!(
+        Request::decode(&msg),
+        Err(WireError::BadValue { .. })
+    ));
+    // An FSync whose datasync flag is neither 0 nor 1.
+    Request::FSync {
+        handle: Handle(1),
+        datasync: true,
+    }
+    .encode(&mut msg)
+    .unwrap();
+    msg[HEADER_SIZE + 8] = 2;
+    assert!(matches!(
+        Request::decode(&msg),
+        Err(WireError::BadValue { .. })
+    ));
+    // Name lengths that overrun the payload.
+    Request::Unlink {
+        dir: Handle(1),
+        name: b"abc",
+        flags: 0,
+    }
+    .encode(&mut msg)
+    .unwrap();
+    msg[HEADER_SIZE + 12] = 200;
+    assert!(matches!(
+        Request::decode(&msg),
+        Err(WireError::Truncated(_))
+    ));
 }

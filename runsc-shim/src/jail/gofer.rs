@@ -82,6 +82,9 @@ pub fn filters(writable: bool) -> Result<Vec<BpfProgram>, seccompiler::Error> {
         // Extended attributes of held files (reading them).
         always(libc::SYS_fgetxattr),
         always(libc::SYS_flistxattr),
+        // FSync (also allowed read-only: it changes nothing the guest can see).
+        always(libc::SYS_fsync),
+        always(libc::SYS_fdatasync),
         // The debug log.
         always(libc::SYS_write),
         always(libc::SYS_writev),
@@ -98,16 +101,16 @@ pub fn filters(writable: bool) -> Result<Vec<BpfProgram>, seccompiler::Error> {
             always(libc::SYS_linkat),
             always(libc::SYS_unlinkat),
             always(libc::SYS_renameat2),
+            // glibc's renameat2 with no flags is the older renameat.
+            always(libc::SYS_renameat),
             // Setting attributes of held files (SetAttr).
             always(libc::SYS_fchmod),
             always(libc::SYS_fchmodat),
             always(libc::SYS_fchownat),
             always(libc::SYS_utimensat),
             always(libc::SYS_ftruncate),
-            // Allocate, FSync.
+            // Allocate.
             always(libc::SYS_fallocate),
-            always(libc::SYS_fsync),
-            always(libc::SYS_fdatasync),
             // Changing extended attributes.
             always(libc::SYS_fsetxattr),
             always(libc::SYS_fremovexattr),
