@@ -666,26 +666,49 @@ impl Shared {
         uid: u32,
         gid: u32,
     ) -> Result<Reply, Errno> {
-        let allowed = libc::O_ACCMODE | libc::O_APPEND | libc::O_CLOEXEC;
+        let allowed =
+            libc::O_ACCMODE | libc::O_APPEND | libc::O_CLOEXEC | libc::O_TMPFILE | libc::O_EXCL;
         if flags & !allowed != 0 || flags & libc::O_ACCMODE == libc::O_ACCMODE {
             return Err(Errno::EINVAL);
         }
-        check_name(name)?;
-        let dir_node = self.dir_node(dir)?;
-        // Always a new file: a name that appeared since the sentry looked is EEXIST, and
-        // nothing already there (a symlink included) is ever opened.
-        let oflags = OFlag::from_bits_retain(flags & (libc::O_ACCMODE | libc::O_APPEND))
-            | OFlag::O_CREAT
-            | OFlag::O_EXCL
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_NOCTTY
-            | OFlag::O_CLOEXEC;
-        let file = openat(
-            &dir_node.fd,
-            name,
-            oflags,
-            Mode::from_bits_truncate(mode & 0o7777),
-        )?;
+        let unnamed = flags & libc::O_TMPFILE == libc::O_TMPFILE;
+        let access = OFlag::from_bits_retain(flags & (libc::O_ACCMODE | libc::O_APPEND));
+        let dir_node;
+        let file = if unnamed {
+            // O_TMPFILE: an unnamed file in the directory (O_EXCL: never linkable).
+            if !name.is_empty() || flags & libc::O_ACCMODE == libc::O_RDONLY {
+                return Err(Errno::EINVAL);
+            }
+            dir_node = self.dir_node(dir)?;
+            let excl = OFlag::from_bits_retain(flags & libc::O_EXCL);
+            openat(
+                &dir_node.fd,
+                ".",
+                access | excl | OFlag::O_TMPFILE | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(mode & 0o7777),
+            )?
+        } else {
+            if flags & libc::O_EXCL != 0 || flags & libc::O_TMPFILE != 0 {
+                return Err(Errno::EINVAL);
+            }
+            check_name(name)?;
+            dir_node = self.dir_node(dir)?;
+            // Always a new file: a name that appeared since the sentry looked is EEXIST,
+            // and nothing already there (a symlink included) is ever opened.
+            let oflags = access
+                | OFlag::O_CREAT
+                | OFlag::O_EXCL
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NOCTTY
+                | OFlag::O_CLOEXEC;
+            openat(
+                &dir_node.fd,
+                name,
+                oflags,
+                Mode::from_bits_truncate(mode & 0o7777),
+            )?
+        };
+        drop(dir_node);
         // The handle names the very inode just created, not whatever the name is now.
         let path_fd = self.reopen_fd(&file, OFlag::O_PATH)?;
         let node = Node::new(path_fd)?;
@@ -863,35 +886,33 @@ impl Shared {
             nix::unistd::ftruncate(&fd, size)?;
         }
         if attr.mask & (setattr::ATIME | setattr::MTIME) != 0 {
-            if node.file_type == libc::S_IFLNK {
-                // The link's own times cannot be reached through a descriptor.
-                return Err(Errno::EOPNOTSUPP);
-            }
             let time = |set: bool, sec: i64, nsec: i64| {
                 if set {
-                    nix::sys::time::TimeSpec::new(sec, nsec)
+                    libc::timespec {
+                        tv_sec: sec,
+                        tv_nsec: nsec,
+                    }
                 } else {
-                    nix::sys::time::TimeSpec::UTIME_OMIT
+                    libc::timespec {
+                        tv_sec: 0,
+                        tv_nsec: libc::UTIME_OMIT,
+                    }
                 }
             };
-            let atime = time(
-                attr.mask & setattr::ATIME != 0,
-                attr.atime_sec,
-                attr.atime_nsec,
-            );
-            let mtime = time(
-                attr.mask & setattr::MTIME != 0,
-                attr.mtime_sec,
-                attr.mtime_nsec,
-            );
-            let name = node.fd.as_raw_fd().to_string();
-            nix::sys::stat::utimensat(
-                &self.proc_self_fd,
-                name.as_str(),
-                &atime,
-                &mtime,
-                nix::sys::stat::UtimensatFlags::FollowSymlink,
-            )?;
+            let times = [
+                time(
+                    attr.mask & setattr::ATIME != 0,
+                    attr.atime_sec,
+                    attr.atime_nsec,
+                ),
+                time(
+                    attr.mask & setattr::MTIME != 0,
+                    attr.mtime_sec,
+                    attr.mtime_nsec,
+                ),
+            ];
+            // The inode the handle pins, a symlink's own times included.
+            sys::utimens_empty_path(node.fd.as_fd(), &times)?;
         }
         stat_of(&node.fd)
     }

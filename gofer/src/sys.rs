@@ -124,3 +124,23 @@ pub(crate) fn fremovexattr(fd: BorrowedFd<'_>, name: &std::ffi::CStr) -> nix::Re
     let ret = unsafe { libc::fremovexattr(fd.as_raw_fd(), name.as_ptr()) };
     Errno::result(ret).map(drop)
 }
+
+/// `utimensat(fd, "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)`: sets the times of the
+/// inode `fd` names (an `O_PATH` descriptor of any kind of file, a symlink itself
+/// included; Linux 5.8 and later).
+pub(crate) fn utimens_empty_path(
+    fd: BorrowedFd<'_>,
+    times: &[libc::timespec; 2],
+) -> nix::Result<()> {
+    // SAFETY: the path is a NUL-terminated empty string and `times` two timespecs, both
+    // only read by the kernel.
+    let ret = unsafe {
+        libc::utimensat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            times.as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    Errno::result(ret).map(drop)
+}

@@ -44,6 +44,11 @@ pub struct DoArgs {
     /// Use DIR as the root filesystem instead of the host's `/`.
     #[arg(long, value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
+    /// Where the sandbox's writes to its root go: `memory` (an overlay in the sentry's
+    /// memory, discarded at exit; the host's files never change) or `none` (no overlay:
+    /// writes go to the root directory's files on the host, through the gofer).
+    #[arg(long, default_value = "memory", value_name = "MODE", value_parser = ["memory", "none"])]
+    pub overlay: String,
     /// Working directory inside the sandbox (default: the current directory, or `/`
     /// with --rootfs).
     #[arg(long, value_name = "DIR")]

@@ -83,7 +83,11 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
             .unwrap_or_default(),
         strace: args.strace,
         platform: args.platform.clone(),
-        root: RootMode::Overlay,
+        root: if args.overlay == "none" {
+            RootMode::WriteThrough
+        } else {
+            RootMode::Overlay
+        },
         pids_limit: args.pids_limit.max(1),
     })
 }
@@ -118,7 +122,8 @@ fn start(args: DoArgs) -> Result<i32, String> {
     )
     .map_err(|e| format!("cannot create the gofer channel: {e}"))?;
 
-    let mut gofer = spawn_gofer(&exe, &rootfs, gofer_end, log.as_ref())?;
+    let writable = config.root == RootMode::WriteThrough;
+    let mut gofer = spawn_gofer(&exe, &rootfs, writable, gofer_end, log.as_ref())?;
     let boot = spawn_boot(&exe, sentry_end, &config, log.as_ref());
     let code = match boot {
         Ok(mut boot) => wait_boot(&mut boot),
@@ -137,6 +142,7 @@ fn start(args: DoArgs) -> Result<i32, String> {
 fn spawn_gofer(
     exe: &Path,
     rootfs: &Path,
+    writable: bool,
     sock: OwnedFd,
     log: Option<&OwnedFd>,
 ) -> Result<Child, String> {
@@ -146,6 +152,9 @@ fn spawn_gofer(
         .arg(rootfs)
         .arg("--sock-fd")
         .arg(inheritable(&sock).map_err(|e| e.to_string())?.to_string());
+    if writable {
+        cmd.arg("--writable");
+    }
     if let Some(l) = log {
         cmd.arg("--log-fd")
             .arg(inheritable(l).map_err(|e| e.to_string())?.to_string());

@@ -61,6 +61,10 @@ pub enum RootMode {
     /// A writable overlay: changes go to a tmpfs in the sentry's memory, never to the
     /// host.
     Overlay,
+    /// The gofer's tree, writable: changes are made to the host's files (by the gofer,
+    /// which must have been started writable), as runc does for an OCI bundle whose
+    /// root is not read-only.
+    WriteThrough,
 }
 
 fn default_pids_limit() -> usize {
@@ -132,7 +136,8 @@ pub fn prepare(
         other => return Err(BootError::Platform(other.to_string())),
     };
     let (client, root_handle, root_stat) = gofer::Client::connect(gofer_sock)?;
-    let lower = GoferFs::new_root(Arc::new(client), root_handle, root_stat, true);
+    let read_only = config.root != RootMode::WriteThrough;
+    let lower = GoferFs::new_root(Arc::new(client), root_handle, root_stat, read_only);
     let memory_file = Arc::new(MemoryFile::new().map_err(BootError::Kernel)?);
     let mounts = match config.root {
         RootMode::ReadOnly => {
@@ -141,6 +146,9 @@ pub fn prepare(
                 ..Default::default()
             };
             MountNamespace::new(lower, "9p", "/".to_string(), flags)
+        }
+        RootMode::WriteThrough => {
+            MountNamespace::new(lower, "9p", "/".to_string(), MountFlags::default())
         }
         RootMode::Overlay => {
             let upper = TmpFs::new_root(

@@ -383,7 +383,7 @@ pub fn fallocate(task: &mut Task, fd: i32, mode: i32, offset: i64, len: i64) -> 
 
 /// The file of a sync call: EBADF for O_PATH, EINVAL for files with nothing to sync
 /// (pipes, sockets, the host's stdio).
-fn syncable(task: &Task, fd: i32) -> Result<()> {
+fn syncable(task: &Task, fd: i32) -> Result<Arc<File>> {
     let file = task.files.get(fd)?;
     if file.is_path_only() {
         bail!(EBADF);
@@ -391,18 +391,18 @@ fn syncable(task: &Task, fd: i32) -> Result<()> {
     if file.path().is_none() {
         bail!(EINVAL);
     }
-    Ok(())
+    Ok(file)
 }
 
-/// fsync(2): the sandbox's files live in the sentry's memory or are written straight
-/// to the host file, so there is nothing to flush.
+/// fsync(2): files in the sentry's memory have nothing to flush; a file written
+/// through to the host is flushed by the gofer.
 pub fn fsync(task: &mut Task, fd: i32) -> Result<u64> {
-    syncable(task, fd)?;
+    syncable(task, fd)?.ops().fsync(false)?;
     Ok(0)
 }
 
 pub fn fdatasync(task: &mut Task, fd: i32) -> Result<u64> {
-    syncable(task, fd)?;
+    syncable(task, fd)?.ops().fsync(true)?;
     Ok(0)
 }
 

@@ -102,9 +102,13 @@ pub fn mmap(
             bail!(EPERM);
         }
         let obj = file.ops().mappable()?;
+        let writes_back = file.ops().shared_writable_mmap();
+        if shared && prot.write && !writes_back {
+            bail!(ENODEV);
+        }
         let max = Prot {
             read: true,
-            write: !shared || writable,
+            write: !shared || (writable && writes_back),
             exec: !noexec,
         };
         (

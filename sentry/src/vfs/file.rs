@@ -161,30 +161,7 @@ pub trait FileOps: Send + Sync + 'static {
 
     /// Computes a new offset for lseek; the default serves positioned files by size.
     fn seek(&self, _file: &File, current: u64, offset: i64, whence: SeekWhence) -> Result<u64> {
-        if !self.uses_offset() {
-            return Err(errno!(ESPIPE));
-        }
-        let base = match whence {
-            SeekWhence::Set => 0,
-            SeekWhence::Current => current as i64,
-            SeekWhence::End => self.stat()?.size as i64,
-            SeekWhence::Data | SeekWhence::Hole => {
-                let size = self.stat()?.size as i64;
-                if offset < 0 || offset >= size {
-                    return Err(errno!(ENXIO));
-                }
-                return Ok(if whence == SeekWhence::Data {
-                    offset as u64
-                } else {
-                    size as u64
-                });
-            }
-        };
-        let new = base.checked_add(offset).ok_or_else(|| errno!(EOVERFLOW))?;
-        if new < 0 {
-            return Err(errno!(EINVAL));
-        }
-        Ok(new as u64)
+        seek_by_size(self, current, offset, whence)
     }
 
     /// Lists directory entries from index `pos`, appending to `out`; returns the new
@@ -218,6 +195,18 @@ pub trait FileOps: Send + Sync + 'static {
     /// Readiness for poll: `POLL*` bits among `mask` that are ready now.
     fn readiness(&self, mask: u32) -> u32 {
         mask & (libc::POLLIN | libc::POLLOUT) as u32
+    }
+
+    /// fsync(2)/fdatasync(2): flushes what the file's backing keeps elsewhere (the
+    /// sentry's own files live in its memory: nothing to do).
+    fn fsync(&self, _datasync: bool) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether writes through a shared mapping reach the file (mmap of a file that
+    /// cannot keep them refuses PROT_WRITE with MAP_SHARED).
+    fn shared_writable_mmap(&self) -> bool {
+        true
     }
 
     /// The name /proc/[pid]/fd shows as `anon_inode:[name]` for a file without a path.
@@ -255,6 +244,40 @@ pub trait FileOps: Send + Sync + 'static {
     fn on_set_flags(&self, _flags: u32) -> Result<()> {
         Ok(())
     }
+}
+
+/// lseek for a positioned file whose data is all of `ops.stat().size` bytes (no holes):
+/// FileOps::seek's default.
+pub fn seek_by_size<F: FileOps + ?Sized>(
+    ops: &F,
+    current: u64,
+    offset: i64,
+    whence: SeekWhence,
+) -> Result<u64> {
+    if !ops.uses_offset() {
+        return Err(errno!(ESPIPE));
+    }
+    let base = match whence {
+        SeekWhence::Set => 0,
+        SeekWhence::Current => current as i64,
+        SeekWhence::End => ops.stat()?.size as i64,
+        SeekWhence::Data | SeekWhence::Hole => {
+            let size = ops.stat()?.size as i64;
+            if offset < 0 || offset >= size {
+                return Err(errno!(ENXIO));
+            }
+            return Ok(if whence == SeekWhence::Data {
+                offset as u64
+            } else {
+                size as u64
+            });
+        }
+    };
+    let new = base.checked_add(offset).ok_or_else(|| errno!(EOVERFLOW))?;
+    if new < 0 {
+        return Err(errno!(EINVAL));
+    }
+    Ok(new as u64)
 }
 
 /// An open directory of any filesystem: the inode's `readdir` is asked for the entries

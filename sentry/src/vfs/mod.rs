@@ -14,8 +14,8 @@ mod resolve;
 
 pub use dentry::{Dentry, Mount, MountFlags, MountNamespace, Path};
 pub use file::{
-    fill_dirents, read_from_bytes, DirEntry, DirFile, DirentWriter, File, FileOps, FileWatcher,
-    IoctlMemory, SeekWhence,
+    fill_dirents, read_from_bytes, seek_by_size, DirEntry, DirFile, DirentWriter, File, FileOps,
+    FileWatcher, IoctlMemory, SeekWhence,
 };
 pub use inode::{
     FileType, Inode, NewOwner, NodeKind, RenameFlags, SetAttr, Stat, TimeSet, XattrSet,
