@@ -102,13 +102,12 @@ pub fn mmap(
             bail!(EPERM);
         }
         let obj = file.ops().mappable()?;
-        let writes_back = file.ops().shared_writable_mmap();
-        if shared && prot.write && !writes_back {
-            bail!(ENODEV);
+        if shared && writable {
+            file.ops().map_shared_writable()?;
         }
         let max = Prot {
             read: true,
-            write: !shared || (writable && writes_back),
+            write: !shared || writable,
             exec: !noexec,
         };
         (
@@ -190,6 +189,11 @@ pub fn msync(task: &mut Task, addr: u64, len: u64, flags: i32) -> Result<u64> {
     }
     let len = page_up(len).ok_or_else(|| errno!(ENOMEM))?;
     task.mm.check_mapped(addr, len)?;
+    if flags & libc::MS_SYNC != 0 {
+        for obj in task.mm.shared_objects(addr, len) {
+            obj.sync()?;
+        }
+    }
     Ok(0)
 }
 

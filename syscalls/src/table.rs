@@ -113,7 +113,7 @@ syscalls! {
     6 lstat => Full, fs::lstat [u64, u64];
     7 poll => Partial(POLL_NOTE), poll::poll [u64, u64, i32];
     8 lseek => Full, fs::lseek [i32, i64, u32];
-    9 mmap => Partial("MAP_SHARED with PROT_WRITE of a file on a root written through to the host (--overlay none) fails with ENODEV: its pages would not reach the host file"), mm::mmap [u64, u64, u64, u64, i32, u64];
+    9 mmap => Partial("shared mappings of host files (a root written through with --overlay none) keep their pages in the sentry: written back to the host file on msync(MS_SYNC), fsync and close, and not refreshed by host processes writing the file meanwhile"), mm::mmap [u64, u64, u64, u64, i32, u64];
     10 mprotect => Full, mm::mprotect [u64, u64, u64];
     11 munmap => Full, mm::munmap [u64, u64];
     12 brk => Full, mm::brk [u64];

@@ -8,8 +8,11 @@
 //! A writable instance (the root written through to the host, as runc does) sends every
 //! change — create, mkdir, mknod, symlink, link, unlink, rename, setattr, xattrs,
 //! fallocate, fsync — to the gofer, asks it for fresh attributes on each stat (the host
-//! file may have changed), and keeps its page cache in step with writes. Shared writable
-//! mappings of its files are refused (ENODEV): their pages would not reach the host.
+//! file may have changed), and keeps its page cache in step with writes. Once a file is
+//! mapped shared and writable, its cached pages are the truth: reads are served from them
+//! and they are written back to the host file on msync(MS_SYNC), fsync, close and when
+//! the inode is dropped (a host process writing the same file meanwhile may be
+//! overwritten: the sandbox's view wins).
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsFd, OwnedFd};
@@ -97,6 +100,9 @@ pub struct GoferInode {
     /// A read-only host fd shared by all read-only opens and the page cache.
     host_fd: OnceLock<Arc<OwnedFd>>,
     cache: Mutex<Option<PageCache>>,
+    /// Set once the file is mapped shared and writable: the writable host fd its cached
+    /// pages are written back through.
+    writeback: Mutex<Option<Arc<OwnedFd>>>,
 }
 
 struct PageCache {
@@ -123,6 +129,7 @@ impl GoferInode {
             link: l,
             host_fd: OnceLock::new(),
             cache: Mutex::new(None),
+            writeback: Mutex::new(None),
         })
     }
 
@@ -182,6 +189,82 @@ impl GoferInode {
         }
     }
 
+    /// Writes the cached pages of a file mapped shared and writable back to the host
+    /// file (up to its current size: page tails past the end are not written).
+    fn write_back(&self) -> Result<()> {
+        let Some(fd) = self.writeback.lock().clone() else {
+            return Ok(());
+        };
+        let size = self.size()?;
+        let guard = self.cache.lock();
+        let Some(cache) = guard.as_ref() else {
+            return Ok(());
+        };
+        let mut page = vec![0u8; PAGE_SIZE as usize];
+        for (&pg, &f) in &cache.frames {
+            let at = pg * PAGE_SIZE;
+            if at >= size {
+                break;
+            }
+            let len = (size - at).min(PAGE_SIZE) as usize;
+            cache.mf.read(f * PAGE_SIZE, &mut page[..len]);
+            let mut done = 0;
+            while done < len {
+                match nix::sys::uio::pwrite(fd.as_fd(), &page[done..len], (at + done as u64) as i64)
+                {
+                    Ok(0) => return Err(errno!(EIO)),
+                    Ok(n) => done += n,
+                    Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// read() of a file whose cached pages may be newer than the host file (written
+    /// through a shared mapping): cached pages from the cache, the rest from the host.
+    fn read_through_cache(&self, fd: &OwnedFd, buf: &mut [u8], offset: u64) -> Result<usize> {
+        let size = self.size()?;
+        if offset >= size {
+            return Ok(0);
+        }
+        let want = buf.len().min((size - offset) as usize);
+        let mut done = 0;
+        while done < want {
+            let at = offset + done as u64;
+            let in_page = (at % PAGE_SIZE) as usize;
+            let chunk = (PAGE_SIZE as usize - in_page).min(want - done);
+            let cached = self
+                .cache
+                .lock()
+                .as_ref()
+                .and_then(|c| c.frames.get(&(at / PAGE_SIZE)).map(|&f| (c.mf.clone(), f)));
+            match cached {
+                Some((mf, f)) => {
+                    mf.read(f * PAGE_SIZE + in_page as u64, &mut buf[done..done + chunk])
+                }
+                None => {
+                    let n = loop {
+                        match nix::sys::uio::pread(
+                            fd.as_fd(),
+                            &mut buf[done..done + chunk],
+                            at as i64,
+                        ) {
+                            Err(nix::errno::Errno::EINTR) => continue,
+                            other => break other?,
+                        }
+                    };
+                    if n < chunk {
+                        return Ok(done + n);
+                    }
+                }
+            }
+            done += chunk;
+        }
+        Ok(done)
+    }
+
     fn ids(owner: &NewOwner) -> (u32, u32) {
         (owner.uid, owner.gid)
     }
@@ -213,6 +296,9 @@ fn time_parts(t: Option<TimeSet>) -> (bool, i64, i64) {
 
 impl Drop for GoferInode {
     fn drop(&mut self) {
+        if let Err(e) = self.write_back() {
+            tracing::warn!(?e, "writing back a shared mapping's pages failed");
+        }
         if let Some(cache) = self.cache.get_mut().take() {
             for &f in cache.frames.values() {
                 cache.mf.decref(f, 1);
@@ -575,6 +661,10 @@ impl Mappable for GoferInode {
         Ok(first)
     }
 
+    fn sync(&self) -> Result<()> {
+        self.write_back()
+    }
+
     fn identity(&self) -> MappableIdentity {
         let st = *self.stat.lock();
         MappableIdentity {
@@ -591,6 +681,15 @@ struct GoferFile {
     fd: Arc<OwnedFd>,
 }
 
+impl Drop for GoferFile {
+    fn drop(&mut self) {
+        // Closing a file flushes what was written through shared mappings of it.
+        if let Err(e) = self.inode.write_back() {
+            tracing::warn!(?e, "writing back a shared mapping's pages failed");
+        }
+    }
+}
+
 impl FileOps for GoferFile {
     fn supports_epoll(&self) -> bool {
         false
@@ -604,6 +703,9 @@ impl FileOps for GoferFile {
         let off = offset.unwrap_or(0);
         if off > i64::MAX as u64 {
             return Err(errno!(EINVAL));
+        }
+        if self.inode.writeback.lock().is_some() {
+            return self.inode.read_through_cache(&self.fd, buf, off);
         }
         loop {
             match nix::sys::uio::pread(self.fd.as_fd(), buf, off as i64) {
@@ -644,12 +746,18 @@ impl FileOps for GoferFile {
         if self.inode.fs.read_only {
             return Ok(());
         }
+        self.inode.write_back()?;
         Ok(self.inode.fs.client.fsync(self.inode.handle, datasync)?)
     }
 
-    fn shared_writable_mmap(&self) -> bool {
-        // Pages written through a shared mapping would stay in the sentry's cache.
-        self.inode.fs.read_only
+    fn map_shared_writable(&self) -> Result<()> {
+        if !self.inode.fs.read_only {
+            let mut wb = self.inode.writeback.lock();
+            if wb.is_none() {
+                *wb = Some(self.fd.clone());
+            }
+        }
+        Ok(())
     }
 
     fn stat(&self) -> Result<Stat> {

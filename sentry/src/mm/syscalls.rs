@@ -2,7 +2,9 @@
 //! madvise and mincore. The syscall layer decodes and validates flags; these enforce
 //! the address-space rules and keep the stub in step.
 
-use super::{check_range, page_down, page_up, Backing, MemoryManager, Vma, VmaKind};
+use std::sync::Arc;
+
+use super::{check_range, page_down, page_up, Backing, Mappable, MemoryManager, Vma, VmaKind};
 use crate::errno;
 use crate::errno::Result;
 use crate::platform::{Prot, MAX_USER_ADDRESS, MIN_USER_ADDRESS, PAGE_SIZE};
@@ -294,6 +296,21 @@ impl MemoryManager {
         } else {
             Err(errno!(ENOMEM))
         }
+    }
+
+    /// The objects behind the shared mappings that overlap `[addr, addr + len)`, for
+    /// msync(2).
+    pub fn shared_objects(&self, addr: u64, len: u64) -> Vec<Arc<dyn Mappable>> {
+        let end = addr.saturating_add(len);
+        let mm = self.inner.lock();
+        mm.vmas
+            .overlapping(addr, end)
+            .filter(|v| v.shared)
+            .filter_map(|v| match &v.backing {
+                Backing::Object { obj, .. } => Some(obj.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// mincore(2): one byte per page, 1 if resident.

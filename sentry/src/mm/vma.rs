@@ -14,6 +14,11 @@ pub trait Mappable: Send + Sync {
     fn frame(&self, mf: &Arc<MemoryFile>, pgoff: u64) -> Result<Frame>;
     /// How `/proc/[pid]/maps` names this object (device, inode, path).
     fn identity(&self) -> MappableIdentity;
+    /// msync(2) of a shared mapping: writes pages the object keeps in the memory file
+    /// back to where it came from (nothing to do for the sentry's own files).
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// What `/proc/[pid]/maps` shows for a mapped object.

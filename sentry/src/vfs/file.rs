@@ -203,10 +203,11 @@ pub trait FileOps: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Whether writes through a shared mapping reach the file (mmap of a file that
-    /// cannot keep them refuses PROT_WRITE with MAP_SHARED).
-    fn shared_writable_mmap(&self) -> bool {
-        true
+    /// Called before a shared mapping of this file, opened for writing, is made (its
+    /// pages may then be written through the mapping): a file that must write such
+    /// pages back somewhere gets ready to, or refuses.
+    fn map_shared_writable(&self) -> Result<()> {
+        Ok(())
     }
 
     /// The name /proc/[pid]/fd shows as `anon_inode:[name]` for a file without a path.
