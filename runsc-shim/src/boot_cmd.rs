@@ -41,6 +41,14 @@ pub fn run(args: BootArgs) -> i32 {
         );
         return 125;
     };
+    let control = match args.control_fd.map(crate::fds::adopt) {
+        None => None,
+        Some(Some(fd)) => Some(std::fs::File::from(fd)),
+        Some(None) => {
+            eprintln!("moat boot: --control-fd is not an open descriptor");
+            return 125;
+        }
+    };
     // The sentry's own copies of the caller's stdio become the guest's fds 0, 1 and 2.
     let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok();
     // Before anything else: the sentry's own namespaces and an empty root.
@@ -69,6 +77,24 @@ pub fn run(args: BootArgs) -> i32 {
         eprintln!("moat boot: cannot install the sentry's seccomp filter: {e}");
         return 125;
     }
+    let sandbox = match sandbox.load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("moat: {e}");
+            return e.exit_code();
+        }
+    };
+    if let Some(control) = control {
+        match wait_for_start(control, sandbox.signals()) {
+            Ok(true) => {}
+            // The container was deleted before it started.
+            Ok(false) => return 0,
+            Err(e) => {
+                eprintln!("moat boot: control channel: {e}");
+                return 125;
+            }
+        }
+    }
     match sandbox.run() {
         Ok(status) => {
             tracing::debug!(?status, "sandbox exited");
@@ -79,4 +105,48 @@ pub fn run(args: BootArgs) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// The OCI runtime's control channel (a stream socket to `moat`'s container monitor):
+/// the sentry says `R` once the sandbox is ready, waits for `S` (start), and from then on
+/// a thread delivers the signals the monitor forwards: `K` or `A` (to init / to every
+/// process) followed by the signal number as a little-endian i32. Returns false if the
+/// monitor went away before starting the container.
+fn wait_for_start(
+    mut control: std::fs::File,
+    signals: sentry::boot::OutsideSignals,
+) -> std::io::Result<bool> {
+    use std::io::Write;
+    control.write_all(b"R")?;
+    let mut start = [0u8; 1];
+    match control.read(&mut start)? {
+        0 => return Ok(false),
+        _ if start[0] == b'S' => {}
+        _ => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "expected the start message",
+            ))
+        }
+    }
+    std::thread::Builder::new()
+        .name("outside-signals".into())
+        .spawn(move || {
+            let mut msg = [0u8; 5];
+            while control.read_exact(&mut msg).is_ok() {
+                let signo = i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]);
+                let all = match msg[0] {
+                    b'K' => false,
+                    b'A' => true,
+                    other => {
+                        tracing::warn!(other, "unknown control message");
+                        break;
+                    }
+                };
+                if let Err(e) = signals.send(signo, all) {
+                    tracing::debug!(signo, %e, "an outside signal found no target");
+                }
+            }
+        })?;
+    Ok(true)
 }

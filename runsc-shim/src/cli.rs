@@ -11,6 +11,22 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "moat", version, about, long_about)]
 pub struct Cli {
+    /// Where the OCI commands keep container state.
+    #[arg(long, global = true, default_value = "/run/moat", value_name = "DIR")]
+    pub root: PathBuf,
+    /// OCI commands: also write errors to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Format of the --log file: text or json.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+    /// Accepted for runc compatibility (more logging goes to --log).
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Accepted for runc compatibility: moat does not manage cgroups (the container
+    /// runs in the cgroup its caller places the runtime in).
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -27,6 +43,127 @@ pub enum Command {
     Gofer(GoferArgs),
     /// Print the system call compatibility table.
     Syscalls(SyscallsArgs),
+    /// OCI: create a container from a bundle (ready, its program not yet started).
+    Create(CreateArgs),
+    /// OCI: start a created container's program.
+    Start(IdArg),
+    /// OCI: print a container's state as JSON.
+    State(IdArg),
+    /// OCI: send a signal to a container (default SIGTERM).
+    Kill(KillArgs),
+    /// OCI: remove a stopped container (--force: kill it first).
+    Delete(DeleteArgs),
+    /// OCI: create and start a container; wait for it unless --detach.
+    Run(RunArgs),
+    /// OCI: list containers.
+    List(ListArgs),
+    /// OCI: write a starting config.json.
+    Spec(SpecArgs),
+    /// OCI: print the runtime's supported features as JSON.
+    Features,
+    /// Internal: a container's monitor process (started by create/run).
+    #[command(hide = true)]
+    OciMonitor(MonitorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IdArg {
+    /// The container id.
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// The bundle directory (config.json and the root filesystem).
+    #[arg(long, short = 'b', default_value = ".", value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// Write the container's process id to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Send the terminal's master fd to this unix socket (not supported yet).
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Accepted for runc compatibility (the sentry never pivots the host's root).
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// The container id.
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The bundle directory.
+    #[arg(long, short = 'b', default_value = ".", value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// Write the container's process id to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Send the terminal's master fd to this unix socket (not supported yet).
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Return once the container has started.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// The container id.
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Send to every process of the container (moat: delivered to its init).
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// The container id.
+    pub id: String,
+    /// The signal: a number or a name (TERM, SIGTERM).
+    pub signal: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Kill the container first if it is still running.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// The container id.
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// table or json.
+    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// Only the ids.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SpecArgs {
+    /// Where to write config.json (default: the current directory).
+    #[arg(long, short = 'b', value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    pub rootless: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MonitorArgs {
+    /// Where to say the sandbox is ready.
+    #[arg(long)]
+    pub ready_fd: i32,
+    /// The container id.
+    pub id: String,
 }
 
 /// Runs CMD sandboxed. The sandbox sees the host's `/` (or --rootfs) read-only, the
@@ -82,6 +219,9 @@ pub struct BootArgs {
     /// Where the JSON boot configuration is read from.
     #[arg(long)]
     pub config_fd: i32,
+    /// The OCI runtime's control channel (start, forwarded signals).
+    #[arg(long)]
+    pub control_fd: Option<i32>,
     /// Where the debug log goes.
     #[arg(long)]
     pub log_fd: Option<i32>,
@@ -90,7 +230,7 @@ pub struct BootArgs {
 #[derive(Args, Debug)]
 pub struct GoferArgs {
     /// The directory to serve.
-    #[arg(long)]
+    #[arg(long = "tree")]
     pub root: PathBuf,
     /// The sentry's channel.
     #[arg(long)]

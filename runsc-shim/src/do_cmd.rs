@@ -29,7 +29,7 @@ pub fn run(args: DoArgs) -> i32 {
     }
 }
 
-fn self_exe() -> Result<PathBuf, String> {
+pub(crate) fn self_exe() -> Result<PathBuf, String> {
     std::env::current_exe().map_err(|e| format!("cannot find the moat binary: {e}"))
 }
 
@@ -124,7 +124,7 @@ fn start(args: DoArgs) -> Result<i32, String> {
 
     let writable = config.root == RootMode::WriteThrough;
     let mut gofer = spawn_gofer(&exe, &rootfs, writable, gofer_end, log.as_ref())?;
-    let boot = spawn_boot(&exe, sentry_end, &config, log.as_ref());
+    let boot = spawn_boot(&exe, sentry_end, &config, log.as_ref(), None);
     let code = match boot {
         Ok(mut boot) => wait_boot(&mut boot),
         Err(e) => {
@@ -139,7 +139,7 @@ fn start(args: DoArgs) -> Result<i32, String> {
     Ok(code)
 }
 
-fn spawn_gofer(
+pub(crate) fn spawn_gofer(
     exe: &Path,
     rootfs: &Path,
     writable: bool,
@@ -148,7 +148,7 @@ fn spawn_gofer(
 ) -> Result<Child, String> {
     let mut cmd = Command::new(exe);
     cmd.arg("gofer")
-        .arg("--root")
+        .arg("--tree")
         .arg(rootfs)
         .arg("--sock-fd")
         .arg(inheritable(&sock).map_err(|e| e.to_string())?.to_string());
@@ -167,11 +167,12 @@ fn spawn_gofer(
     Ok(child)
 }
 
-fn spawn_boot(
+pub(crate) fn spawn_boot(
     exe: &Path,
     gofer: OwnedFd,
     config: &BootConfig,
     log: Option<&OwnedFd>,
+    control: Option<&OwnedFd>,
 ) -> Result<Child, String> {
     let (config_r, config_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
@@ -189,6 +190,10 @@ fn spawn_boot(
         cmd.arg("--log-fd")
             .arg(inheritable(l).map_err(|e| e.to_string())?.to_string());
     }
+    if let Some(c) = control {
+        cmd.arg("--control-fd")
+            .arg(inheritable(c).map_err(|e| e.to_string())?.to_string());
+    }
     cmd.env_clear();
     let child = cmd
         .spawn()
@@ -202,7 +207,7 @@ fn spawn_boot(
     Ok(child)
 }
 
-fn wait_boot(boot: &mut Child) -> i32 {
+pub(crate) fn wait_boot(boot: &mut Child) -> i32 {
     match boot.wait() {
         Ok(st) => match (st.code(), st.signal()) {
             (Some(code), _) => code,
@@ -219,7 +224,7 @@ fn wait_boot(boot: &mut Child) -> i32 {
     }
 }
 
-fn reap_with_deadline(child: &mut Child, within: Duration) {
+pub(crate) fn reap_with_deadline(child: &mut Child, within: Duration) {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -233,7 +238,7 @@ fn reap_with_deadline(child: &mut Child, within: Duration) {
 
 /// Reaps processes re-parented to us (stubs of a sentry that died abruptly), waiting up
 /// to `within` for those still being killed.
-fn reap_orphans(within: Duration) {
+pub(crate) fn reap_orphans(within: Duration) {
     use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
     let deadline = Instant::now() + within;
     loop {

@@ -11,6 +11,7 @@ mod fds;
 mod gofer_cmd;
 mod jail;
 mod logging;
+mod oci;
 
 use clap::Parser;
 
@@ -20,13 +21,23 @@ fn main() {
         cli::Command::Do(args) => do_cmd::run(args),
         cli::Command::Boot(args) => boot_cmd::run(args),
         cli::Command::Gofer(args) => gofer_cmd::run(args),
-        cli::Command::Syscalls(args) => print_syscalls(args),
+        cli::Command::Syscalls(ref args) => print_syscalls(args),
+        cli::Command::Create(ref a) => oci::finish(&cli, oci::create(&cli, a)),
+        cli::Command::Start(ref a) => oci::finish(&cli, oci::start(&cli, &a.id)),
+        cli::Command::State(ref a) => oci::finish(&cli, oci::state(&cli, &a.id)),
+        cli::Command::Kill(ref a) => oci::finish(&cli, oci::kill(&cli, a)),
+        cli::Command::Delete(ref a) => oci::finish(&cli, oci::delete(&cli, a)),
+        cli::Command::Run(ref a) => oci::finish(&cli, oci::run(&cli, a)),
+        cli::Command::List(ref a) => oci::finish(&cli, oci::list(&cli, a)),
+        cli::Command::Spec(ref a) => oci::finish(&cli, oci::spec(a)),
+        cli::Command::Features => oci::finish(&cli, oci::features()),
+        cli::Command::OciMonitor(ref a) => oci::monitor(&cli, &a.id, a.ready_fd),
     };
     std::process::exit(code);
 }
 
 /// `moat syscalls`: the compatibility table, generated from the syscall table.
-fn print_syscalls(args: cli::SyscallsArgs) -> i32 {
+fn print_syscalls(args: &cli::SyscallsArgs) -> i32 {
     let rows = moat_syscalls::TABLE.iter().flatten();
     if args.markdown {
         println!("# moat system call compatibility (x86-64)\n");

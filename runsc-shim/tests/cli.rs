@@ -59,7 +59,7 @@ fn compatibility_table_in_the_repository_is_generated_from_the_syscall_table() {
 fn internal_roles_refuse_descriptors_that_are_not_open() {
     let out = moat(&["boot", "--gofer-fd", "77", "--config-fd", "78"]);
     assert_eq!(out.status.code(), Some(125));
-    let out = moat(&["gofer", "--root", "/", "--sock-fd", "79"]);
+    let out = moat(&["gofer", "--tree", "/", "--sock-fd", "79"]);
     assert_eq!(out.status.code(), Some(2));
 }
 

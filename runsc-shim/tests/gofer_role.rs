@@ -44,7 +44,7 @@ fn start(tree: &Tree, writable: bool) -> (Child, Client, Handle) {
     .unwrap();
     fcntl(&theirs, FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_moat"));
-    cmd.args(["gofer", "--root"])
+    cmd.args(["gofer", "--tree"])
         .arg(&tree.0)
         .args(["--sock-fd", &theirs.as_raw_fd().to_string()])
         .stdin(Stdio::null());

@@ -229,23 +229,30 @@ pub fn prepare(
 impl Sandbox {
     /// Starts the sandbox's first process and runs it to completion.
     pub fn run(self) -> Result<ExitStatus, BootError> {
+        self.load()?.run()
+    }
+
+    /// Loads the sandbox's first process (its program is found, read and mapped, so a
+    /// missing or broken executable fails here) without running it: an OCI `create`.
+    pub fn load(self) -> Result<LoadedSandbox, BootError> {
         let Sandbox {
             kernel,
             config,
             files,
         } = self;
         // The init task runs on its own thread: the thread that creates a stub traces it.
-        // The sandbox lives as long as the init *process* (its first thread may end
-        // first, e.g. when another thread execs).
         let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let init_kernel = kernel.clone();
         std::thread::Builder::new()
             .name("task-1".to_string())
             .spawn(move || match start_init(&init_kernel, &config, files) {
                 Ok(task) => {
                     let _ = started_tx.send(Ok(()));
-                    let status = task.run();
-                    info!(?status, "init's first thread exited");
+                    if go_rx.recv().is_ok() {
+                        let status = task.run();
+                        info!(?status, "init's first thread exited");
+                    }
                 }
                 Err(e) => {
                     let _ = started_tx.send(Err(e));
@@ -253,10 +260,34 @@ impl Sandbox {
             })
             .map_err(|e| BootError::Kernel(Errno::from_io(&e)))?;
         match started_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(e),
-            Err(_) => return Err(BootError::Kernel(crate::errno!(EIO))),
+            Ok(Ok(())) => Ok(LoadedSandbox { kernel, go: go_tx }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(BootError::Kernel(crate::errno!(EIO))),
         }
+    }
+}
+
+/// A sandbox whose first process is loaded and waits to run.
+pub struct LoadedSandbox {
+    kernel: Arc<Kernel>,
+    go: std::sync::mpsc::Sender<()>,
+}
+
+impl LoadedSandbox {
+    /// A handle that delivers signals from outside the sandbox.
+    pub fn signals(&self) -> OutsideSignals {
+        OutsideSignals {
+            kernel: self.kernel.clone(),
+        }
+    }
+
+    /// Runs the first process; returns when it has exited and the sandbox is shut down.
+    pub fn run(self) -> Result<ExitStatus, BootError> {
+        let LoadedSandbox { kernel, go } = self;
+        go.send(())
+            .map_err(|_| BootError::Kernel(crate::errno!(EIO)))?;
+        // The sandbox lives as long as the init *process* (its first thread may end
+        // first, e.g. when another thread execs).
         let status = kernel.wait_for_init();
         info!(?status, "init exited");
         // Init is gone: so is everything else in the sandbox, as in a pid namespace.
@@ -265,6 +296,45 @@ impl Sandbox {
             tracing::warn!(left, "tasks still running at shutdown");
         }
         Ok(status)
+    }
+}
+
+/// Signals sent to the sandbox from the host, as from an ancestor pid namespace: the
+/// sender's pid is 0, and init ignores those it has no handler for (SIGKILL never
+/// takes this path: the runtime kills the sandbox's host processes instead).
+pub struct OutsideSignals {
+    kernel: Arc<Kernel>,
+}
+
+impl OutsideSignals {
+    /// Sends `signo` to the sandbox's init process, or with `all` to every process.
+    /// Unknown signal numbers are EINVAL; a sandbox whose init has not started yet (or
+    /// has exited) is ESRCH.
+    pub fn send(&self, signo: i32, all: bool) -> Result<(), Errno> {
+        if !(1..=64).contains(&signo) {
+            return Err(crate::errno!(EINVAL));
+        }
+        let targets = {
+            let tree = self.kernel.tree.lock();
+            if all {
+                tree.processes()
+            } else {
+                tree.process(1).into_iter().collect()
+            }
+        };
+        if targets.is_empty() {
+            return Err(crate::errno!(ESRCH));
+        }
+        let info = crate::kernel::signal::SigInfo::from_process(
+            signo,
+            crate::kernel::signal::SI_USER,
+            0,
+            0,
+        );
+        for t in targets {
+            t.send_signal(info);
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,204 @@
+//! The container monitor (`moat oci-monitor`, started by `create`): the host process
+//! that is "the container" for its callers. Its pid is the one `create --pid-file`
+//! writes and `state` reports; it starts the gofer and the sentry, holds the sandbox
+//! ready until `start`, forwards the signals it receives to the guest's init, records
+//! each transition in the state file, and exits with the guest's exit status (128+N
+//! for a guest killed by signal N, which is what container engines report for it).
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use nix::sys::signal::{SigSet, Signal};
+
+use super::bundle::Plan;
+use super::state::{self, Status};
+use crate::do_cmd;
+
+/// Signals forwarded to the guest (the rest keep their default action on the monitor:
+/// SIGKILL and SIGSTOP cannot be caught, and kill the sandbox with it).
+const FORWARDED: &[Signal] = &[
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+    Signal::SIGCONT,
+    Signal::SIGALRM,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+];
+
+/// Runs the monitor of container `id`; `ready` is the pipe `create` waits on ("ok", or
+/// an error message). Returns the exit code.
+pub fn run(root: &Path, id: &str, ready: OwnedFd) -> i32 {
+    let mut ready = std::fs::File::from(ready);
+    // The start fifo's read end is open before `create` returns, so `start` always
+    // finds a reader (it opens the write end without blocking).
+    let fifo = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(state::dir(root, id).join("exec.fifo"))
+    {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = ready.write_all(format!("cannot open the start fifo: {e}").as_bytes());
+            return 1;
+        }
+    };
+    match prepare(root, id) {
+        Ok(mut sandbox) => {
+            let _ = ready.write_all(b"ok");
+            drop(ready);
+            sandbox.serve(root, id, fifo)
+        }
+        Err(e) => {
+            let _ = ready.write_all(e.as_bytes());
+            1
+        }
+    }
+}
+
+struct Prepared {
+    sentry: std::process::Child,
+    gofer: std::process::Child,
+    control: UnixStream,
+}
+
+fn prepare(root: &Path, id: &str) -> Result<Prepared, String> {
+    let dir = state::dir(root, id);
+    let plan: Plan = serde_json::from_slice(
+        &std::fs::read(dir.join("plan.json")).map_err(|e| format!("cannot read the plan: {e}"))?,
+    )
+    .map_err(|e| format!("bad plan: {e}"))?;
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| format!("cannot become a subreaper: {e}"))?;
+    // Forwarded signals are taken by the forwarding thread only.
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(*s);
+    }
+    set.thread_block()
+        .map_err(|e| format!("cannot block signals: {e}"))?;
+    let exe = do_cmd::self_exe()?;
+    let (gofer_end, sentry_end) = nix::sys::socket::socketpair(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::SeqPacket,
+        None,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| format!("cannot create the gofer channel: {e}"))?;
+    let (ours, theirs) = UnixStream::pair().map_err(|e| format!("control channel: {e}"))?;
+    let mut gofer = do_cmd::spawn_gofer(&exe, &plan.rootfs, plan.writable, gofer_end, None)?;
+    let theirs = OwnedFd::from(theirs);
+    let sentry = match do_cmd::spawn_boot(&exe, sentry_end, &plan.boot, None, Some(&theirs)) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = gofer.kill();
+            let _ = gofer.wait();
+            return Err(e);
+        }
+    };
+    drop(theirs);
+    let mut p = Prepared {
+        sentry,
+        gofer,
+        control: ours,
+    };
+    let mut r = [0u8; 1];
+    match p.control.read(&mut r) {
+        Ok(1) if r[0] == b'R' => Ok(p),
+        _ => {
+            // The sentry said why on stderr (ours, the caller's).
+            let code = do_cmd::wait_boot(&mut p.sentry);
+            do_cmd::reap_with_deadline(&mut p.gofer, std::time::Duration::from_secs(2));
+            Err(format!("the sandbox did not start (exit status {code})"))
+        }
+    }
+}
+
+impl Prepared {
+    fn serve(&mut self, root: &Path, id: &str, mut fifo: std::fs::File) -> i32 {
+        let started = Arc::new(AtomicBool::new(false));
+        self.spawn_forwarder(root, id, started.clone());
+        // Waits until `start` writes its byte.
+        let readable = loop {
+            let mut fds = [nix::poll::PollFd::new(
+                std::os::fd::AsFd::as_fd(&fifo),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+                Ok(_) => break true,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break false,
+            }
+        };
+        let mut go = [0u8; 1];
+        let ok = readable && {
+            let _ = state::update(root, id, |r| r.status = Status::Running);
+            matches!(fifo.read(&mut go), Ok(1))
+        };
+        let _ = std::fs::remove_file(state::dir(root, id).join("exec.fifo"));
+        // `start` returns once it sees the read end close.
+        drop(fifo);
+        let code = if ok && self.control.write_all(b"S").is_ok() {
+            started.store(true, Ordering::SeqCst);
+            do_cmd::wait_boot(&mut self.sentry)
+        } else {
+            let _ = self.sentry.kill();
+            let _ = self.sentry.wait();
+            1
+        };
+        do_cmd::reap_with_deadline(&mut self.gofer, std::time::Duration::from_secs(2));
+        do_cmd::reap_orphans(std::time::Duration::from_secs(2));
+        let _ = state::update(root, id, |r| {
+            r.status = Status::Stopped;
+            r.exit_status = Some(code);
+        });
+        code
+    }
+
+    /// Forwards the signals the monitor receives: to the guest once started; before
+    /// that, a signal ends the container (its init would have died of it).
+    fn spawn_forwarder(&self, root: &Path, id: &str, started: Arc<AtomicBool>) {
+        let Ok(mut control) = self.control.try_clone() else {
+            return;
+        };
+        let (root, id) = (root.to_path_buf(), id.to_string());
+        let sentry_pid = self.sentry.id();
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                let mut set = SigSet::empty();
+                for s in FORWARDED {
+                    set.add(*s);
+                }
+                while let Ok(sig) = set.wait() {
+                    if started.load(Ordering::SeqCst) {
+                        let mut msg = vec![b'K'];
+                        msg.extend_from_slice(&(sig as i32).to_le_bytes());
+                        if control.write_all(&msg).is_err() {
+                            return;
+                        }
+                    } else if !matches!(sig, Signal::SIGWINCH | Signal::SIGCONT) {
+                        let _ = state::update(&root, &id, |r| {
+                            r.status = Status::Stopped;
+                            r.exit_status = Some(128 + sig as i32);
+                        });
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(sentry_pid as i32),
+                            Signal::SIGKILL,
+                        );
+                        std::process::exit(128 + sig as i32);
+                    }
+                }
+            });
+    }
+}

@@ -1,0 +1,407 @@
+//! moat as an OCI runtime, driven directly the way container engines drive runc: bundles
+//! built from busybox-static, the create/start/state/kill/delete lifecycle, run, list,
+//! spec, and clear errors for broken bundles that leave nothing behind.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use moat_tests::moat_bin;
+
+/// A state root and a bundle (busybox rootfs + config.json), removed when dropped.
+struct Env {
+    dir: PathBuf,
+}
+
+impl Env {
+    fn new(tag: &str) -> Env {
+        let dir = std::env::temp_dir().join(format!("moat-oci-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let rootfs = dir.join("bundle/rootfs");
+        for d in ["bin", "tmp", "proc", "dev", "sys", "etc"] {
+            fs::create_dir_all(rootfs.join(d)).unwrap();
+        }
+        fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("busybox-static");
+        for tool in [
+            "sh", "echo", "cat", "sleep", "ls", "touch", "hostname", "id", "pwd",
+        ] {
+            symlink("busybox", rootfs.join("bin").join(tool)).unwrap();
+        }
+        fs::write(rootfs.join("etc/motd"), "in the image\n").unwrap();
+        Env { dir }
+    }
+
+    fn bundle(&self) -> PathBuf {
+        self.dir.join("bundle")
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// Writes config.json running `args` (root read-only unless `writable`).
+    fn config(&self, args: &[&str], writable: bool) {
+        let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+        let json = format!(
+            r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":[{}],
+"env":["PATH=/bin","GREETING=hi"],"cwd":"/tmp"}},"root":{{"path":"rootfs","readonly":{}}},
+"hostname":"box","annotations":{{"org.example/key":"value"}}}}"#,
+            args.join(","),
+            !writable
+        );
+        fs::write(self.bundle().join("config.json"), json).unwrap();
+    }
+
+    fn moat(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(moat_bin());
+        cmd.arg("--root").arg(self.root()).args(args);
+        cmd
+    }
+
+    /// Runs a moat command to completion. Its output goes through files, not pipes: a
+    /// container created by it inherits (and keeps) them, as runc's does.
+    fn out(&self, args: &[&str]) -> Output {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (o, e) = (
+            self.dir.join(format!("out{n}")),
+            self.dir.join(format!("err{n}")),
+        );
+        let status = self
+            .moat(args)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&o).unwrap())
+            .stderr(fs::File::create(&e).unwrap())
+            .status()
+            .expect("run moat");
+        Output {
+            status,
+            stdout: fs::read(&o).unwrap(),
+            stderr: fs::read(&e).unwrap(),
+        }
+    }
+
+    fn state(&self, id: &str) -> String {
+        let out = self.out(&["state", id]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    fn status(&self, id: &str) -> String {
+        let state = self.state(id);
+        let line = state
+            .lines()
+            .find(|l| l.contains("\"status\""))
+            .expect("status field");
+        line.split('"').nth(3).unwrap().to_string()
+    }
+
+    /// Waits (bounded) until the container is `want`.
+    fn wait_status(&self, id: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.status(id) != want {
+            assert!(Instant::now() < deadline, "{id} never became {want}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Ok(entries) = fs::read_dir(self.root()) {
+            for e in entries.flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                let _ = self.out(&["delete", "--force", &id]);
+            }
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn run_prints_what_the_container_prints_and_exits_with_its_status() {
+    let env = Env::new("run");
+    env.config(
+        &[
+            "sh",
+            "-c",
+            "echo $GREETING from $(hostname) in $(pwd); cat /etc/motd; exit 3",
+        ],
+        false,
+    );
+    let out = env.out(&["run", "--bundle", env.bundle().to_str().unwrap(), "r1"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hi from box in /tmp\nin the image\n");
+    // run deletes the container once it has exited.
+    assert!(!env.root().join("r1").exists());
+}
+
+#[test]
+fn create_start_state_kill_delete_lifecycle() {
+    let env = Env::new("life");
+    env.config(
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 7' TERM; echo started; while :; do sleep 0.05; done",
+        ],
+        false,
+    );
+    let pid_file = env.dir.join("pid");
+    let bundle = env.bundle();
+    let mut create = env
+        .moat(&[
+            "create",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "c1",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // create returns while the container lives on, holding create's stdout.
+    let status = create.wait().unwrap();
+    assert!(status.success());
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let state = env.state("c1");
+    assert!(state.contains("\"status\": \"created\""), "{state}");
+    assert!(state.contains(&format!("\"pid\": {pid}")), "{state}");
+    assert!(state.contains("\"ociVersion\""), "{state}");
+    assert!(state.contains("org.example/key"), "{state}");
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    // Not started: the program has printed nothing.
+    let out = env.out(&["start", "c1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(env.status("c1"), "running");
+    // Starting twice is an error.
+    assert!(!env.out(&["start", "c1"]).status.success());
+    // A running container cannot be deleted without --force.
+    let out = env.out(&["delete", "c1"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("not stopped"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Once it has said "started", its TERM handler is set (init, like any init,
+    // ignores signals from outside it has no handler for).
+    let mut stdout = std::io::BufReader::new(create.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line, "started\n");
+    let out = env.out(&["kill", "c1", "TERM"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    env.wait_status("c1", "stopped");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "got TERM\n");
+    assert!(env.state("c1").contains("\"pid\": 0"));
+    assert!(!env.out(&["kill", "c1"]).status.success());
+    assert!(env.out(&["delete", "c1"]).status.success());
+    let out = env.out(&["state", "c1"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("does not exist"));
+    assert!(!env.root().join("c1").exists());
+}
+
+#[test]
+fn kill_with_sigkill_and_delete_force_leave_nothing_behind() {
+    let env = Env::new("force");
+    env.config(&["sleep", "1000"], false);
+    let bundle = env.bundle();
+    for id in ["k1", "k2"] {
+        let out = env.out(&["create", "--bundle", bundle.to_str().unwrap(), id]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert!(env.out(&["start", "k1"]).status.success());
+    let pid = |id: &str| -> i32 {
+        let s = env.state(id);
+        let line = s
+            .lines()
+            .find(|l| l.contains("\"pid\""))
+            .unwrap()
+            .to_string();
+        line.trim()
+            .trim_start_matches("\"pid\": ")
+            .trim_end_matches(',')
+            .parse()
+            .unwrap()
+    };
+    let (p1, p2) = (pid("k1"), pid("k2"));
+    assert!(env.out(&["kill", "k1", "9"]).status.success());
+    env.wait_status("k1", "stopped");
+    assert!(env.out(&["delete", "k1"]).status.success());
+    // A created (never started) container, force-deleted.
+    assert!(env.out(&["delete", "--force", "k2"]).status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for p in [p1, p2] {
+        // The monitor (and with it the sentry and gofer) is gone or a zombie.
+        while fs::read_to_string(format!("/proc/{p}/stat"))
+            .is_ok_and(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"))
+        {
+            assert!(Instant::now() < deadline, "monitor {p} still alive");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    assert_eq!(fs::read_dir(env.root()).unwrap().count(), 0);
+    // delete --force of a container that does not exist is not an error.
+    assert!(env.out(&["delete", "--force", "nope"]).status.success());
+}
+
+#[test]
+fn list_shows_containers_as_table_json_and_ids() {
+    let env = Env::new("list");
+    env.config(&["sleep", "1000"], false);
+    let bundle = env.bundle();
+    for id in ["b", "a"] {
+        assert!(env
+            .out(&["create", "--bundle", bundle.to_str().unwrap(), id])
+            .status
+            .success());
+    }
+    assert_eq!(text(&env.out(&["list", "-q"]).stdout), "a\nb\n");
+    let table = text(&env.out(&["list"]).stdout);
+    assert!(table.starts_with("ID\tPID\tSTATUS"), "{table}");
+    assert!(table.contains("\tcreated\t"), "{table}");
+    let json = text(&env.out(&["list", "--format", "json"]).stdout);
+    assert!(
+        json.starts_with('[') && json.contains("\"id\":\"a\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn read_only_and_writable_roots_behave_as_configured() {
+    let env = Env::new("roots");
+    let bundle = env.bundle();
+    env.config(&["touch", "/made-here"], false);
+    let out = env.out(&["run", "--bundle", bundle.to_str().unwrap(), "ro"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("Read-only file system"),
+        "{}",
+        text(&out.stderr)
+    );
+    env.config(&["touch", "/made-here"], true);
+    let out = env.out(&["run", "--bundle", bundle.to_str().unwrap(), "rw"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(bundle.join("rootfs/made-here").exists());
+}
+
+#[test]
+fn broken_bundles_and_ids_get_clear_errors_and_leave_no_state() {
+    let env = Env::new("bad");
+    let bundle = env.bundle();
+    let b = bundle.to_str().unwrap();
+    let config = bundle.join("config.json");
+    // (id, what config.json holds — None: no config.json at all —, expected message)
+    let cases: [(&str, Option<&str>, &str); 6] = [
+        ("missing", None, "no config.json"),
+        ("badjson", Some("{not json"), "config.json"),
+        (
+            "version",
+            Some(
+                r#"{"ociVersion":"2.0.0","process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/"},"root":{"path":"rootfs"}}"#,
+            ),
+            "unsupported ociVersion",
+        ),
+        (
+            "noroot",
+            Some(
+                r#"{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/"},"root":{"path":"nowhere"}}"#,
+            ),
+            "nowhere",
+        ),
+        (
+            "noargs",
+            Some(
+                r#"{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},"args":[],"cwd":"/"},"root":{"path":"rootfs"}}"#,
+            ),
+            "process.args",
+        ),
+        (
+            "tty",
+            Some(
+                r#"{"ociVersion":"1.0.2","process":{"terminal":true,"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/"},"root":{"path":"rootfs"}}"#,
+            ),
+            "terminal",
+        ),
+    ];
+    for (id, contents, message) in cases {
+        match contents {
+            None => {
+                let _ = fs::remove_file(&config);
+            }
+            Some(c) => fs::write(&config, c).unwrap(),
+        }
+        let out = env.out(&["create", "--bundle", b, id]);
+        assert!(!out.status.success(), "{id}: create succeeded");
+        assert!(
+            text(&out.stderr).contains(message),
+            "{id}: {:?} lacks {message:?}",
+            text(&out.stderr)
+        );
+        assert!(!env.root().join(id).exists(), "{id}: state left behind");
+    }
+    env.config(&["sh", "-c", "exit 0"], false);
+    let out = env.out(&["create", "--bundle", b, "../escape"]);
+    assert!(text(&out.stderr).contains("invalid container id"));
+    assert!(env.out(&["create", "--bundle", b, "dup"]).status.success());
+    let out = env.out(&["create", "--bundle", b, "dup"]);
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A program that does not exist: the sentry says so and nothing is left.
+    env.config(&["/no/such/program"], false);
+    let out = env.out(&["create", "--bundle", b, "noexec"]);
+    assert!(!out.status.success());
+    assert!(!env.root().join("noexec").exists());
+}
+
+#[test]
+fn spec_writes_a_config_the_runtime_accepts() {
+    let env = Env::new("spec");
+    let bundle = env.bundle();
+    fs::remove_file(bundle.join("config.json")).ok();
+    let out = env.out(&["spec", "--bundle", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Refuses to overwrite.
+    assert!(!env
+        .out(&["spec", "--bundle", bundle.to_str().unwrap()])
+        .status
+        .success());
+    // The default config runs `sh`, which reads its (empty) stdin and exits 0.
+    let mut child = env
+        .moat(&["run", "--bundle", bundle.to_str().unwrap(), "s1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echo from spec\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "from spec\n");
+}
