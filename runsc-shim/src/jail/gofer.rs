@@ -12,18 +12,7 @@
 
 use seccompiler::BpfProgram;
 
-use super::{allowlist, always, fail_with, when_int_arg_in};
-
-/// clone flags of a new channel thread (glibc's pthread_create).
-const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
-    | libc::CLONE_FS
-    | libc::CLONE_FILES
-    | libc::CLONE_SIGHAND
-    | libc::CLONE_THREAD
-    | libc::CLONE_SYSVSEM
-    | libc::CLONE_SETTLS
-    | libc::CLONE_PARENT_SETTID
-    | libc::CLONE_CHILD_CLEARTID) as u64;
+use super::{allowlist, always, fail_with, when_int_arg_in, THREAD_CLONE_FLAGS};
 
 /// The gofer's filters, in the order they are installed.
 pub fn filters(writable: bool) -> Result<Vec<BpfProgram>, seccompiler::Error> {
@@ -128,8 +117,5 @@ pub fn filters(writable: bool) -> Result<Vec<BpfProgram>, seccompiler::Error> {
 
 /// Sets no_new_privs and installs the gofer's filters on every thread of the process.
 pub fn install(writable: bool) -> Result<(), seccompiler::Error> {
-    for f in filters(writable)? {
-        seccompiler::apply_filter_all_threads(&f)?;
-    }
-    Ok(())
+    super::install_all(filters(writable)?)
 }

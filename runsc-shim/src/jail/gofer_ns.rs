@@ -30,6 +30,8 @@ use nix::sys::stat::Mode;
 use nix::sys::statvfs::{statvfs, FsFlags};
 use nix::unistd::{chdir, getegid, geteuid, mkdir, pivot_root};
 
+use super::{make_mounts_private, step, JailError};
+
 /// Capabilities every gofer keeps: reading and listing any file of the tree whatever
 /// its owner and mode (the sentry makes the guest's own permission checks), and
 /// `O_NOATIME` on files it does not own.
@@ -74,31 +76,6 @@ const HOST_PSEUDO_FS: &[&str] = &[
 /// The most mounts unmounted from the tree before giving up.
 const MAX_UNMOUNTS: usize = 1000;
 
-/// Why confinement failed.
-#[derive(Debug, thiserror::Error)]
-pub enum JailError {
-    /// A step failed.
-    #[error("{step}: {errno}")]
-    Step {
-        /// What was being done.
-        step: &'static str,
-        /// The host's answer.
-        errno: nix::Error,
-    },
-    /// Changing the capability sets failed.
-    #[error("{step}: {err}")]
-    Caps {
-        /// What was being done.
-        step: &'static str,
-        /// The `caps` crate's answer.
-        err: caps::errors::CapsError,
-    },
-}
-
-fn step<T>(step: &'static str, r: nix::Result<T>) -> Result<T, JailError> {
-    r.map_err(|errno| JailError::Step { step, errno })
-}
-
 fn caps_step<T>(step: &'static str, r: Result<T, caps::errors::CapsError>) -> Result<T, JailError> {
     r.map_err(|err| JailError::Caps { step, err })
 }
@@ -135,16 +112,7 @@ pub fn enter(root: &Path, writable: bool) -> Result<Confined, JailError> {
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWNET;
     step("unshare(mount, ipc, uts, net namespaces)", unshare(flags))?;
-    step(
-        "make mounts private",
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        ),
-    )?;
+    make_mounts_private()?;
     // The served tree is bound onto a directory of an empty tmpfs laid over a directory
     // every Linux system has (the host's /proc: its fd table is already open above).
     let base = "/proc";

@@ -14,6 +14,66 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 
+/// clone flags of a new thread (glibc's pthread_create), the only clone a role's own
+/// threads make.
+pub const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_SIGHAND
+    | libc::CLONE_THREAD
+    | libc::CLONE_SYSVSEM
+    | libc::CLONE_SETTLS
+    | libc::CLONE_PARENT_SETTID
+    | libc::CLONE_CHILD_CLEARTID) as u64;
+
+/// Why confining a role failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JailError {
+    /// A step failed.
+    #[error("{step}: {errno}")]
+    Step {
+        /// What was being done.
+        step: &'static str,
+        /// The host's answer.
+        errno: nix::Error,
+    },
+    /// Changing the capability sets failed.
+    #[error("{step}: {err}")]
+    Caps {
+        /// What was being done.
+        step: &'static str,
+        /// The `caps` crate's answer.
+        err: caps::errors::CapsError,
+    },
+}
+
+/// Names a failed confinement step.
+pub fn step<T>(step: &'static str, r: nix::Result<T>) -> Result<T, JailError> {
+    r.map_err(|errno| JailError::Step { step, errno })
+}
+
+/// Makes every mount of a fresh mount namespace private (nothing propagates back).
+pub fn make_mounts_private() -> Result<(), JailError> {
+    step(
+        "make mounts private",
+        nix::mount::mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+            None::<&str>,
+        ),
+    )
+}
+
+/// Installs `filters` (each sets no_new_privs first) on every thread of the process.
+pub fn install_all(filters: Vec<BpfProgram>) -> Result<(), seccompiler::Error> {
+    for f in filters {
+        seccompiler::apply_filter_all_threads(&f)?;
+    }
+    Ok(())
+}
+
 /// A syscall allowed without conditions.
 pub fn always(nr: i64) -> (i64, Vec<SeccompRule>) {
     (nr, Vec::new())

@@ -10,18 +10,8 @@
 
 use seccompiler::BpfProgram;
 
-use super::{allowlist, always, fail_with, when_int_arg_in, when_long_arg_in};
+use super::{allowlist, always, fail_with, when_int_arg_in, when_long_arg_in, THREAD_CLONE_FLAGS};
 
-/// clone flags of a new sentry thread (glibc's pthread_create).
-const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
-    | libc::CLONE_FS
-    | libc::CLONE_FILES
-    | libc::CLONE_SIGHAND
-    | libc::CLONE_THREAD
-    | libc::CLONE_SYSVSEM
-    | libc::CLONE_SETTLS
-    | libc::CLONE_PARENT_SETTID
-    | libc::CLONE_CHILD_CLEARTID) as u64;
 /// clone flags of a new stub process (see sentry::platform::ptrace::stub).
 const STUB_CLONE_FLAGS: u64 = (libc::CLONE_FILES | libc::SIGCHLD) as u64;
 /// clone flags of a new thread inside a stub, for another guest thread sharing its
@@ -182,8 +172,5 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
 
 /// Installs the sentry's filters on every thread of the process.
 pub fn install() -> Result<(), seccompiler::Error> {
-    for f in filters()? {
-        seccompiler::apply_filter_all_threads(&f)?;
-    }
-    Ok(())
+    super::install_all(filters()?)
 }

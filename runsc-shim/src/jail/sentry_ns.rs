@@ -13,25 +13,10 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{chdir, getegid, geteuid, pivot_root};
 
+use super::{make_mounts_private, step, JailError};
+
 /// The host uid/gid a sentry started as root runs as.
 const NOBODY: u32 = 65534;
-
-/// Why confinement failed.
-#[derive(Debug, thiserror::Error)]
-pub enum JailError {
-    /// A step failed.
-    #[error("{step}: {errno}")]
-    Step {
-        /// What was being done.
-        step: &'static str,
-        /// The host's answer.
-        errno: nix::Error,
-    },
-}
-
-fn step<T>(step: &'static str, r: nix::Result<T>) -> Result<T, JailError> {
-    r.map_err(|errno| JailError::Step { step, errno })
-}
 
 /// Moves the calling (single-threaded) sentry into its namespaces and empty root.
 pub fn enter() -> Result<(), JailError> {
@@ -85,16 +70,7 @@ pub fn enter() -> Result<(), JailError> {
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWNET;
     step("unshare(mount, ipc, uts, net namespaces)", unshare(flags))?;
-    step(
-        "make mounts private",
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        ),
-    )?;
+    make_mounts_private()?;
     // An empty tmpfs over a directory every Linux system has, which becomes the root.
     let empty = "/proc";
     let tmpfs_flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
