@@ -357,6 +357,11 @@ impl Client {
         })
     }
 
+    /// The root of extra tree `index` (a bind mount the gofer serves).
+    pub fn attach(&self, index: u32) -> Result<(Handle, Stat), Error> {
+        self.call_created(&Request::Attach { index })
+    }
+
     fn call_created(&self, request: &Request<'_>) -> Result<(Handle, Stat), Error> {
         let op = request.op();
         match self.call(request)? {

@@ -50,6 +50,8 @@
 //!                                               empty
 //! 23  Allocate { handle: u64, mode: i32, reserved: u32, offset: u64, len: u64 }
 //!                                               empty
+//! 24  Attach   { index: u32, reserved: u32 }    Created: the root of extra tree `index`
+//!                                               (a bind mount the gofer was given)
 //!
 //! NodeArgs  = { dir: u64, mode: u32, uid: u32, gid: u32, flags: i32, rdev: u64,
 //!               name_len: u32, target_len: u32 }   (flags: Create's open flags)
@@ -154,11 +156,13 @@ pub enum Op {
     FSync = 22,
     /// fallocate on a file.
     Allocate = 23,
+    /// A handle to the root of another tree the gofer serves (a bind mount).
+    Attach = 24,
 }
 
 impl Op {
     /// Every operation, in code order.
-    pub const ALL: [Op; 23] = [
+    pub const ALL: [Op; 24] = [
         Op::Version,
         Op::Walk,
         Op::Stat,
@@ -182,6 +186,7 @@ impl Op {
         Op::RemoveXattr,
         Op::FSync,
         Op::Allocate,
+        Op::Attach,
     ];
 
     /// The operation with wire code `raw`, if there is one.
@@ -198,7 +203,7 @@ impl Op {
     pub fn creates(self) -> bool {
         matches!(
             self,
-            Op::Create | Op::MkDir | Op::MkNod | Op::Symlink | Op::Link
+            Op::Create | Op::MkDir | Op::MkNod | Op::Symlink | Op::Link | Op::Attach
         )
     }
 
@@ -212,7 +217,9 @@ impl Op {
 
     /// Whether the operation changes the served tree (refused by a read-only server).
     pub fn modifies(self) -> bool {
-        self.creates() || self == Op::SetAttr || (self.is_done_only() && self != Op::FSync)
+        (self.creates() && self != Op::Attach)
+            || self == Op::SetAttr
+            || (self.is_done_only() && self != Op::FSync)
     }
 }
 
@@ -505,6 +512,9 @@ pub enum Request<'a> {
         offset: u64,
         len: u64,
     },
+    Attach {
+        index: u32,
+    },
 }
 
 /// A decoded response.
@@ -524,7 +534,8 @@ pub enum Response {
     StatFs(StatFs),
     Close,
     NewChannel,
-    /// A new file (Create, MkDir, MkNod, Symlink, Link): its handle and stat.
+    /// A new file (Create, MkDir, MkNod, Symlink, Link) or an attached tree's root
+    /// (Attach): its handle and stat.
     Created {
         op: Op,
         handle: Handle,

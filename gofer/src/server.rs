@@ -46,6 +46,9 @@ pub struct ServerConfig {
     /// of this process, through a task that outlives the server (the main thread's
     /// `/proc/self`, not a short-lived thread's `/proc/thread-self`).
     pub proc_self_fd: Option<OwnedFd>,
+    /// The roots of further trees (bind mounts), handed out by `Attach` by index: each
+    /// an `O_PATH | O_NOFOLLOW` descriptor of a directory or a file.
+    pub extra_roots: Vec<OwnedFd>,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +58,7 @@ impl Default for ServerConfig {
             read_only: true,
             max_channels: 64,
             proc_self_fd: None,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -87,12 +91,19 @@ pub fn serve(root: OwnedFd, sock: OwnedFd, config: ServerConfig) -> Result<(), E
         Mode::empty(),
     )?;
     let root_node = Node::new(root)?;
+    // Each an `O_PATH | O_NOFOLLOW` descriptor of a directory or a file.
+    let extra_roots = config
+        .extra_roots
+        .into_iter()
+        .map(|fd| Node::new(fd).map(Arc::new))
+        .collect::<nix::Result<Vec<_>>>()?;
     let shared = Arc::new(Shared {
         table: Mutex::new(HandleTable {
             nodes: HashMap::from([(ROOT.0, Arc::new(root_node))]),
             next_id: ROOT.0 + 1,
         }),
         proc_self_fd,
+        extra_roots,
         read_only: config.read_only,
         max_channels: config.max_channels.max(1),
         channels: AtomicUsize::new(1),
@@ -199,6 +210,7 @@ impl HandleTable {
 struct Shared {
     table: Mutex<HandleTable>,
     proc_self_fd: OwnedFd,
+    extra_roots: Vec<Arc<Node>>,
     read_only: bool,
     max_channels: usize,
     channels: AtomicUsize,
@@ -296,6 +308,7 @@ impl Shared {
             Request::StatFs { handle } => self.stat_fs(handle).map(|s| Response::StatFs(s).into()),
             Request::Close { handles } => self.close(&handles).map(|()| Response::Close.into()),
             Request::NewChannel => self.new_channel(),
+            Request::Attach { index } => self.attach(index),
             request if request.op().modifies() && self.read_only => Err(Errno::EROFS),
             Request::Create {
                 dir,
@@ -601,6 +614,17 @@ impl Shared {
         // request on another channel drops its reference).
         drop(closed);
         Ok(())
+    }
+
+    fn attach(&self, index: u32) -> Result<Reply, Errno> {
+        let node = self
+            .extra_roots
+            .get(index as usize)
+            .cloned()
+            .ok_or(Errno::ENOENT)?;
+        let stat = stat_of(&node.fd)?;
+        let handle = self.table.lock().insert(node);
+        Ok(created(Op::Attach, handle, stat))
     }
 
     /// A directory handle new names can be made in.

@@ -238,6 +238,10 @@ pub struct GoferArgs {
     /// Allow writes to the served tree.
     #[arg(long)]
     pub writable: bool,
+    /// Also serve this tree (a bind mount's source), `ro:PATH` or `rw:PATH`; the N-th
+    /// one is attached as extra tree N.
+    #[arg(long, value_name = "ro|rw:PATH")]
+    pub bind: Vec<String>,
     /// Where the debug log goes.
     #[arg(long)]
     pub log_fd: Option<i32>,

@@ -89,6 +89,7 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
             RootMode::Overlay
         },
         pids_limit: args.pids_limit.max(1),
+        mounts: Vec::new(),
     })
 }
 
@@ -123,7 +124,7 @@ fn start(args: DoArgs) -> Result<i32, String> {
     .map_err(|e| format!("cannot create the gofer channel: {e}"))?;
 
     let writable = config.root == RootMode::WriteThrough;
-    let mut gofer = spawn_gofer(&exe, &rootfs, writable, gofer_end, log.as_ref())?;
+    let mut gofer = spawn_gofer(&exe, &rootfs, writable, &[], gofer_end, log.as_ref())?;
     let boot = spawn_boot(&exe, sentry_end, &config, log.as_ref(), None);
     let code = match boot {
         Ok(mut boot) => wait_boot(&mut boot),
@@ -143,6 +144,7 @@ pub(crate) fn spawn_gofer(
     exe: &Path,
     rootfs: &Path,
     writable: bool,
+    binds: &[(PathBuf, bool)],
     sock: OwnedFd,
     log: Option<&OwnedFd>,
 ) -> Result<Child, String> {
@@ -154,6 +156,11 @@ pub(crate) fn spawn_gofer(
         .arg(inheritable(&sock).map_err(|e| e.to_string())?.to_string());
     if writable {
         cmd.arg("--writable");
+    }
+    for (source, rw) in binds {
+        let mut arg = std::ffi::OsString::from(if *rw { "rw:" } else { "ro:" });
+        arg.push(source);
+        cmd.arg("--bind").arg(arg);
     }
     if let Some(l) = log {
         cmd.arg("--log-fd")

@@ -51,6 +51,48 @@ pub struct BootConfig {
     /// The most guest threads that may exist at once.
     #[serde(default = "default_pids_limit")]
     pub pids_limit: usize,
+    /// Mounts beyond the sandbox's own /proc, /sys, /dev and /dev/shm, in order.
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+}
+
+/// A mount the configuration asks for (an OCI config's `mounts`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    /// Where, in the sandbox (absolute). It must exist in the root filesystem.
+    pub destination: String,
+    /// What.
+    pub kind: MountKind,
+    /// Mount options.
+    pub read_only: bool,
+    /// noexec.
+    pub no_exec: bool,
+    /// nosuid.
+    pub no_suid: bool,
+    /// nodev.
+    pub no_dev: bool,
+}
+
+/// What a [`MountSpec`] mounts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MountKind {
+    /// A fresh tmpfs: `size` in bytes (default: the sandbox's tmpfs limit) and the mode
+    /// of its root (default 01777).
+    Tmpfs {
+        /// Size limit in bytes.
+        size: Option<u64>,
+        /// Permission bits of the root directory.
+        mode: Option<u32>,
+    },
+    /// Extra tree `index` the gofer serves (a bind mount of a host directory or file).
+    Bind {
+        /// The gofer's extra tree number.
+        index: u32,
+    },
+    /// The sandbox's procfs.
+    Proc,
+    /// The sandbox's sysfs.
+    Sysfs,
 }
 
 /// How the sandbox's root filesystem is built from the tree the gofer serves.
@@ -90,6 +132,14 @@ pub enum BootError {
         path: String,
         /// Why.
         errno: Errno,
+    },
+    /// A configured mount could not be made.
+    #[error("mount at {destination}: {reason}")]
+    Mount {
+        /// Where.
+        destination: String,
+        /// Why.
+        reason: String,
     },
     /// The working directory does not exist in the sandbox.
     #[error("working directory {path} does not exist in the sandbox: {errno}")]
@@ -136,8 +186,9 @@ pub fn prepare(
         other => return Err(BootError::Platform(other.to_string())),
     };
     let (client, root_handle, root_stat) = gofer::Client::connect(gofer_sock)?;
+    let client = Arc::new(client);
     let read_only = config.root != RootMode::WriteThrough;
-    let lower = GoferFs::new_root(Arc::new(client), root_handle, root_stat, read_only);
+    let lower = GoferFs::new_root(client.clone(), root_handle, root_stat, read_only);
     let memory_file = Arc::new(MemoryFile::new().map_err(BootError::Kernel)?);
     let mounts = match config.root {
         RootMode::ReadOnly => {
@@ -208,6 +259,10 @@ pub fn prepare(
             no_dev: true,
         },
     );
+
+    for m in &config.mounts {
+        mount_configured(&kernel, &client, m, config.pids_limit)?;
+    }
 
     let files = Arc::new(FdTable::default());
     for (fd, host) in stdio.into_iter().enumerate() {
@@ -336,6 +391,92 @@ impl OutsideSignals {
         }
         Ok(())
     }
+}
+
+/// Makes one configured mount. Its destination must exist, as a directory (or, for a
+/// bind mount of a file, as a non-directory).
+fn mount_configured(
+    kernel: &Arc<Kernel>,
+    client: &Arc<gofer::Client>,
+    m: &MountSpec,
+    pids_limit: usize,
+) -> Result<(), BootError> {
+    let fail = |reason: String| BootError::Mount {
+        destination: m.destination.clone(),
+        reason,
+    };
+    let root = kernel.mounts.root();
+    let resolver = Resolver {
+        mounts: &kernel.mounts,
+        root: &root,
+        creds: None,
+    };
+    let at = resolver
+        .resolve(&root, m.destination.as_bytes(), true)
+        .map_err(|e| fail(format!("the destination does not exist in the root ({e})")))?;
+    let flags = MountFlags {
+        read_only: m.read_only,
+        no_exec: m.no_exec,
+        no_suid: m.no_suid,
+        no_dev: m.no_dev,
+    };
+    let want_dir = |inode: &Arc<dyn crate::vfs::Inode>| -> Result<(), BootError> {
+        let is_dir = inode.file_type() == FileType::Directory;
+        if is_dir != (at.file_type() == FileType::Directory) {
+            return Err(fail(if is_dir {
+                "a directory cannot be mounted on a file".into()
+            } else {
+                "a file cannot be mounted on a directory".into()
+            }));
+        }
+        Ok(())
+    };
+    let (inode, fs_type, source): (Arc<dyn crate::vfs::Inode>, &'static str, String) = match &m.kind
+    {
+        MountKind::Tmpfs { size, mode } => {
+            let mut limits = TmpfsLimits::default();
+            if let Some(bytes) = size {
+                limits.max_pages = bytes.div_ceil(crate::platform::PAGE_SIZE).max(1);
+            }
+            let fs = TmpFs::new_root(
+                kernel.memory_file.clone(),
+                limits,
+                NewOwner {
+                    mode: mode.unwrap_or(0o1777) & 0o7777,
+                    uid: 0,
+                    gid: 0,
+                },
+            );
+            (fs, "tmpfs", "tmpfs".to_string())
+        }
+        MountKind::Bind { index } => {
+            let (handle, stat) = client
+                .attach(*index)
+                .map_err(|e| fail(format!("the gofer has no tree {index}: {e}")))?;
+            let fs = GoferFs::new_root(client.clone(), handle, stat, m.read_only);
+            (fs, "9p", m.destination.clone())
+        }
+        MountKind::Proc => {
+            let proc_root = ProcFs::new_root(kernel);
+            let mount =
+                kernel
+                    .mounts
+                    .mount(&at, proc_root.clone(), "proc", "proc".to_string(), flags);
+            crate::fs::proc::attach(&proc_root, &mount);
+            return Ok(());
+        }
+        MountKind::Sysfs => (
+            crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig {
+                cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                pids_limit,
+            }),
+            "sysfs",
+            "sysfs".to_string(),
+        ),
+    };
+    want_dir(&inode)?;
+    kernel.mounts.mount(&at, inode, fs_type, source, flags);
+    Ok(())
 }
 
 /// Mounts `root` at the directory `at`, if the root filesystem has it.

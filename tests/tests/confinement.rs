@@ -154,8 +154,15 @@ fn gofer_sees_only_the_rootfs_through_its_own_mount_namespace() {
             "gofer shares the host's {kind} namespace"
         );
     }
-    // Its root is the rootfs: exactly the rootfs's names, nothing of the host's.
-    assert_eq!(names_in(format!("/proc/{g}/root")), names_in(rootfs_dir()));
+    // Its root holds the served tree (at /root) and nothing else of the host's.
+    assert_eq!(
+        names_in(format!("/proc/{g}/root")),
+        BTreeSet::from(["root".to_string()])
+    );
+    assert_eq!(
+        names_in(format!("/proc/{g}/root/root")),
+        names_in(rootfs_dir())
+    );
     let table = mounts(g);
     assert!(!table.is_empty());
     for (point, options, fs_type) in &table {

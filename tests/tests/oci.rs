@@ -405,3 +405,68 @@ fn spec_writes_a_config_the_runtime_accepts() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "from spec\n");
 }
+
+#[test]
+fn config_mounts_bind_host_trees_and_files_and_add_tmpfs() {
+    let env = Env::new("mounts");
+    let bundle = env.bundle();
+    let rootfs = bundle.join("rootfs");
+    fs::create_dir_all(rootfs.join("mnt/ro")).unwrap();
+    fs::create_dir_all(rootfs.join("mnt/rw")).unwrap();
+    fs::create_dir_all(rootfs.join("scratch")).unwrap();
+    let host = env.dir.join("host");
+    fs::create_dir_all(&host).unwrap();
+    fs::write(host.join("f"), "host data\n").unwrap();
+    fs::write(env.dir.join("hostfile"), "host file\n").unwrap();
+    let script = "cat /mnt/ro/f /etc/motd; echo appended >> /etc/motd; \
+                  touch /mnt/ro/x 2>/dev/null || echo ro refused; \
+                  echo new > /mnt/rw/new; echo t > /scratch/t && cat /scratch/t; \
+                  grep -c ' /scratch tmpfs' /proc/mounts";
+    let json = format!(
+        r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":["sh","-c",{script:?}],
+"env":["PATH=/bin"],"cwd":"/"}},"root":{{"path":"rootfs","readonly":true}},
+"mounts":[{{"destination":"/proc","type":"proc","source":"proc"}},
+{{"destination":"/dev","type":"tmpfs","source":"tmpfs"}},
+{{"destination":"/mnt/ro","type":"bind","source":{h:?},"options":["rbind","ro"]}},
+{{"destination":"/mnt/rw","type":"none","source":{h:?},"options":["bind","rw"]}},
+{{"destination":"/etc/motd","type":"bind","source":{f:?},"options":["bind"]}},
+{{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["nosuid","size=1m","mode=755"]}}]}}"#,
+        h = host.to_str().unwrap(),
+        f = env.dir.join("hostfile").to_str().unwrap(),
+    );
+    fs::write(bundle.join("config.json"), json).unwrap();
+    let out = env.out(&["run", "--bundle", bundle.to_str().unwrap(), "m1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "host data\nhost file\nro refused\nt\n1\n"
+    );
+    // Writable binds wrote to the host; the read-only one did not.
+    assert_eq!(
+        fs::read_to_string(env.dir.join("hostfile")).unwrap(),
+        "host file\nappended\n"
+    );
+    assert_eq!(fs::read_to_string(host.join("new")).unwrap(), "new\n");
+    assert!(!host.join("x").exists());
+    // A mount whose destination is missing, or of an unknown type, is a clear error.
+    for (mount, message) in [
+        (
+            r#"{"destination":"/nowhere","type":"tmpfs","source":"tmpfs"}"#,
+            "/nowhere",
+        ),
+        (
+            r#"{"destination":"/mnt","type":"nfs","source":"x"}"#,
+            "not supported",
+        ),
+    ] {
+        let json = format!(
+            r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":["true"],"cwd":"/"}},
+"root":{{"path":"rootfs"}},"mounts":[{mount}]}}"#
+        );
+        fs::write(bundle.join("config.json"), json).unwrap();
+        let out = env.out(&["create", "--bundle", bundle.to_str().unwrap(), "bad"]);
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+        assert!(!env.root().join("bad").exists());
+    }
+}

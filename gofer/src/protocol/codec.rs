@@ -206,6 +206,7 @@ impl Request<'_> {
             Request::RemoveXattr { .. } => Op::RemoveXattr,
             Request::FSync { .. } => Op::FSync,
             Request::Allocate { .. } => Op::Allocate,
+            Request::Attach { .. } => Op::Attach,
         }
     }
 
@@ -454,6 +455,13 @@ impl Request<'_> {
                     len: *len,
                 },
             ),
+            Request::Attach { index } => put(
+                out,
+                &VersionArgs {
+                    version: *index,
+                    reserved: 0,
+                },
+            ),
         }
         finish(out)
     }
@@ -662,6 +670,10 @@ impl<'a> Request<'a> {
                     len: a.len,
                 }
             }
+            Op::Attach => Request::Attach {
+                // Same layout as Version's: one u32 and a reserved word.
+                index: r.take::<VersionArgs>("attach arguments")?.version,
+            },
         };
         r.finish()?;
         Ok(request)
@@ -879,7 +891,7 @@ impl Response {
             Op::StatFs => Response::StatFs(r.take("statfs")?),
             Op::Close => Response::Close,
             Op::NewChannel => Response::NewChannel,
-            Op::Create | Op::MkDir | Op::MkNod | Op::Symlink | Op::Link => {
+            Op::Create | Op::MkDir | Op::MkNod | Op::Symlink | Op::Link | Op::Attach => {
                 let w: CreatedWire = r.take("created reply")?;
                 Response::Created {
                     op,

@@ -175,6 +175,7 @@ fn all_requests() -> Vec<Request<'static>> {
             handle: Handle(8),
             datasync: true,
         },
+        Request::Attach { index: 3 },
         Request::Allocate {
             handle: Handle(8),
             mode: libc::FALLOC_FL_KEEP_SIZE,
@@ -232,6 +233,11 @@ fn all_responses() -> Vec<Response> {
             stat: sample_stat(5),
         },
         Response::SetAttr(sample_stat(6)),
+        Response::Created {
+            op: Op::Attach,
+            handle: Handle(14),
+            stat: sample_stat(7),
+        },
         Response::Xattr {
             op: Op::GetXattr,
             data: vec![1, 2, 3],

@@ -5,9 +5,10 @@
 //! 2. (started unprivileged only) a user namespace mapping the caller's ids to
 //!    themselves, so the steps below are allowed,
 //! 3. new mount, IPC, UTS and network namespaces (no host network at all),
-//! 4. every mount made private, the served tree bound (with its submounts) onto an
-//!    empty tmpfs and `pivot_root`ed into, and the host's tree detached: from here the
-//!    only files the gofer can name are the container's,
+//! 4. every mount made private, the served tree bound (with its submounts) at `/root`
+//!    of an empty tmpfs, each extra tree (a bind mount of the container's) at `/b<N>`,
+//!    that tmpfs `pivot_root`ed into, and the host's tree detached: from here the only
+//!    files the gofer can name are the container's,
 //! 5. host kernel pseudo-filesystems under the tree (proc, sysfs, devtmpfs, cgroup, ...)
 //!    unmounted, and every remaining mount made `nosuid,nodev,noexec` (and `ro` unless the
 //!    tree is served writable): even a subverted gofer can neither open a device node
@@ -82,14 +83,24 @@ fn caps_step<T>(step: &'static str, r: Result<T, caps::errors::CapsError>) -> Re
 
 /// What a confined gofer serves from.
 pub struct Confined {
-    /// The served tree's root (the gofer's `/`), `O_PATH`.
+    /// The served tree's root (the gofer's `/root`), `O_PATH`.
     pub root: OwnedFd,
+    /// The extra trees' roots (`/b<N>`), `O_PATH`, in the order given.
+    pub extra_roots: Vec<OwnedFd>,
     /// `/proc/self/fd` of the gofer, opened before the host's `/proc` went away.
     pub proc_self_fd: OwnedFd,
 }
 
-/// Confines the calling (single-threaded) gofer to the tree at `root`.
-pub fn enter(root: &Path, writable: bool) -> Result<Confined, JailError> {
+/// A further tree to serve (a bind mount's source), and whether it is writable.
+pub struct ExtraTree<'a> {
+    /// The host path (a directory or a file).
+    pub source: &'a Path,
+    /// Served writable.
+    pub writable: bool,
+}
+
+/// Confines the calling (single-threaded) gofer to the tree at `root` (and `extra`).
+pub fn enter(root: &Path, writable: bool, extra: &[ExtraTree<'_>]) -> Result<Confined, JailError> {
     let proc_self_fd = step(
         "open /proc/self/fd",
         open(
@@ -123,7 +134,7 @@ pub fn enter(root: &Path, writable: bool) -> Result<Confined, JailError> {
             base,
             Some("tmpfs"),
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            Some("size=4k,mode=0700"),
+            Some("size=64k,mode=0700"),
         ),
     )?;
     let staged = "/proc/root";
@@ -138,7 +149,43 @@ pub fn enter(root: &Path, writable: bool) -> Result<Confined, JailError> {
             None::<&str>,
         ),
     )?;
-    step("chdir to the served tree", chdir(staged))?;
+    for (i, tree) in extra.iter().enumerate() {
+        let at = format!("/proc/b{i}");
+        let is_dir = step(
+            "stat a bind mount's source",
+            nix::sys::stat::stat(tree.source),
+        )?
+        .st_mode
+            & libc::S_IFMT
+            == libc::S_IFDIR;
+        if is_dir {
+            step(
+                "mkdir a bind mount point",
+                mkdir(at.as_str(), Mode::S_IRWXU),
+            )?;
+        } else {
+            step(
+                "make a bind mount point",
+                nix::sys::stat::mknod(
+                    at.as_str(),
+                    nix::sys::stat::SFlag::S_IFREG,
+                    Mode::S_IRUSR,
+                    0,
+                ),
+            )?;
+        }
+        step(
+            "bind an extra tree",
+            mount(
+                Some(tree.source),
+                at.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            ),
+        )?;
+    }
+    step("chdir to the staging tmpfs", chdir(base))?;
     step("pivot_root", pivot_root(".", "."))?;
     step("detach the host's root", umount2(".", MntFlags::MNT_DETACH))?;
     step("chdir /", chdir("/"))?;
@@ -173,19 +220,39 @@ pub fn enter(root: &Path, writable: bool) -> Result<Confined, JailError> {
     }
     let remaining = step("read the mount table", read_mounts(&proc_self_fd))?;
     for m in &remaining {
-        restrict_mount(&m.path, writable)?;
+        // Each mount is writable only inside a tree served writable.
+        let in_tree = |top: &str| m.path == top || m.path.starts_with(&format!("{top}/"));
+        let rw = if in_tree("/root") {
+            writable
+        } else {
+            extra
+                .iter()
+                .enumerate()
+                .any(|(i, t)| t.writable && in_tree(&format!("/b{i}")))
+        };
+        restrict_mount(&m.path, rw)?;
     }
-    let root = step(
-        "open the new root",
-        openat(
-            AT_FDCWD,
-            "/",
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ),
-    )?;
-    drop_capabilities(writable)?;
-    Ok(Confined { root, proc_self_fd })
+    let open_path = |p: &str| {
+        step(
+            "open a served tree",
+            openat(
+                AT_FDCWD,
+                p,
+                OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            ),
+        )
+    };
+    let root = open_path("/root")?;
+    let extra_roots = (0..extra.len())
+        .map(|i| open_path(&format!("/b{i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    drop_capabilities(writable || extra.iter().any(|t| t.writable))?;
+    Ok(Confined {
+        root,
+        extra_roots,
+        proc_self_fd,
+    })
 }
 
 fn write_proc(path: &'static str, value: &str) -> Result<(), JailError> {

@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
-use sentry::boot::{BootConfig, RootMode};
+use sentry::boot::{BootConfig, MountKind, MountSpec, RootMode};
 use serde::{Deserialize, Serialize};
 
 /// What the container monitor needs to start a container: the sentry's configuration
@@ -18,6 +18,9 @@ pub struct Plan {
     pub rootfs: PathBuf,
     /// Whether the gofer serves it writable (`root.readonly` false).
     pub writable: bool,
+    /// Bind mount sources, the gofer's extra trees in order, and whether each is
+    /// writable.
+    pub binds: Vec<Bind>,
 }
 
 /// A bundle, checked.
@@ -92,6 +95,7 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         .map(|p| p.limit())
         .filter(|&l| l > 0)
         .map_or(sentry::kernel::DEFAULT_PIDS_LIMIT, |l| l as usize);
+    let (mounts, binds) = mounts(&spec)?;
     let boot = BootConfig {
         argv: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         env: process
@@ -114,6 +118,7 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
             RootMode::ReadOnly
         },
         pids_limit,
+        mounts,
     };
     let annotations = spec
         .annotations()
@@ -127,7 +132,91 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
             boot,
             rootfs,
             writable,
+            binds,
         },
         annotations,
     })
+}
+
+/// A bind mount's source (absolute) and whether it is writable.
+pub type Bind = (PathBuf, bool);
+
+/// The config's mounts as the sandbox makes them, and the bind mount sources the gofer
+/// serves. proc at /proc, sysfs at /sys and the /dev family are the sandbox's own
+/// already; other kinds than bind, tmpfs, proc and sysfs are refused.
+fn mounts(spec: &Spec) -> Result<(Vec<MountSpec>, Vec<Bind>), String> {
+    let mut out = Vec::new();
+    let mut binds = Vec::new();
+    for m in spec.mounts().as_deref().unwrap_or_default() {
+        let dest = m.destination();
+        let d = dest.to_string_lossy().into_owned();
+        if !dest.is_absolute() {
+            return Err(format!("mount destination {d:?} is not absolute"));
+        }
+        let options = m.options().clone().unwrap_or_default();
+        let has = |o: &str| options.iter().any(|x| x == o);
+        let typ = m.typ().clone().unwrap_or_default();
+        let bind = typ == "bind" || has("bind") || has("rbind");
+        let under = |top: &str| d == top || d.starts_with(&format!("{top}/"));
+        let kind = if bind {
+            let source = m
+                .source()
+                .clone()
+                .ok_or_else(|| format!("bind mount at {d} has no source"))?;
+            let source = std::fs::canonicalize(&source)
+                .map_err(|e| format!("bind mount source {}: {e}", source.display()))?;
+            binds.push((source, !has("ro")));
+            MountKind::Bind {
+                index: (binds.len() - 1) as u32,
+            }
+        } else {
+            match typ.as_str() {
+                "proc" if d == "/proc" => continue,
+                "sysfs" if d == "/sys" => continue,
+                "tmpfs" if d == "/dev" || d == "/dev/shm" => continue,
+                "devpts" | "mqueue" | "cgroup" | "cgroup2" if under("/dev") || under("/sys") => {
+                    continue
+                }
+                "proc" => MountKind::Proc,
+                "sysfs" => MountKind::Sysfs,
+                "tmpfs" => MountKind::Tmpfs {
+                    size: option_value(&options, "size").map(parse_size).transpose()?,
+                    mode: option_value(&options, "mode")
+                        .map(|v| u32::from_str_radix(v, 8).map_err(|_| format!("tmpfs mode={v:?}")))
+                        .transpose()?,
+                },
+                other => return Err(format!("mount type {other:?} at {d} is not supported")),
+            }
+        };
+        out.push(MountSpec {
+            destination: d,
+            kind,
+            read_only: has("ro"),
+            no_exec: has("noexec"),
+            no_suid: has("nosuid"),
+            no_dev: has("nodev"),
+        });
+    }
+    Ok((out, binds))
+}
+
+fn option_value<'a>(options: &'a [String], key: &str) -> Option<&'a str> {
+    options
+        .iter()
+        .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// A tmpfs `size=`: bytes, or with a k/m/g suffix (a % of RAM is not supported).
+fn parse_size(v: &str) -> Result<u64, String> {
+    let (digits, mult) = match v.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&v[..i], 1 << 10),
+        Some((i, 'm' | 'M')) => (&v[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&v[..i], 1 << 30),
+        _ => (v, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("tmpfs size={v:?}"))
 }

@@ -96,7 +96,14 @@ fn prepare(root: &Path, id: &str) -> Result<Prepared, String> {
     )
     .map_err(|e| format!("cannot create the gofer channel: {e}"))?;
     let (ours, theirs) = UnixStream::pair().map_err(|e| format!("control channel: {e}"))?;
-    let mut gofer = do_cmd::spawn_gofer(&exe, &plan.rootfs, plan.writable, gofer_end, None)?;
+    let mut gofer = do_cmd::spawn_gofer(
+        &exe,
+        &plan.rootfs,
+        plan.writable,
+        &plan.binds,
+        gofer_end,
+        None,
+    )?;
     let theirs = OwnedFd::from(theirs);
     let sentry = match do_cmd::spawn_boot(&exe, sentry_end, &plan.boot, None, Some(&theirs)) {
         Ok(c) => c,
