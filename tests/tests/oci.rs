@@ -430,7 +430,9 @@ fn config_mounts_bind_host_trees_and_files_and_add_tmpfs() {
 {{"destination":"/mnt/ro","type":"bind","source":{h:?},"options":["rbind","ro"]}},
 {{"destination":"/mnt/rw","type":"none","source":{h:?},"options":["bind","rw"]}},
 {{"destination":"/etc/motd","type":"bind","source":{f:?},"options":["bind"]}},
-{{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["nosuid","size=1m","mode=755"]}}]}}"#,
+{{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["nosuid","size=1m","mode=755"]}},
+{{"destination":"/made/deep","type":"tmpfs","source":"tmpfs"}},
+{{"destination":"/etc/made-file","type":"bind","source":{f:?},"options":["bind","ro"]}}]}}"#,
         h = host.to_str().unwrap(),
         f = env.dir.join("hostfile").to_str().unwrap(),
     );
@@ -448,11 +450,15 @@ fn config_mounts_bind_host_trees_and_files_and_add_tmpfs() {
     );
     assert_eq!(fs::read_to_string(host.join("new")).unwrap(), "new\n");
     assert!(!host.join("x").exists());
-    // A mount whose destination is missing, or of an unknown type, is a clear error.
+    // Missing destinations are made in the image (a directory, or a file for a file
+    // bind), never through a symlink of the image; unknown types are a clear error.
+    assert!(rootfs.join("made/deep").is_dir());
+    assert!(rootfs.join("etc/made-file").is_file());
+    symlink(&env.dir, rootfs.join("escape")).unwrap();
     for (mount, message) in [
         (
-            r#"{"destination":"/nowhere","type":"tmpfs","source":"tmpfs"}"#,
-            "/nowhere",
+            r#"{"destination":"/escape/x","type":"tmpfs","source":"tmpfs"}"#,
+            "symlink",
         ),
         (
             r#"{"destination":"/mnt","type":"nfs","source":"x"}"#,
@@ -469,4 +475,8 @@ fn config_mounts_bind_host_trees_and_files_and_add_tmpfs() {
         assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
         assert!(!env.root().join("bad").exists());
     }
+    assert!(
+        !env.dir.join("x").exists(),
+        "created through the image's symlink"
+    );
 }

@@ -96,6 +96,13 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         .filter(|&l| l > 0)
         .map_or(sentry::kernel::DEFAULT_PIDS_LIMIT, |l| l as usize);
     let (mounts, binds) = mounts(&spec)?;
+    for m in &mounts {
+        let is_dir = match m.kind {
+            MountKind::Bind { index } => binds[index as usize].0.is_dir(),
+            _ => true,
+        };
+        ensure_destination(&rootfs, &m.destination, is_dir)?;
+    }
     let boot = BootConfig {
         argv: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         env: process
@@ -219,4 +226,75 @@ fn parse_size(v: &str) -> Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(mult))
         .ok_or_else(|| format!("tmpfs size={v:?}"))
+}
+
+/// Makes a mount's destination in the root filesystem if it is missing, as runc does:
+/// the directories on the way and, for a bind mount of a file, an empty file. The walk
+/// goes one name at a time from the rootfs with O_NOFOLLOW, so a symlink in the image
+/// can never make it create anything outside the root: it refuses instead.
+fn ensure_destination(rootfs: &Path, dest: &str, is_dir: bool) -> Result<(), String> {
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::Mode;
+    let fail = |e: nix::Error| format!("mount destination {dest}: {e}");
+    let mut dir = nix::fcntl::open(
+        rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(fail)?;
+    let names: Vec<&str> = dest.split('/').filter(|n| !n.is_empty()).collect();
+    for (i, name) in names.iter().enumerate() {
+        if *name == ".." || *name == "." {
+            return Err(format!(
+                "mount destination {dest}: must not contain . or .."
+            ));
+        }
+        let last = i + 1 == names.len();
+        let open = |d: &std::os::fd::OwnedFd| {
+            openat(
+                d,
+                *name,
+                OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+        };
+        let next = match open(&dir) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ENOENT) => {
+                if last && !is_dir {
+                    let f = openat(
+                        &dir,
+                        *name,
+                        OFlag::O_CREAT
+                            | OFlag::O_EXCL
+                            | OFlag::O_WRONLY
+                            | OFlag::O_NOFOLLOW
+                            | OFlag::O_CLOEXEC,
+                        Mode::from_bits_truncate(0o644),
+                    )
+                    .map_err(fail)?;
+                    drop(f);
+                } else {
+                    nix::sys::stat::mkdirat(&dir, *name, Mode::from_bits_truncate(0o755))
+                        .map_err(fail)?;
+                }
+                open(&dir).map_err(fail)?
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        let st = nix::sys::stat::fstat(&next).map_err(fail)?;
+        let kind = st.st_mode & libc::S_IFMT;
+        if kind == libc::S_IFLNK {
+            return Err(format!(
+                "mount destination {dest}: {name} is a symlink in the image (not followed)"
+            ));
+        }
+        if !last && kind != libc::S_IFDIR {
+            return Err(format!(
+                "mount destination {dest}: {name} is not a directory"
+            ));
+        }
+        dir = next;
+    }
+    Ok(())
 }
