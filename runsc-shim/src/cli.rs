@@ -203,6 +203,10 @@ pub struct DoArgs {
     /// fail with EAGAIN beyond it).
     #[arg(long, default_value_t = sentry::kernel::DEFAULT_PIDS_LIMIT, value_name = "N")]
     pub pids_limit: usize,
+    /// Bind the host's HOST (a directory or a file) at GUEST in the sandbox, writable
+    /// unless `:ro` is given; GUEST must exist in the root (repeatable).
+    #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]")]
+    pub volumes: Vec<String>,
     /// Write the sentry's and gofer's debug log to FILE.
     #[arg(long, value_name = "FILE")]
     pub debug_log: Option<PathBuf>,

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-use sentry::boot::{BootConfig, RootMode};
+use sentry::boot::{BootConfig, MountKind, MountSpec, RootMode};
 
 use crate::cli::DoArgs;
 use crate::fds::inheritable;
@@ -89,8 +89,51 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
             RootMode::Overlay
         },
         pids_limit: args.pids_limit.max(1),
-        mounts: Vec::new(),
+        mounts: volumes(&args.volumes)?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| MountSpec {
+                destination: v.guest.clone(),
+                kind: MountKind::Bind { index: i as u32 },
+                read_only: !v.writable,
+                no_exec: false,
+                no_suid: true,
+                no_dev: true,
+            })
+            .collect(),
     })
+}
+
+/// One `-v HOST:GUEST[:ro]`.
+struct Volume {
+    host: PathBuf,
+    guest: String,
+    writable: bool,
+}
+
+fn volumes(specs: &[String]) -> Result<Vec<Volume>, String> {
+    specs
+        .iter()
+        .map(|spec| {
+            let (rest, writable) = match spec.strip_suffix(":ro") {
+                Some(r) => (r, false),
+                None => (spec.strip_suffix(":rw").unwrap_or(spec), true),
+            };
+            let (host, guest) = rest
+                .split_once(':')
+                .ok_or_else(|| format!("-v {spec:?}: expected HOST:GUEST[:ro]"))?;
+            if !guest.starts_with('/') {
+                return Err(format!("-v {spec:?}: {guest:?} is not an absolute path"));
+            }
+            let host =
+                std::fs::canonicalize(host).map_err(|e| format!("-v {spec:?}: {host}: {e}"))?;
+            Ok(Volume {
+                host,
+                guest: guest.to_string(),
+                writable,
+            })
+        })
+        .collect()
 }
 
 fn start(args: DoArgs) -> Result<i32, String> {
@@ -124,7 +167,11 @@ fn start(args: DoArgs) -> Result<i32, String> {
     .map_err(|e| format!("cannot create the gofer channel: {e}"))?;
 
     let writable = config.root == RootMode::WriteThrough;
-    let mut gofer = spawn_gofer(&exe, &rootfs, writable, &[], gofer_end, log.as_ref())?;
+    let binds: Vec<(PathBuf, bool)> = volumes(&args.volumes)?
+        .into_iter()
+        .map(|v| (v.host, v.writable))
+        .collect();
+    let mut gofer = spawn_gofer(&exe, &rootfs, writable, &binds, gofer_end, log.as_ref())?;
     let boot = spawn_boot(&exe, sentry_end, &config, log.as_ref(), None);
     let code = match boot {
         Ok(mut boot) => wait_boot(&mut boot),

@@ -3,7 +3,7 @@
 
 use moat_tests::{
     assert_guest_matches_native_with, assert_same_as_native, assert_same_as_native_with,
-    fixtures_dir, guest, rootfs_dir, run_moat, run_native, Linkage, BASE_ENV,
+    fixtures_dir, guest, rootfs_dir, run_moat, run_moat_cli, run_native, Linkage, BASE_ENV,
 };
 use Linkage::Static;
 
@@ -193,4 +193,35 @@ fn debug_log_option_writes_the_log_file() {
         !written.expect("the debug log was not created").is_empty(),
         "the debug log is empty"
     );
+}
+
+#[test]
+fn volume_option_binds_host_directories_and_files() {
+    let dir = std::env::temp_dir().join(format!("moat-cli-vol-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("f"), "volume data\n").unwrap();
+    let d = dir.to_str().unwrap();
+    let out = run_moat_cli(&[
+        "do",
+        "-v",
+        &format!("{d}:/mnt"),
+        "-v",
+        &format!("{d}/f:/etc/hostname:ro"),
+        "/bin/sh",
+        "-c",
+        "cat /mnt/f /etc/hostname; echo new > /mnt/new; (echo x > /etc/hostname) 2>/dev/null || echo refused",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "volume data\nvolume data\nrefused\n");
+    // The writable volume writes to the host (the root's overlay does not apply to it).
+    assert_eq!(std::fs::read_to_string(dir.join("new")).unwrap(), "new\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("f")).unwrap(),
+        "volume data\n"
+    );
+    let bad = run_moat_cli(&["do", "-v", "no-colon", "/bin/true"]);
+    assert_eq!(bad.status, 125);
+    assert!(bad.stderr.contains("HOST:GUEST"), "{}", bad.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
 }
