@@ -26,7 +26,7 @@ impl Env {
         }
         fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("busybox-static");
         for tool in [
-            "sh", "echo", "cat", "sleep", "ls", "touch", "hostname", "id", "pwd",
+            "sh", "echo", "cat", "sleep", "ls", "touch", "hostname", "id", "pwd", "grep", "true",
         ] {
             symlink("busybox", rootfs.join("bin").join(tool)).unwrap();
         }
@@ -478,5 +478,64 @@ fn config_mounts_bind_host_trees_and_files_and_add_tmpfs() {
     assert!(
         !env.dir.join("x").exists(),
         "created through the image's symlink"
+    );
+}
+
+#[test]
+fn hooks_run_on_the_host_with_the_state_on_stdin() {
+    let env = Env::new("hooks");
+    let bundle = env.bundle();
+    let log = env.dir.join("hooks.log");
+    let hook = |name: &str| {
+        format!(
+            r#"{{"path":"/bin/sh","args":["sh","-c","printf '{name} %s\n' \"$(cat)\" >> {log}; [ \"$X\" = 1 ]"],"env":["X=1"]}}"#,
+            log = log.to_str().unwrap()
+        )
+    };
+    let config = |hooks: &str| {
+        format!(
+            r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":["/bin/true"],"cwd":"/"}},
+"root":{{"path":"rootfs"}},"hooks":{hooks}}}"#
+        )
+    };
+    let hooks = format!(
+        r#"{{"prestart":[{}],"createRuntime":[{}],"poststart":[{}],"poststop":[{}]}}"#,
+        hook("prestart"),
+        hook("createRuntime"),
+        hook("poststart"),
+        hook("poststop")
+    );
+    fs::write(bundle.join("config.json"), config(&hooks)).unwrap();
+    let out = env.out(&["run", "--bundle", bundle.to_str().unwrap(), "h1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let logged = fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = logged.lines().collect();
+    let order: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        order,
+        ["prestart", "createRuntime", "poststart", "poststop"]
+    );
+    assert!(lines[0].contains("\"status\":\"created\"") && lines[0].contains("\"id\":\"h1\""));
+    assert!(lines[2].contains("\"status\":\"running\""), "{}", lines[2]);
+    assert!(lines[3].contains("\"status\":\"stopped\""), "{}", lines[3]);
+    // A failing createRuntime hook fails create and leaves nothing.
+    let failing = r#"{"createRuntime":[{"path":"/bin/false"}]}"#;
+    fs::write(bundle.join("config.json"), config(failing)).unwrap();
+    let out = env.out(&["create", "--bundle", bundle.to_str().unwrap(), "h2"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("hook /bin/false failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!env.root().join("h2").exists());
+    // Hooks that would run inside the container are refused.
+    let inside = r#"{"startContainer":[{"path":"/bin/true"}]}"#;
+    fs::write(bundle.join("config.json"), config(inside)).unwrap();
+    let out = env.out(&["create", "--bundle", bundle.to_str().unwrap(), "h3"]);
+    assert!(
+        text(&out.stderr).contains("startContainer"),
+        "{}",
+        text(&out.stderr)
     );
 }

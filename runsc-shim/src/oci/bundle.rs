@@ -31,6 +31,8 @@ pub struct Bundle {
     pub plan: Plan,
     /// The config's annotations.
     pub annotations: BTreeMap<String, String>,
+    /// The lifecycle hooks moat runs.
+    pub hooks: super::hooks::Saved,
 }
 
 /// Loads and checks the bundle at `dir`.
@@ -133,8 +135,11 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         .unwrap_or_default()
         .into_iter()
         .collect();
+    let hooks = super::hooks::from_config(spec.hooks().as_ref())
+        .map_err(|e| format!("{}: {e}", config.display()))?;
     Ok(Bundle {
         dir,
+        hooks,
         plan: Plan {
             boot,
             rootfs,

@@ -3,6 +3,7 @@
 //! (default /run/moat), one directory per container.
 
 pub mod bundle;
+pub mod hooks;
 pub mod monitor;
 pub mod state;
 
@@ -166,9 +167,33 @@ fn start_monitor(
         exit_status: None,
     };
     state::save(&cli.root, &record)?;
+    hooks::save(&dir, &bundle.hooks)?;
+    if let Err(e) = hooks::run(&bundle.hooks.create, &spec_json(&record)?) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
     // `run` waits for its child; `create` leaves it to whoever reaps orphans.
     std::mem::forget(child);
     Ok(pid)
+}
+
+/// The state JSON hooks get on stdin.
+fn spec_json(record: &Record) -> Result<String, String> {
+    serde_json::to_string(&record.to_spec()).map_err(|e| e.to_string())
+}
+
+/// Runs the poststop hooks of a stopped container (failures are warnings).
+fn poststop(cli: &Cli, id: &str) {
+    let dir = state::dir(&cli.root, id);
+    let saved = hooks::load(&dir);
+    if let Ok(record) = state::load(&cli.root, id) {
+        if let Ok(json) = spec_json(&record) {
+            if let Err(e) = hooks::run(&saved.poststop, &json) {
+                eprintln!("moat: warning: {e}");
+            }
+        }
+    }
 }
 
 fn write_pid_file(path: &Path, pid: i32) -> Result<(), String> {
@@ -209,6 +234,11 @@ pub fn start(cli: &Cli, id: &str) -> Outcome {
         let n = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16))
             .map_err(|e| e.to_string())?;
         if n > 0 {
+            let saved = hooks::load(&state::dir(&cli.root, id));
+            let json = spec_json(&state::load(&cli.root, id)?)?;
+            if let Err(e) = hooks::run(&saved.poststart, &json) {
+                eprintln!("moat: warning: {e}");
+            }
             return Ok(0);
         }
         if Instant::now() > deadline {
@@ -291,6 +321,7 @@ pub fn delete(cli: &Cli, args: &DeleteArgs) -> Outcome {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+    poststop(cli, &args.id);
     std::fs::remove_dir_all(state::dir(&cli.root, &args.id))
         .map_err(|e| format!("cannot remove container {}: {e}", args.id))?;
     Ok(0)
@@ -321,6 +352,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Outcome {
         nix::sys::wait::WaitStatus::Signaled(_, s, _) => 128 + s as i32,
         _ => 1,
     };
+    poststop(cli, &args.id);
     let _ = std::fs::remove_dir_all(state::dir(&cli.root, &args.id));
     Ok(code)
 }
