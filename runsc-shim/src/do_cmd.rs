@@ -101,6 +101,9 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
                 no_dev: true,
             })
             .collect(),
+        rlimits: Vec::new(),
+        no_new_privs: false,
+        umask: None,
     })
 }
 

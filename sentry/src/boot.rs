@@ -54,6 +54,16 @@ pub struct BootConfig {
     /// Mounts beyond the sandbox's own /proc, /sys, /dev and /dev/shm, in order.
     #[serde(default)]
     pub mounts: Vec<MountSpec>,
+    /// Resource limits of the first process, overriding the defaults: (RLIMIT_*, soft,
+    /// hard).
+    #[serde(default)]
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// The first process starts with no_new_privs set.
+    #[serde(default)]
+    pub no_new_privs: bool,
+    /// The first process's umask (default 022).
+    #[serde(default)]
+    pub umask: Option<u32>,
 }
 
 /// A mount the configuration asks for (an OCI config's `mounts`).
@@ -611,10 +621,26 @@ fn start_init(
         ThreadGroup::new(tid),
         mm,
         files,
-        Arc::new(FsContext::new(root.clone(), cwd, 0o022)),
-        Credentials::new(config.uid, config.gid, config.groups.clone()),
+        Arc::new(FsContext::new(
+            root.clone(),
+            cwd,
+            config.umask.unwrap_or(0o022) & 0o777,
+        )),
+        {
+            let mut creds = Credentials::new(config.uid, config.gid, config.groups.clone());
+            creds.no_new_privs = config.no_new_privs;
+            creds
+        },
         kernel.platform.new_context(),
     );
+    {
+        let mut limits = task.tg.limits.lock();
+        for &(resource, cur, max) in &config.rlimits {
+            if let Some(l) = limits.0.get_mut(resource as usize) {
+                *l = crate::abi::Rlimit { cur, max };
+            }
+        }
+    }
     kernel.tree.lock().add_process(task.tg.clone(), 0, 0);
     let argv0 = config.argv.first().cloned().unwrap_or_default();
     let path = find_in_path(&task, &argv0, &config.env);

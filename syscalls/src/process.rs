@@ -545,9 +545,10 @@ pub fn prctl(
             if arg2 != 1 {
                 bail!(EINVAL);
             }
+            task.creds.no_new_privs = true;
             Ok(0)
         }
-        libc::PR_GET_NO_NEW_PRIVS => Ok(0),
+        libc::PR_GET_NO_NEW_PRIVS => Ok(u64::from(task.creds.no_new_privs)),
         libc::PR_SET_CHILD_SUBREAPER => {
             task.kernel.tree.lock().set_subreaper(task.pid(), arg2 != 0);
             Ok(0)

@@ -539,3 +539,32 @@ fn hooks_run_on_the_host_with_the_state_on_stdin() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn process_rlimits_and_umask_are_the_containers() {
+    let env = Env::new("limits");
+    let bundle = env.bundle();
+    let config = |rlimits: &str| {
+        format!(
+            r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0,"umask":23}},
+"args":["sh","-c","ulimit -n; ulimit -Hn; umask"],"env":["PATH=/bin"],"cwd":"/",
+"rlimits":[{rlimits}]}},"root":{{"path":"rootfs"}}}}"#
+        )
+    };
+    fs::write(
+        bundle.join("config.json"),
+        config(r#"{"type":"RLIMIT_NOFILE","soft":100,"hard":200}"#),
+    )
+    .unwrap();
+    let out = env.out(&["run", "--bundle", bundle.to_str().unwrap(), "l1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "100\n200\n0027\n");
+    fs::write(
+        bundle.join("config.json"),
+        config(r#"{"type":"RLIMIT_NOFILE","soft":300,"hard":200}"#),
+    )
+    .unwrap();
+    let out = env.out(&["create", "--bundle", bundle.to_str().unwrap(), "l2"]);
+    assert!(text(&out.stderr).contains("soft limit 300 above hard limit 200"));
+    assert!(!env.root().join("l2").exists());
+}

@@ -97,6 +97,17 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         .map(|p| p.limit())
         .filter(|&l| l > 0)
         .map_or(sentry::kernel::DEFAULT_PIDS_LIMIT, |l| l as usize);
+    for r in process.rlimits().as_deref().unwrap_or_default() {
+        if r.soft() > r.hard() {
+            return Err(format!(
+                "{}: rlimit {:?}: soft limit {} above hard limit {}",
+                config.display(),
+                r.typ(),
+                r.soft(),
+                r.hard()
+            ));
+        }
+    }
     let (mounts, binds) = mounts(&spec)?;
     for m in &mounts {
         let is_dir = match m.kind {
@@ -128,6 +139,15 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         },
         pids_limit,
         mounts,
+        rlimits: process
+            .rlimits()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| (rlimit_resource(r.typ()), r.soft(), r.hard()))
+            .collect(),
+        no_new_privs: process.no_new_privileges().unwrap_or(false),
+        umask: user.umask(),
     };
     let annotations = spec
         .annotations()
@@ -302,4 +322,27 @@ fn ensure_destination(rootfs: &Path, dest: &str, is_dir: bool) -> Result<(), Str
         dir = next;
     }
     Ok(())
+}
+
+/// The RLIMIT_* number of a config's rlimit type.
+fn rlimit_resource(t: oci_spec::runtime::PosixRlimitType) -> u32 {
+    use oci_spec::runtime::PosixRlimitType as T;
+    match t {
+        T::RlimitCpu => libc::RLIMIT_CPU,
+        T::RlimitFsize => libc::RLIMIT_FSIZE,
+        T::RlimitData => libc::RLIMIT_DATA,
+        T::RlimitStack => libc::RLIMIT_STACK,
+        T::RlimitCore => libc::RLIMIT_CORE,
+        T::RlimitRss => libc::RLIMIT_RSS,
+        T::RlimitNproc => libc::RLIMIT_NPROC,
+        T::RlimitNofile => libc::RLIMIT_NOFILE,
+        T::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        T::RlimitAs => libc::RLIMIT_AS,
+        T::RlimitLocks => libc::RLIMIT_LOCKS,
+        T::RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        T::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        T::RlimitNice => libc::RLIMIT_NICE,
+        T::RlimitRtprio => libc::RLIMIT_RTPRIO,
+        T::RlimitRttime => libc::RLIMIT_RTTIME,
+    }
 }

@@ -21,6 +21,9 @@ pub struct Credentials {
     pub fsgid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// PR_SET_NO_NEW_PRIVS was set (inherited by children, kept across execve, never
+    /// cleared).
+    pub no_new_privs: bool,
 }
 
 impl Credentials {
@@ -36,6 +39,7 @@ impl Credentials {
             sgid: gid,
             fsgid: gid,
             groups,
+            no_new_privs: false,
         }
     }
 
