@@ -305,17 +305,15 @@ static void signal_sets(void) {
   const unsigned long long bit = 1;
   expect_true("stat_sigignore_has_sigusr2", (ignored >> (SIGUSR2 - 1)) & bit);
   expect_true("stat_sigcatch_has_sigusr1", (caught >> (SIGUSR1 - 1)) & bit);
-  if (gaps) {
-    /* Field 31 is the thread's own pending set (not the process's). */
-    expect_true("stat_signal_has_thread_pending", (pending >> (SIGTERM - 1)) & bit);
-    expect_true("stat_signal_lacks_process_pending", !((pending >> (SIGHUP - 1)) & bit));
-    expect_true("stat_blocked_has_sighup", (blocked >> (SIGHUP - 1)) & bit);
-    expect_true("stat_blocked_has_sigterm", (blocked >> (SIGTERM - 1)) & bit);
-    /* Only signals 1-31 are shown (SIGRTMIN+5 is caught but not listed). */
-    expect_true("stat_signal_sets_are_31_bits",
-                pending <= 0x7fffffff && blocked <= 0x7fffffff && ignored <= 0x7fffffff &&
-                    caught <= 0x7fffffff);
-  }
+  /* Field 31 is the thread's own pending set (not the process's). */
+  expect_true("stat_signal_has_thread_pending", (pending >> (SIGTERM - 1)) & bit);
+  expect_true("stat_signal_lacks_process_pending", !((pending >> (SIGHUP - 1)) & bit));
+  expect_true("stat_blocked_has_sighup", (blocked >> (SIGHUP - 1)) & bit);
+  expect_true("stat_blocked_has_sigterm", (blocked >> (SIGTERM - 1)) & bit);
+  /* Only signals 1-31 are shown (SIGRTMIN+5 is caught but not listed). */
+  expect_true("stat_signal_sets_are_31_bits",
+              pending <= 0x7fffffff && blocked <= 0x7fffffff && ignored <= 0x7fffffff &&
+                  caught <= 0x7fffffff);
 
   static char status[8192];
   char v[128];
@@ -348,19 +346,17 @@ static void signal_sets(void) {
 
   /* A blocked signal whose default action is to ignore it still waits: the
    * handler may change before it is unblocked. */
-  if (gaps) {
-    sigset_t winch, pend;
-    sigemptyset(&winch);
-    sigaddset(&winch, SIGWINCH);
-    sigprocmask(SIG_BLOCK, &winch, NULL);
-    syscall(SYS_tgkill, getpid(), gettid(), SIGWINCH);
-    sigpending(&pend);
-    expect_true("blocked_default_ignored_signal_stays_pending", sigismember(&pend, SIGWINCH));
-    slurp("/proc/self/status", status, sizeof status);
-    field_of(status, "SigPnd", v, sizeof v);
-    expect_true("status_sigpnd_has_blocked_sigwinch", (strtoull(v, NULL, 16) >> (SIGWINCH - 1)) & bit);
-    sigtimedwait(&winch, NULL, &zero);
-  }
+  sigset_t winch, pend;
+  sigemptyset(&winch);
+  sigaddset(&winch, SIGWINCH);
+  sigprocmask(SIG_BLOCK, &winch, NULL);
+  syscall(SYS_tgkill, getpid(), gettid(), SIGWINCH);
+  sigpending(&pend);
+  expect_true("blocked_default_ignored_signal_stays_pending", sigismember(&pend, SIGWINCH));
+  slurp("/proc/self/status", status, sizeof status);
+  field_of(status, "SigPnd", v, sizeof v);
+  expect_true("status_sigpnd_has_blocked_sigwinch", (strtoull(v, NULL, 16) >> (SIGWINCH - 1)) & bit);
+  sigtimedwait(&winch, NULL, &zero);
   sigprocmask(SIG_SETMASK, &old, NULL);
   signal(SIGUSR1, SIG_DFL);
   signal(SIGRTMIN + 5, SIG_DFL);

@@ -1182,8 +1182,12 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
             let (arg_start, arg_end, env_start, env_end) = layout.map_or((0, 0, 0, 0), |l| {
                 (l.arg_start, l.arg_end, l.env_start, l.env_end)
             });
-            let pending = tg.pending.lock().set();
+            // The thread's own pending and blocked sets; only signals 1-31 show.
+            let (pending, blocked) = thread_signals(&tg, tid);
             let (ignored, caught) = signal_masks(&tg);
+            let low = |set: u64| set & 0x7fff_ffff;
+            let (pending, blocked, ignored, caught) =
+                (low(pending), low(blocked), low(ignored), low(caught));
             let state = state_char(tid, zombie);
             let faults = tg.usage.lock().dead_faults;
             // Only a process leader has an exit signal.
@@ -1192,7 +1196,7 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
                 out,
                 "{tid} ({}) {state} {ppid} {pgid} {sid} 0 -1 4194304 {faults} 0 0 0 {utime} {stime} \
                  {cutime} {cstime} 20 0 {threads} 0 {start_ticks} {} {rss} 18446744073709551615 \
-                 0 0 0 0 0 {pending} 0 {ignored} {caught} 0 0 0 {exit_signal} 0 0 0 0 0 0 0 0 0 \
+                 0 0 0 0 0 {pending} {blocked} {ignored} {caught} 0 0 0 {exit_signal} 0 0 0 0 0 0 0 0 0 \
                  {arg_start} {arg_end} {env_start} {env_end} 0",
                 String::from_utf8_lossy(&comm),
                 size * PAGE_SIZE,
@@ -1250,13 +1254,7 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
             let _ = writeln!(out, "Threads:\t{threads}");
             let pending = tg.pending.lock().set();
             let (ignored, caught) = signal_masks(&tg);
-            let (shared_tid_pending, blocked) = {
-                let tasks = tg.tasks.lock();
-                tasks
-                    .iter()
-                    .find(|t| t.tid == tid)
-                    .map_or((0, 0), |t| (t.pending.lock().set(), t.mask()))
-            };
+            let (shared_tid_pending, blocked) = thread_signals(&tg, tid);
             let _ = writeln!(
                 out,
                 "SigQ:\t0/{}\nSigPnd:\t{shared_tid_pending:016x}\nShdPnd:\t{pending:016x}\n\
@@ -1325,6 +1323,15 @@ fn process_ids(kernel: &Kernel, tg: &ThreadGroup) -> (i32, i32, i32) {
     let pgid = *tg.pgid.lock();
     let sid = *tg.sid.lock();
     (ppid, pgid, sid)
+}
+
+/// Thread `tid`'s own pending and blocked signal sets.
+fn thread_signals(tg: &ThreadGroup, tid: i32) -> (u64, u64) {
+    let tasks = tg.tasks.lock();
+    tasks
+        .iter()
+        .find(|t| t.tid == tid)
+        .map_or((0, 0), |t| (t.pending.lock().set(), t.mask()))
 }
 
 /// Ignored and caught signal sets.

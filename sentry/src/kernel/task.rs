@@ -183,7 +183,7 @@ impl ThreadGroup {
     /// take it first is woken (Linux's complete_signal).
     pub fn send_signal(&self, info: SigInfo) {
         let signo = info.signo;
-        if self.shields_from(&info) || self.discard_on_arrival(signo) {
+        if self.shields_from(&info) || self.discard_on_arrival(signo, self.leader_mask()) {
             return;
         }
         self.pending.lock().enqueue(info);
@@ -195,9 +195,22 @@ impl ThreadGroup {
         }
     }
 
-    /// Whether a signal is dropped when sent (ignored, or default-ignored). SIGCONT and
+    /// The blocked set of the thread a process-directed signal is checked against (as
+    /// Linux checks the leader, the task the pid names; any thread once it is gone).
+    fn leader_mask(&self) -> u64 {
+        let tasks = self.tasks.lock();
+        tasks
+            .iter()
+            .find(|t| t.tid == self.tgid)
+            .or_else(|| tasks.first())
+            .map_or(0, |t| t.mask())
+    }
+
+    /// Whether a signal is dropped when sent: ignored (explicitly or by default) and
+    /// not blocked by `blocked`, the receiving thread's mask — a blocked signal stays
+    /// pending, since its handler may change before it is unblocked. SIGCONT and
     /// stop-signal bookkeeping happen here too.
-    fn discard_on_arrival(&self, signo: i32) -> bool {
+    fn discard_on_arrival(&self, signo: i32, blocked: u64) -> bool {
         if signo == libc::SIGCONT {
             self.pending.lock().discard(STOP_SIGNALS);
             for t in self.tasks.lock().iter() {
@@ -206,7 +219,10 @@ impl ThreadGroup {
         } else if STOP_SIGNALS & sigmask(signo) != 0 {
             self.pending.lock().discard(sigmask(libc::SIGCONT));
         }
-        signo != libc::SIGKILL && signo != libc::SIGSTOP && self.actions.lock().is_ignored(signo)
+        signo != libc::SIGKILL
+            && signo != libc::SIGSTOP
+            && blocked & sigmask(signo) == 0
+            && self.actions.lock().is_ignored(signo)
     }
 
     /// The sandbox's init ignores signals from other guest processes that it has no
@@ -325,7 +341,7 @@ impl TaskShared {
     /// Sends `info` to this thread.
     pub fn send_signal(&self, tg: &ThreadGroup, info: SigInfo) {
         let signo = info.signo;
-        if tg.shields_from(&info) || tg.discard_on_arrival(signo) {
+        if tg.shields_from(&info) || tg.discard_on_arrival(signo, self.mask()) {
             return;
         }
         self.pending.lock().enqueue(info);
