@@ -102,6 +102,20 @@ pub struct ThreadGroup {
     pub usage: Mutex<super::cputime::ProcessUsage>,
     /// When the process started (CLOCK_MONOTONIC, ns), for /proc/[pid]/stat.
     pub start_ns: i128,
+    /// What /proc still shows of the leader once it has exited (a zombie keeps its
+    /// name and credentials): set as the leader's thread ends.
+    pub exited_leader: Mutex<Option<(Vec<u8>, Credentials)>>,
+    /// /proc/[pid]/oom_score_adj and the lowest value an unprivileged writer may set.
+    pub oom_score_adj: Mutex<OomScoreAdj>,
+}
+
+/// A process's OOM-killer adjustment (Linux keeps it in the signal struct).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OomScoreAdj {
+    /// -1000..=1000.
+    pub value: i16,
+    /// Lowering below this needs CAP_SYS_RESOURCE (the last value set with it).
+    pub min: i16,
 }
 
 impl ThreadGroup {
@@ -125,6 +139,8 @@ impl ThreadGroup {
             child_events: WaitQueue::default(),
             usage: Mutex::default(),
             start_ns: super::time::to_nanos(super::time::monotonic()),
+            exited_leader: Mutex::new(None),
+            oom_score_adj: Mutex::default(),
         })
     }
 
@@ -260,6 +276,9 @@ pub struct TaskShared {
     pub cpu: super::cputime::TaskCpu,
     /// What /proc shows of the task, as of its last syscall.
     view: Mutex<Option<TaskView>>,
+    /// The command name (comm), at most 15 bytes: here, not in the task, because
+    /// another thread of the process may rename it through /proc/[pid]/task/[tid]/comm.
+    comm: Mutex<Vec<u8>>,
 }
 
 /// The parts of a task other tasks may look at through /proc: the task publishes
@@ -274,8 +293,6 @@ pub struct TaskView {
     pub fs: Arc<FsContext>,
     /// Credentials.
     pub creds: Credentials,
-    /// Command name.
-    pub comm: Vec<u8>,
     /// The executable.
     pub exe: Option<crate::vfs::Path>,
 }
@@ -286,7 +303,6 @@ impl TaskView {
             && Arc::ptr_eq(&self.files, &t.files)
             && Arc::ptr_eq(&self.fs, &t.fs)
             && self.creds == t.creds
-            && self.comm == t.comm
             && match (&self.exe, &t.exe) {
                 (Some(a), Some(b)) => a.same(b),
                 (None, None) => true,
@@ -316,7 +332,23 @@ impl TaskShared {
             interrupter: Mutex::new(None),
             cpu: Default::default(),
             view: Mutex::new(None),
+            comm: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The command name.
+    pub fn comm(&self) -> Vec<u8> {
+        self.comm.lock().clone()
+    }
+
+    /// Renames the task: `name` up to its first NUL, cut to 15 bytes.
+    pub fn set_comm(&self, name: &[u8]) {
+        let n = name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(name.len())
+            .min(15);
+        *self.comm.lock() = name[..n].to_vec();
     }
 
     /// What /proc shows of the task (None before it first ran).
@@ -385,8 +417,6 @@ pub struct Task {
     pub clear_child_tid: u64,
     /// set_robust_list head and length.
     pub robust_list: (u64, u64),
-    /// The command name (comm), at most 15 bytes.
-    pub comm: Vec<u8>,
     /// Set when the task must stop: it leaves the run loop with this status.
     pub exit: Option<ExitStatus>,
     /// The restart errno the last syscall returned, until signal handling decides
@@ -466,7 +496,6 @@ impl Task {
             saved_mask: None,
             clear_child_tid: 0,
             robust_list: (0, 0),
-            comm: Vec::new(),
             exit: None,
             restart: None,
             restart_deadline: None,
@@ -488,11 +517,20 @@ impl Task {
             files: self.files.clone(),
             fs: self.fs.clone(),
             creds: self.creds.clone(),
-            comm: self.comm.clone(),
             exe: self.exe.clone(),
         };
         *self.shared.view.lock() = Some(view.clone());
         self.published = Some(view);
+    }
+
+    /// The command name.
+    pub fn comm(&self) -> Vec<u8> {
+        self.shared.comm()
+    }
+
+    /// Renames the task (at most 15 bytes, up to a NUL).
+    pub fn set_comm(&self, name: &[u8]) {
+        self.shared.set_comm(name);
     }
 
     /// The process id.
@@ -610,6 +648,9 @@ impl Task {
     /// Releases the task's resources (its address space, files — so pipe readers see
     /// EOF), then, if it was the last thread, tells the parent the process exited.
     fn exit_and_notify(mut self, status: ExitStatus) -> ExitStatus {
+        if self.tid == self.tg.tgid {
+            *self.tg.exited_leader.lock() = Some((self.comm(), self.creds.clone()));
+        }
         *self.shared.view.lock() = None;
         self.published = None;
         self.release_mm();
@@ -660,6 +701,7 @@ impl Task {
             let shared = TaskShared::new(leader);
             shared.mask.store(self.signal_mask(), Ordering::Release);
             shared.cpu.take_over(&self.shared.cpu);
+            shared.set_comm(&self.comm());
             std::mem::swap(
                 &mut *shared.pending.lock(),
                 &mut *self.shared.pending.lock(),

@@ -16,6 +16,8 @@ use std::any::Any;
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock, Weak};
 
+use parking_lot::Mutex;
+
 use crate::abi;
 use crate::errno;
 use crate::errno::Result;
@@ -24,9 +26,11 @@ use crate::kernel::{current_ids, TaskView};
 use crate::kernel::{Kernel, ThreadGroup};
 use crate::mm::{Backing, VmaKind};
 use crate::platform::PAGE_SIZE;
+mod write;
+
 use crate::vfs::{
-    anon_dev, Dentry, DirEntry, DirFile, File, FileOps, FileType, Inode, Mount, Path, Resolver,
-    Stat,
+    anon_dev, Dentry, DirEntry, DirFile, File, FileOps, FileType, Inode, Mount, NewOwner, NodeKind,
+    Path, Resolver, Stat,
 };
 
 /// statfs f_type of procfs.
@@ -140,6 +144,18 @@ impl ProcFs {
         let tree = kernel.tree.lock();
         tree.lookup_process(tgid).is_some()
             && (tid == 0 || tid == tgid || tree.thread(tid).is_some_and(|(_, tg)| tg.tgid == tgid))
+    }
+
+    /// The name of thread `tid` of `tg` (its leader's, kept after it exited, for
+    /// `tgid`).
+    fn comm(&self, tg: &ThreadGroup, tid: i32) -> Vec<u8> {
+        if let Some(t) = tg.tasks.lock().iter().find(|t| t.tid == tid) {
+            return t.comm();
+        }
+        match &*tg.exited_leader.lock() {
+            Some((comm, _)) if tid == tg.tgid => comm.clone(),
+            _ => Vec::new(),
+        }
     }
 
     fn owner_of(&self, tgid: i32) -> (u32, u32) {
@@ -434,6 +450,11 @@ impl Inode for ProcRoot {
         Ok(DirFile::new(self))
     }
 
+    fn create(&self, _name: &[u8], _kind: NodeKind, _owner: NewOwner) -> Result<Arc<dyn Inode>> {
+        // Nothing can be made here: the name does not exist and cannot.
+        Err(errno!(ENOENT))
+    }
+
     fn statfs(&self) -> Result<abi::Statfs> {
         Ok(statfs())
     }
@@ -475,6 +496,7 @@ const PID_FILES: &[(&str, PidFile)] = &[
     ("maps", PidFile::Maps),
     ("mountinfo", PidFile::MountInfo),
     ("mounts", PidFile::Mounts),
+    ("oom_adj", PidFile::OomAdj),
     ("oom_score", PidFile::OomScore),
     ("oom_score_adj", PidFile::OomScoreAdj),
     ("stat", PidFile::Stat),
@@ -538,7 +560,7 @@ impl ProcDir {
                 for &(name, kind) in PID_FILES {
                     let mode = match kind {
                         PidFile::Environ => 0o400,
-                        PidFile::Comm | PidFile::OomScoreAdj => 0o644,
+                        PidFile::Comm | PidFile::OomAdj | PidFile::OomScoreAdj => 0o644,
                         _ => 0o444,
                     };
                     out.push((
@@ -680,6 +702,10 @@ impl Inode for ProcDir {
     }
 
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
+        // Through a directory opened before its process was reaped.
+        if !self.valid() {
+            return Err(errno!(ESRCH));
+        }
         self.children()?
             .into_iter()
             .find(|(n, _)| n == name)
@@ -704,6 +730,11 @@ impl Inode for ProcDir {
             return Err(errno!(EISDIR));
         }
         Ok(DirFile::new(self))
+    }
+
+    fn create(&self, _name: &[u8], _kind: NodeKind, _owner: NewOwner) -> Result<Arc<dyn Inode>> {
+        // Nothing can be made here: the name does not exist and cannot.
+        Err(errno!(ENOENT))
     }
 
     fn statfs(&self) -> Result<abi::Statfs> {
@@ -889,7 +920,7 @@ impl Inode for OpenFileInode {
 // Generated files.
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum PidFile {
+pub(super) enum PidFile {
     Cgroup,
     Cmdline,
     Comm,
@@ -898,6 +929,7 @@ enum PidFile {
     Maps,
     MountInfo,
     Mounts,
+    OomAdj,
     OomScore,
     OomScoreAdj,
     Stat,
@@ -906,7 +938,7 @@ enum PidFile {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum SysFile {
+pub(super) enum SysFile {
     CpuInfo,
     Filesystems,
     LoadAvg,
@@ -922,14 +954,28 @@ enum SysFile {
     BootId,
 }
 
+impl SysFile {
+    /// Whether it lives under /proc/sys.
+    fn is_sysctl(self) -> bool {
+        matches!(
+            self,
+            SysFile::Value(_)
+                | SysFile::Hostname
+                | SysFile::Domainname
+                | SysFile::Uuid
+                | SysFile::BootId
+        )
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum FileKind {
+pub(super) enum FileKind {
     Pid(PidFile),
     Sys(SysFile),
     FdInfo(i32),
 }
 
-struct ProcFile {
+pub(super) struct ProcFile {
     fs: Arc<ProcFs>,
     attr: Attr,
     tgid: i32,
@@ -966,13 +1012,20 @@ impl Inode for ProcFile {
     }
 
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>> {
-        if crate::vfs::wants_write(flags) {
-            // Nothing here takes writes yet (comm, oom_score_adj: their mode says
-            // writable, as Linux's; the sandbox does not act on them).
-            return Err(errno!(EACCES));
+        // The VFS has checked the mode (root may open any of these for writing; the
+        // write then fails unless the file takes writes). Sysctls check again, as
+        // Linux's do: a read-only one is read-only to root too.
+        if crate::vfs::wants_write(flags) && self.attr.mode & 0o222 == 0 {
+            if let FileKind::Sys(s) = self.kind {
+                if s.is_sysctl() {
+                    return Err(errno!(EACCES));
+                }
+            }
         }
-        let data = self.generate()?;
-        Ok(Arc::new(Snapshot { inode: self, data }))
+        Ok(Arc::new(SeqFile {
+            inode: self,
+            data: Mutex::new(None),
+        }))
     }
 
     fn statfs(&self) -> Result<abi::Statfs> {
@@ -980,13 +1033,14 @@ impl Inode for ProcFile {
     }
 }
 
-/// An open generated file: the contents as of the open.
-struct Snapshot {
+/// An open generated file. As with Linux's seq_file, the text is generated by a read
+/// from offset 0 (or the first read), and later reads continue in that text.
+struct SeqFile {
     inode: Arc<ProcFile>,
-    data: Vec<u8>,
+    data: Mutex<Option<Vec<u8>>>,
 }
 
-impl FileOps for Snapshot {
+impl FileOps for SeqFile {
     fn supports_epoll(&self) -> bool {
         false
     }
@@ -996,7 +1050,16 @@ impl FileOps for Snapshot {
     }
 
     fn read(&self, _file: &File, buf: &mut [u8], offset: Option<u64>) -> Result<usize> {
-        Ok(crate::vfs::read_from_bytes(&self.data, buf, offset))
+        let mut data = self.data.lock();
+        let text = match &mut *data {
+            Some(text) if offset.unwrap_or(0) != 0 => text,
+            slot => slot.insert(self.inode.generate()?),
+        };
+        Ok(crate::vfs::read_from_bytes(text, buf, offset))
+    }
+
+    fn write(&self, _file: &File, buf: &[u8], offset: Option<u64>) -> Result<usize> {
+        self.inode.write(buf, offset.unwrap_or(0))
     }
 
     fn stat(&self) -> Result<Stat> {
@@ -1034,6 +1097,10 @@ impl ProcFile {
     fn generate(&self) -> Result<Vec<u8>> {
         let fs = &self.fs;
         match self.kind {
+            // A file opened before its process was reaped.
+            FileKind::Pid(_) | FileKind::FdInfo(_) if !fs.alive(self.tgid, self.tid) => {
+                Err(errno!(ESRCH))
+            }
             FileKind::Sys(s) => sys_file(fs, s),
             FileKind::FdInfo(fd) => {
                 let view = fs.view(self.tgid, self.tgid)?;
@@ -1067,10 +1134,18 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
     match what {
         PidFile::Cgroup => out.push_str("0::/\n"),
         PidFile::OomScore => out.push_str("0\n"),
-        PidFile::OomScoreAdj => out.push_str("0\n"),
+        PidFile::OomScoreAdj => {
+            let _ = writeln!(out, "{}", tg.oom_score_adj.lock().value);
+        }
+        PidFile::OomAdj => {
+            let _ = writeln!(
+                out,
+                "{}",
+                write::legacy_oom_adj(tg.oom_score_adj.lock().value)
+            );
+        }
         PidFile::Comm => {
-            let comm = view.map(|v| v.comm).unwrap_or_default();
-            let mut b = comm;
+            let mut b = fs.comm(&tg, tid);
             b.push(b'\n');
             return Ok(b);
         }
@@ -1170,7 +1245,7 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
         }
         PidFile::Stat => {
             let (ppid, pgid, sid) = process_ids(&kernel, &tg);
-            let comm = view.as_ref().map(|v| v.comm.clone()).unwrap_or_default();
+            let comm = fs.comm(&tg, tid);
             let threads = tg.tasks.lock().len().max(1);
             let (utime, stime) = clock_ticks(tg.cpu_times());
             let children = tg.usage.lock().children.times;
@@ -1204,7 +1279,7 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
         }
         PidFile::Status => {
             let (ppid, pgid, sid) = process_ids(&kernel, &tg);
-            let comm = view.as_ref().map(|v| v.comm.clone()).unwrap_or_default();
+            let comm = fs.comm(&tg, tid);
             let state = match state_char(tid, zombie) {
                 'R' => "R (running)",
                 'Z' => "Z (zombie)",
@@ -1217,15 +1292,22 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
             let _ = writeln!(out, "State:\t{state}");
             let _ = writeln!(out, "Tgid:\t{tgid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{ppid}");
             let _ = writeln!(out, "TracerPid:\t0");
-            if let Some(v) = &view {
-                let c = &v.creds;
+            // A zombie keeps its credentials; its descriptors are gone.
+            let exited = tg.exited_leader.lock().clone();
+            let creds = match (&view, exited) {
+                (Some(v), _) => Some((v.creds.clone(), v.files.entries().len())),
+                (None, Some((_, c))) if tid == tgid => Some((c, 0)),
+                _ => None,
+            };
+            if let Some((c, fds)) = creds {
                 let _ = writeln!(out, "Uid:\t{}\t{}\t{}\t{}", c.uid, c.euid, c.suid, c.fsuid);
                 let _ = writeln!(out, "Gid:\t{}\t{}\t{}\t{}", c.gid, c.egid, c.sgid, c.fsgid);
-                let _ = writeln!(
-                    out,
-                    "FDSize:\t{}",
-                    v.files.entries().len().next_power_of_two().max(64)
-                );
+                let size = if view.is_some() {
+                    fds.next_power_of_two().max(64)
+                } else {
+                    0
+                };
+                let _ = writeln!(out, "FDSize:\t{size}");
                 let groups: String = c.groups.iter().map(|g| format!("{g} ")).collect();
                 let _ = writeln!(out, "Groups:\t{groups} ");
             }
@@ -1564,9 +1646,14 @@ fn sys_file(fs: &ProcFs, what: SysFile) -> Result<Vec<u8>> {
 fn sys_tree(fs: &Arc<ProcFs>) -> Arc<dyn Inode> {
     use crate::fs::synthetic::StaticDir;
     let file = |key: &str, kind: SysFile| -> Arc<dyn Inode> {
+        // The sysctls root may write (sethostname and setdomainname's files).
+        let mode = match kind {
+            SysFile::Hostname | SysFile::Domainname => 0o644,
+            _ => 0o444,
+        };
         Arc::new(ProcFile {
             fs: fs.clone(),
-            attr: fs.attr(key, libc::S_IFREG | 0o444, (0, 0)),
+            attr: fs.attr(key, libc::S_IFREG | mode, (0, 0)),
             tgid: 0,
             tid: 0,
             kind: FileKind::Sys(kind),
