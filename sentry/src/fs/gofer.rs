@@ -282,6 +282,7 @@ impl Mappable for GoferInode {
             dev: self.fs.dev_for(self.stat.dev),
             ino: self.stat.ino,
             path: Vec::new(),
+            deleted: false,
         }
     }
 }

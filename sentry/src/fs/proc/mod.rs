@@ -24,8 +24,8 @@ use crate::errno::Result;
 use crate::kernel::process::clock_ticks;
 use crate::kernel::{current_ids, TaskView};
 use crate::kernel::{Kernel, ThreadGroup};
-use crate::mm::{Backing, VmaKind};
 use crate::platform::PAGE_SIZE;
+mod smaps;
 mod write;
 
 use crate::vfs::{
@@ -499,6 +499,8 @@ const PID_FILES: &[(&str, PidFile)] = &[
     ("oom_adj", PidFile::OomAdj),
     ("oom_score", PidFile::OomScore),
     ("oom_score_adj", PidFile::OomScoreAdj),
+    ("smaps", PidFile::Smaps),
+    ("smaps_rollup", PidFile::SmapsRollup),
     ("stat", PidFile::Stat),
     ("statm", PidFile::Statm),
     ("status", PidFile::Status),
@@ -932,6 +934,8 @@ pub(super) enum PidFile {
     OomAdj,
     OomScore,
     OomScoreAdj,
+    Smaps,
+    SmapsRollup,
     Stat,
     Statm,
     Status,
@@ -1191,49 +1195,18 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
                 }
             }
         }
-        PidFile::Maps => {
+        PidFile::Maps | PidFile::Smaps | PidFile::SmapsRollup => {
             let Some(v) = view else {
                 return Ok(Vec::new());
             };
-            for vma in v.mm.vmas() {
-                let (offset, id, name) = match &vma.backing {
-                    Backing::Object { obj, pgoff, name } => {
-                        let id = obj.identity();
-                        (
-                            pgoff * PAGE_SIZE,
-                            (id.dev, id.ino),
-                            name.as_ref().map(|n| n.to_vec()).unwrap_or_default(),
-                        )
+            match what {
+                PidFile::Smaps => out = smaps::smaps(&v.mm),
+                PidFile::SmapsRollup => out = smaps::smaps_rollup(&v.mm),
+                _ => {
+                    for vma in v.mm.vmas() {
+                        out.push_str(&smaps::maps_line(&vma));
                     }
-                    Backing::Anonymous => (
-                        0,
-                        (0, 0),
-                        match vma.kind {
-                            VmaKind::Heap => b"[heap]".to_vec(),
-                            VmaKind::Stack => b"[stack]".to_vec(),
-                            VmaKind::Plain => Vec::new(),
-                        },
-                    ),
-                };
-                let line = format!(
-                    "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
-                    vma.start,
-                    vma.end,
-                    if vma.prot.read { 'r' } else { '-' },
-                    if vma.prot.write { 'w' } else { '-' },
-                    if vma.prot.exec { 'x' } else { '-' },
-                    if vma.shared { 's' } else { 'p' },
-                    offset,
-                    (id.0 >> 8) & 0xfff,
-                    id.0 & 0xff,
-                    id.1
-                );
-                out.push_str(&line);
-                if !name.is_empty() {
-                    out.push_str(&" ".repeat(73usize.saturating_sub(line.len())));
-                    out.push_str(&String::from_utf8_lossy(&name));
                 }
-                out.push('\n');
             }
         }
         PidFile::Mounts | PidFile::MountInfo => {
