@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <sys/auxv.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/eventfd.h>
 #include <sys/fsuid.h>
 #include <sys/mman.h>
@@ -1630,6 +1631,78 @@ static void system_files(void) {
 }
 
 /* ------------------------------------------------------------------------- */
+/* /proc/locks. */
+
+/* The line of /proc/locks about file `st` (without its "N: " number), or "". */
+static void lock_line(const struct stat *st, char *out, size_t cap) {
+  static char text[1 << 16];
+  char id[64];
+  snprintf(id, sizeof id, " %02x:%02x:%lu ", major(st->st_dev), minor(st->st_dev),
+           (unsigned long)st->st_ino);
+  slurp("/proc/locks", text, sizeof text);
+  out[0] = 0;
+  for (char *line = text; line && *line;) {
+    char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    char *hit = strstr(line, id);
+    if (hit && hit < line + len) {
+      char *body = strstr(line, ": ");
+      body = body ? body + 2 : line;
+      snprintf(out, cap, "%.*s", (int)(line + len - body), body);
+      return;
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+}
+
+static void proc_locks(void) {
+  char path[128], line[256], want[256];
+  struct stat st[3];
+  int fd[3];
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/lock%d", scratch, i);
+    fd[i] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    fstat(fd[i], &st[i]);
+  }
+  struct flock posix = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 10};
+  expect_eq("posix_lock", fcntl(fd[0], F_SETLK, &posix), 0);
+  expect_eq("flock_shared", flock(fd[1], LOCK_SH), 0);
+  struct flock ofd = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 0};
+  expect_eq("ofd_lock", fcntl(fd[2], F_OFD_SETLK, &ofd), 0);
+
+  lock_line(&st[0], line, sizeof line);
+  snprintf(want, sizeof want, "POSIX  ADVISORY  WRITE %d %02x:%02x:%lu 10 19", getpid(),
+           major(st[0].st_dev), minor(st[0].st_dev), (unsigned long)st[0].st_ino);
+  expect_true("proc_locks_posix_line", strcmp(line, want) == 0);
+  lock_line(&st[1], line, sizeof line);
+  snprintf(want, sizeof want, "FLOCK  ADVISORY  READ %d %02x:%02x:%lu 0 EOF", getpid(),
+           major(st[1].st_dev), minor(st[1].st_dev), (unsigned long)st[1].st_ino);
+  expect_true("proc_locks_flock_line", strcmp(line, want) == 0);
+  lock_line(&st[2], line, sizeof line);
+  snprintf(want, sizeof want, "OFDLCK ADVISORY  READ -1 %02x:%02x:%lu 5 EOF",
+           major(st[2].st_dev), minor(st[2].st_dev), (unsigned long)st[2].st_ino);
+  expect_true("proc_locks_ofd_line", strcmp(line, want) == 0);
+
+  /* Gone when released. */
+  posix.l_type = F_UNLCK;
+  fcntl(fd[0], F_SETLK, &posix);
+  flock(fd[1], LOCK_UN);
+  close(fd[2]);
+  int gone = 1;
+  for (int i = 0; i < 3; i++) {
+    lock_line(&st[i], line, sizeof line);
+    gone &= line[0] == 0;
+  }
+  expect_true("proc_locks_released_not_listed", gone);
+  for (int i = 0; i < 3; i++) {
+    if (i < 2)
+      close(fd[i]);
+    snprintf(path, sizeof path, "%s/lock%d", scratch, i);
+    unlink(path);
+  }
+}
+
+/* ------------------------------------------------------------------------- */
 /* Errors. */
 
 static void errors(void) {
@@ -1708,6 +1781,7 @@ int main(int argc, char **argv) {
   mounts();
   sysctl();
   system_files();
+  proc_locks();
   errors();
   rmdir(scratch);
   return check_finish();

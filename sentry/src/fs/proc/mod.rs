@@ -340,6 +340,7 @@ const ROOT_FILES: &[&str] = &[
     "cpuinfo",
     "filesystems",
     "loadavg",
+    "locks",
     "meminfo",
     "mounts",
     "self",
@@ -378,6 +379,7 @@ impl ProcRoot {
             "cpuinfo" => file(SysFile::CpuInfo),
             "filesystems" => file(SysFile::Filesystems),
             "loadavg" => file(SysFile::LoadAvg),
+            "locks" => file(SysFile::Locks),
             "meminfo" => file(SysFile::MemInfo),
             "stat" => file(SysFile::Stat),
             "uptime" => file(SysFile::Uptime),
@@ -946,6 +948,7 @@ pub(super) enum SysFile {
     CpuInfo,
     Filesystems,
     LoadAvg,
+    Locks,
     MemInfo,
     Stat,
     Uptime,
@@ -1478,6 +1481,7 @@ fn sys_file(fs: &ProcFs, what: SysFile) -> Result<Vec<u8>> {
     let mut out = String::new();
     match what {
         SysFile::CpuInfo => return Ok(fs.cpuinfo.clone()),
+        SysFile::Locks => out = locks(),
         SysFile::Filesystems => {
             for (nodev, name) in [
                 (true, "sysfs"),
@@ -1613,6 +1617,41 @@ fn sys_file(fs: &ProcFs, what: SysFile) -> Result<Vec<u8>> {
         }
     }
     Ok(out.into_bytes())
+}
+
+/// /proc/locks: every lock held in the sandbox, in Linux's format.
+fn locks() -> String {
+    use crate::vfs::lock::{held_locks, Kind, LockClass, OFFSET_MAX};
+    let mut held = held_locks();
+    held.sort_by_key(|l| l.file);
+    let mut out = String::new();
+    for (i, l) in held.iter().enumerate() {
+        let class = match l.class {
+            LockClass::Posix => "POSIX  ADVISORY  ",
+            LockClass::Ofd => "OFDLCK ADVISORY  ",
+            LockClass::Flock => "FLOCK  ADVISORY  ",
+        };
+        let kind = match l.kind {
+            Kind::Read => "READ",
+            Kind::Write => "WRITE",
+        };
+        let (dev, ino) = l.file.unwrap_or((0, 0));
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+        let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+        let end = if l.range.end == OFFSET_MAX {
+            "EOF".to_string()
+        } else {
+            l.range.end.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "{}: {class}{kind} {} {major:02x}:{minor:02x}:{ino} {} {end}",
+            i + 1,
+            l.pid,
+            l.range.start
+        );
+    }
+    out
 }
 
 /// /proc/sys: the sysctls programs read.
