@@ -100,7 +100,7 @@ pub struct ThreadGroup {
     pub child_events: WaitQueue,
     /// CPU time and faults of exited threads and waited-for children.
     pub usage: Mutex<super::cputime::ProcessUsage>,
-    /// When the process started (CLOCK_MONOTONIC, ns), for /proc/[pid]/stat.
+    /// When the process started (CLOCK_BOOTTIME, ns), for /proc/[pid]/stat.
     pub start_ns: i128,
     /// What /proc still shows of the leader once it has exited (a zombie keeps its
     /// name and credentials): set as the leader's thread ends.
@@ -138,7 +138,7 @@ impl ThreadGroup {
             execing: Mutex::new(None),
             child_events: WaitQueue::default(),
             usage: Mutex::default(),
-            start_ns: super::time::to_nanos(super::time::monotonic()),
+            start_ns: super::time::to_nanos(super::time::boottime()),
             exited_leader: Mutex::new(None),
             oom_score_adj: Mutex::default(),
         })

@@ -52,6 +52,8 @@ pub struct ProcFs {
     boot_id: String,
     /// CPUs the sandbox may run on.
     cpus: usize,
+    /// The device of the namespace files /proc/[pid]/ns/* lead to (nsfs).
+    ns_dev: u64,
 }
 
 impl ProcFs {
@@ -70,6 +72,7 @@ impl ProcFs {
             mem_total,
             boot_id: uuid(),
             cpus,
+            ns_dev: anon_dev(),
         });
         Arc::new(ProcRoot { fs })
     }
@@ -389,11 +392,20 @@ impl ProcRoot {
             "thread-self" => link(LinkKind::ThreadSelf),
             "sys" => sys_tree(fs),
             _ => {
-                let tgid: i32 = name.parse().ok().filter(|&p| p > 0)?;
-                if name.starts_with('0') || self.fs.process(tgid).is_err() {
+                let id: i32 = name.parse().ok().filter(|&p| p > 0)?;
+                if name.starts_with('0') {
                     return None;
                 }
-                Arc::new(ProcDir::new(fs, DirKind::Pid { tgid, tid: tgid }))
+                if self.fs.process(id).is_ok() {
+                    return Some(Arc::new(ProcDir::new(
+                        fs,
+                        DirKind::Pid { tgid: id, tid: id },
+                    )));
+                }
+                // A thread other than a leader: reachable by its tid (as its
+                // task/ directory), though readdir does not list it.
+                let tgid = self.fs.kernel().ok()?.tree.lock().thread(id)?.1.tgid;
+                Arc::new(ProcDir::new(fs, DirKind::Pid { tgid, tid: id }))
             }
         })
     }
@@ -651,7 +663,6 @@ impl ProcDir {
             }
             DirKind::Ns { tgid } => {
                 for &(name, id) in NAMESPACES {
-                    let text = format!("{}:[{id}]", name.trim_end_matches("_for_children"));
                     out.push((
                         name.as_bytes().to_vec(),
                         Arc::new(ProcLink {
@@ -662,7 +673,7 @@ impl ProcDir {
                                 owner,
                             ),
                             tgid,
-                            kind: LinkKind::Text(text.into_bytes()),
+                            kind: LinkKind::Ns(id),
                         }),
                     ));
                 }
@@ -758,6 +769,8 @@ enum LinkKind {
     Root,
     Fd(i32),
     Text(Vec<u8>),
+    /// /proc/[pid]/ns/NAME: the namespace's inode number.
+    Ns(u64),
 }
 
 struct ProcLink {
@@ -768,6 +781,15 @@ struct ProcLink {
 }
 
 impl ProcLink {
+    /// The mount procfs is attached at (where nameless targets hang).
+    fn mount(&self) -> Result<Arc<Mount>> {
+        self.fs
+            .mount
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| errno!(ENOENT))
+    }
+
     /// Where a magic link leads.
     fn place(&self) -> Result<Path> {
         let view = self
@@ -778,6 +800,17 @@ impl ProcLink {
             LinkKind::Cwd => Ok(view.fs.cwd()),
             LinkKind::Root => Ok(view.fs.root()),
             LinkKind::Exe => view.exe.ok_or_else(|| errno!(ENOENT)),
+            LinkKind::Ns(id) => {
+                let mount = self.mount()?;
+                let inode: Arc<dyn Inode> = Arc::new(NsInode {
+                    fs: self.fs.clone(),
+                    ino: *id,
+                });
+                Ok(Path {
+                    dentry: Dentry::new_unnamed(mount.root(), inode, false),
+                    mount,
+                })
+            }
             LinkKind::Fd(fd) => {
                 let file = view.files.get(*fd).map_err(|_| errno!(ENOENT))?;
                 if let Some(p) = file.path() {
@@ -785,12 +818,7 @@ impl ProcLink {
                 }
                 // A file without a name (pipe, socket, eventfd...): a nameless
                 // dentry on this procfs that opens the same file.
-                let mount = self
-                    .fs
-                    .mount
-                    .get()
-                    .and_then(Weak::upgrade)
-                    .ok_or_else(|| errno!(ENOENT))?;
+                let mount = self.mount()?;
                 let inode: Arc<dyn Inode> = Arc::new(OpenFileInode { file });
                 Ok(Path {
                     dentry: Dentry::new_unnamed(mount.root(), inode, false),
@@ -860,6 +888,13 @@ impl Inode for ProcLink {
                 Ok(format!("{tgid}/task/{tid}").into_bytes())
             }
             LinkKind::Text(t) => Ok(t.clone()),
+            LinkKind::Ns(id) => {
+                let name = NAMESPACES
+                    .iter()
+                    .find(|(_, i)| i == id)
+                    .map_or("", |(n, _)| n);
+                Ok(format!("{name}:[{id}]").into_bytes())
+            }
             LinkKind::Fd(fd) => {
                 let view = self.fs.view(self.tgid, self.tgid)?;
                 let file = view.files.get(*fd).map_err(|_| errno!(ENOENT))?;
@@ -880,13 +915,85 @@ impl Inode for ProcLink {
 
     fn magic_link(&self) -> Option<Result<Path>> {
         match self.kind {
-            LinkKind::Cwd | LinkKind::Exe | LinkKind::Root | LinkKind::Fd(_) => Some(self.place()),
+            LinkKind::Cwd | LinkKind::Exe | LinkKind::Root | LinkKind::Fd(_) | LinkKind::Ns(_) => {
+                Some(self.place())
+            }
             _ => None,
         }
     }
 
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>> {
         Err(errno!(ELOOP))
+    }
+}
+
+/// statfs f_type of nsfs.
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// A namespace, as /proc/[pid]/ns/NAME leads to it: a file whose inode number is
+/// the namespace's. The sandbox has one namespace of each kind, so it can be opened
+/// and looked at but setns(2) has nothing to switch to.
+struct NsInode {
+    fs: Arc<ProcFs>,
+    ino: u64,
+}
+
+impl Inode for NsInode {
+    fn stat(&self) -> Result<Stat> {
+        let mut st = Attr {
+            dev: self.fs.ns_dev,
+            ino: self.ino,
+            mode: libc::S_IFREG | 0o444,
+            uid: 0,
+            gid: 0,
+        }
+        .stat(1);
+        st.blksize = PAGE_SIZE as u32;
+        Ok(st)
+    }
+
+    fn file_type(&self) -> FileType {
+        FileType::Regular
+    }
+
+    fn fs_id(&self) -> usize {
+        self.fs.ns_dev as usize
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>> {
+        Ok(Arc::new(NsFile { inode: self }))
+    }
+
+    fn statfs(&self) -> Result<abi::Statfs> {
+        Ok(abi::Statfs {
+            f_type: NSFS_MAGIC,
+            f_bsize: PAGE_SIZE as i64,
+            f_frsize: PAGE_SIZE as i64,
+            ..abi::Statfs::in_memory()
+        })
+    }
+}
+
+/// An open namespace file: no reads or writes (EINVAL), as nsfs's.
+struct NsFile {
+    inode: Arc<NsInode>,
+}
+
+impl FileOps for NsFile {
+    fn supports_epoll(&self) -> bool {
+        false
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        self.inode.stat()
+    }
+
+    fn statfs(&self) -> Result<abi::Statfs> {
+        self.inode.statfs()
     }
 }
 
@@ -1226,8 +1333,7 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
             let (utime, stime) = clock_ticks(tg.cpu_times());
             let children = tg.usage.lock().children.times;
             let (cutime, cstime) = clock_ticks(children);
-            let start_ticks =
-                (tg.start_ns - kernel.boot_time_ns).max(0) * TICKS_PER_SEC / 1_000_000_000;
+            let start_ticks = tg.start_ns.max(0) * TICKS_PER_SEC / 1_000_000_000;
             let (size, rss) = view.as_ref().map_or((0, 0), mem_pages);
             let layout = view.as_ref().map(|v| v.mm.exec_layout());
             let (arg_start, arg_end, env_start, env_end) = layout.map_or((0, 0, 0, 0), |l| {
