@@ -1311,6 +1311,25 @@ static void child(const char *argv0) {
   expect_true("child_status_ppid", num(v) == getpid());
   field_of(buf, "State", v, sizeof v);
   expect_str("child_status_state", v, "S (sleeping)");
+  field_of(buf, "voluntary_ctxt_switches", v, sizeof v);
+  expect_true("child_blocked_voluntarily", num(v) > 0);
+
+  /* Stopped by a signal: T, from the moment the parent can see the stop. */
+  int wst = 0;
+  kill(pid, SIGSTOP);
+  expect_true("waitpid_sees_stop", waitpid(pid, &wst, WUNTRACED) == pid && WIFSTOPPED(wst));
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  read_stat(path, &s);
+  expect_str("stopped_child_state", s.f[3], "T");
+  snprintf(path, sizeof path, "/proc/%d/status", pid);
+  slurp(path, buf, sizeof buf);
+  field_of(buf, "State", v, sizeof v);
+  expect_str("stopped_child_status_state", v, "T (stopped)");
+  kill(pid, SIGCONT);
+  expect_true("waitpid_sees_continue", waitpid(pid, &wst, WCONTINUED) == pid && WIFCONTINUED(wst));
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  expect_true("continued_child_sleeps_again", settled_state(path, 'S') == 'S');
+
   snprintf(path, sizeof path, "/proc/%d/oom_score_adj", pid);
   slurp(path, buf, sizeof buf);
   expect_str("child_inherits_oom_score_adj", quoted(buf, strlen(buf)), "\"1000\\n\"");
@@ -1580,6 +1599,8 @@ static void system_files(void) {
   for (int i = 0; i < 6; i++)
     has &= strstr(text, keys[i]) != NULL;
   expect_true("stat_has_system_lines", has);
+  const char *pr = strstr(text, "\nprocs_running ");
+  expect_true("stat_procs_running_counts_us", pr && atol(pr + 15) >= 1);
   const char *bt = strstr(text, "\nbtime ");
   long btime = bt ? atol(bt + 7) : 0;
   struct timespec real;

@@ -1,6 +1,6 @@
 //! Tasks (guest threads), thread groups (guest processes) and the task run loop.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -276,6 +276,8 @@ pub struct TaskShared {
     pub cpu: super::cputime::TaskCpu,
     /// What /proc shows of the task, as of its last syscall.
     view: Mutex<Option<TaskView>>,
+    /// Stopped by a stop signal (job control), until SIGCONT.
+    stopped: AtomicBool,
     /// The command name (comm), at most 15 bytes: here, not in the task, because
     /// another thread of the process may rename it through /proc/[pid]/task/[tid]/comm.
     comm: Mutex<Vec<u8>>,
@@ -333,7 +335,20 @@ impl TaskShared {
             cpu: Default::default(),
             view: Mutex::new(None),
             comm: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
         })
+    }
+
+    /// The run state /proc shows: 'T' stopped by a signal, 'S' blocked in the
+    /// sentry, 'R' running guest code or a system call.
+    pub fn state(&self) -> char {
+        if self.stopped.load(Ordering::Acquire) {
+            'T'
+        } else if self.waiter.is_sleeping() {
+            'S'
+        } else {
+            'R'
+        }
     }
 
     /// The command name.
@@ -888,14 +903,16 @@ impl Task {
     }
 
     /// Job-control stop: the parent is told, and the task sleeps until SIGCONT (or
-    /// SIGKILL) arrives.
+    /// SIGKILL) arrives. /proc shows it stopped from before the parent can know.
     fn stop_until_continued(&mut self, signo: i32) {
         use super::process::ChildEvent;
+        self.shared.stopped.store(true, Ordering::Release);
         self.kernel
             .tree
             .lock()
             .report_stop_or_continue(self.pid(), ChildEvent::Stopped(signo));
-        self.sleep_while_stopped();
+        self.wait_for_continue();
+        self.shared.stopped.store(false, Ordering::Release);
         if self.tg.pending.lock().set() & sigmask(libc::SIGKILL) == 0 {
             self.kernel
                 .tree
@@ -904,7 +921,7 @@ impl Task {
         }
     }
 
-    fn sleep_while_stopped(&mut self) {
+    fn wait_for_continue(&mut self) {
         let waiter = self.shared.waiter.clone();
         loop {
             let pending = self.shared.pending.lock().set() | self.tg.pending.lock().set();

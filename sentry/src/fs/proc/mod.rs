@@ -1345,7 +1345,7 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
             let low = |set: u64| set & 0x7fff_ffff;
             let (pending, blocked, ignored, caught) =
                 (low(pending), low(blocked), low(ignored), low(caught));
-            let state = state_char(tid, zombie);
+            let state = state_of(&tg, tid, zombie);
             let faults = tg.usage.lock().dead_faults;
             // Only a process leader has an exit signal.
             let exit_signal = if tid == tgid { 17 } else { -1 };
@@ -1362,8 +1362,9 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
         PidFile::Status => {
             let (ppid, pgid, sid) = process_ids(&kernel, &tg);
             let comm = fs.comm(&tg, tid);
-            let state = match state_char(tid, zombie) {
+            let state = match state_of(&tg, tid, zombie) {
                 'R' => "R (running)",
+                'T' => "T (stopped)",
                 'Z' => "Z (zombie)",
                 _ => "S (sleeping)",
             };
@@ -1439,10 +1440,18 @@ fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Result<Vec<u8>> 
             let _ = writeln!(out, "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0");
             let n = fs.cpus;
             let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+            // Voluntary switches are the times the thread blocked in the sentry; the
+            // host's preemptions of its guest code are not seen (0).
+            let voluntary = tg
+                .tasks
+                .lock()
+                .iter()
+                .find(|t| t.tid == tid)
+                .map_or(0, |t| t.waiter.sleeps());
             let _ = writeln!(
                 out,
                 "Cpus_allowed:\t{mask:x}\nCpus_allowed_list:\t0-{}\n\
-                 voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0",
+                 voluntary_ctxt_switches:\t{voluntary}\nnonvoluntary_ctxt_switches:\t0",
                 n - 1
             );
         }
@@ -1469,17 +1478,30 @@ const LIMIT_NAMES: &[(&str, u32, &str)] = &[
     ("Max realtime timeout", libc::RLIMIT_RTTIME, "us"),
 ];
 
-/// The run state letter of thread `tid` (a process's leader for its own files): the
-/// reader's own thread and process are running, a zombie is Z, others sleep.
-fn state_char(tid: i32, zombie: bool) -> char {
-    let (reader_tgid, reader_tid) = current_ids();
+/// The run state letter of thread `tid` of `tg`: Z for a zombie (or a leader that
+/// exited before its threads), else what the thread is doing.
+fn state_of(tg: &ThreadGroup, tid: i32, zombie: bool) -> char {
     if zombie {
-        'Z'
-    } else if tid == reader_tid || tid == reader_tgid {
-        'R'
-    } else {
-        'S'
+        return 'Z';
     }
+    tg.tasks
+        .lock()
+        .iter()
+        .find(|t| t.tid == tid)
+        .map_or('Z', |t| t.state())
+}
+
+/// Threads of the sandbox running now (guest code or a system call) and in all.
+fn running_threads(kernel: &Kernel) -> (usize, usize) {
+    let processes = kernel.tree.lock().processes();
+    let (mut running, mut all) = (0, 0);
+    for tg in processes {
+        for t in tg.tasks.lock().iter() {
+            all += 1;
+            running += usize::from(t.state() == 'R');
+        }
+    }
+    (running, all)
 }
 
 fn process_ids(kernel: &Kernel, tg: &ThreadGroup) -> (i32, i32, i32) {
@@ -1602,10 +1624,10 @@ fn sys_file(fs: &ProcFs, what: SysFile) -> Result<Vec<u8>> {
             }
         }
         SysFile::LoadAvg => {
-            let tree = kernel.tree.lock();
-            let threads = tree.thread_count();
-            let last = tree.all_pids().last().copied().unwrap_or(1);
-            let _ = writeln!(out, "0.00 0.00 0.00 1/{threads} {last}");
+            // The averages are not sampled (0.00); the counts are now's.
+            let (running, threads) = running_threads(&kernel);
+            let last = kernel.tree.lock().all_pids().last().copied().unwrap_or(1);
+            let _ = writeln!(out, "0.00 0.00 0.00 {running}/{threads} {last}");
         }
         SysFile::MemInfo => {
             let used = kernel.memory_file.frames_in_use() * PAGE_SIZE;
@@ -1679,10 +1701,12 @@ fn sys_file(fs: &ProcFs, what: SysFile) -> Result<Vec<u8>> {
             let btime = ((crate::kernel::time::to_nanos(crate::kernel::time::realtime())
                 - kernel.uptime_ns())
                 / 1_000_000_000) as i64;
+            // Nothing in the sentry sleeps uninterruptibly: procs_blocked is 0.
+            let (running, _) = running_threads(&kernel);
             let _ = writeln!(
                 out,
-                "intr 0\nctxt 0\nbtime {btime}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n\
-                 softirq 0 0 0 0 0 0 0 0 0 0 0",
+                "intr 0\nctxt 0\nbtime {btime}\nprocesses {}\nprocs_running {running}\n\
+                 procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0",
                 pids.last().copied().unwrap_or(1).max(threads as i32)
             );
         }
