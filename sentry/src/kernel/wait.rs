@@ -68,7 +68,7 @@ impl Waiter {
     /// Sleeps until notified, interrupted or `deadline`.
     pub fn sleep(&self, deadline: Option<Instant>) -> WakeReason {
         let mut woken = self.woken.lock();
-        let _asleep = Asleep::new(self);
+        let mut asleep = None;
         loop {
             if self.interrupted.load(Ordering::Acquire) {
                 return WakeReason::Interrupted;
@@ -76,6 +76,8 @@ impl Waiter {
             if *woken {
                 return WakeReason::Notified;
             }
+            // Counted once per sleep that actually blocks.
+            asleep.get_or_insert_with(|| Asleep::new(self));
             match deadline {
                 Some(d) => {
                     if self.cv.wait_until(&mut woken, d).timed_out() && !*woken {
