@@ -518,13 +518,13 @@ pub fn prctl(
                 .mm
                 .read_cstring(arg2, 4096)
                 .or_else(|_| task.mm.read_bytes(arg2, 16))?;
-            let n = s.iter().position(|&b| b == 0).unwrap_or(s.len()).min(15);
-            task.comm = s[..n].to_vec();
+            task.set_comm(&s);
             Ok(0)
         }
         libc::PR_GET_NAME => {
             let mut name = [0u8; 16];
-            name[..task.comm.len()].copy_from_slice(&task.comm);
+            let comm = task.comm();
+            name[..comm.len()].copy_from_slice(&comm);
             task.mm.copy_out(arg2, &name)?;
             Ok(0)
         }

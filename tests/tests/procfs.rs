@@ -130,3 +130,25 @@ fn mount_lists_root_as_overlay_and_proc_as_proc() {
         out.stdout
     );
 }
+
+/// Writing the hostname and domainname sysctls is sethostname/setdomainname: uname
+/// sees the new names, a newline ends them. (Not compared with a native run, which
+/// would rename the host.)
+#[test]
+fn hostname_sysctl_write_is_sethostname() {
+    if !have("/bin/uname", "hostname_sysctl_write_is_sethostname") {
+        return;
+    }
+    let script = "printf 'box-a\\nrest' > /proc/sys/kernel/hostname && uname -n && \
+                  cat /proc/sys/kernel/hostname && \
+                  echo nis-b > /proc/sys/kernel/domainname && \
+                  cat /proc/sys/kernel/domainname && \
+                  if echo x > /proc/sys/kernel/ostype; then echo ostype-written; fi";
+    let out = run_moat(&[], "/bin/sh", &["-c", script], &[], None);
+    assert_succeeded("writing /proc/sys/kernel/hostname", &out);
+    assert_eq!(
+        out.stdout, "box-a\nbox-a\nnis-b\n",
+        "stderr:\n{}",
+        out.stderr
+    );
+}

@@ -671,6 +671,7 @@ impl Mappable for GoferInode {
             dev: self.fs.dev_for(st.dev),
             ino: st.ino,
             path: Vec::new(),
+            deleted: false,
         }
     }
 }

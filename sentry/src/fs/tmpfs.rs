@@ -821,6 +821,7 @@ impl Mappable for TmpInode {
             dev: self.fs.dev,
             ino: self.ino,
             path: Vec::new(),
+            deleted: self.meta.lock().nlink == 0,
         }
     }
 }

@@ -105,6 +105,7 @@ impl Task {
         let tg = ThreadGroup::new(tid);
         *tg.actions.lock() = self.tg.actions.lock().clone();
         *tg.limits.lock() = self.tg.limits.lock().clone();
+        *tg.oom_score_adj.lock() = *self.tg.oom_score_adj.lock();
         *tg.pgid.lock() = *self.tg.pgid.lock();
         *tg.sid.lock() = *self.tg.sid.lock();
         tg
@@ -238,7 +239,7 @@ impl Task {
         if args.flags & CLONE_THREAD == 0 {
             child.altstack = self.altstack;
         }
-        child.comm = self.comm.clone();
+        child.set_comm(&self.comm());
         child.exe = self.exe.clone();
         // /proc shows the child from the moment clone returns, not once it first runs.
         child.publish_view();

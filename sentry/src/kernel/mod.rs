@@ -31,7 +31,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use task::{
-    current_ids, ExitStatus, SyscallTable, Task, TaskShared, TaskView, ThreadGroup,
+    current_ids, ExitStatus, OomScoreAdj, SyscallTable, Task, TaskShared, TaskView, ThreadGroup,
     SYS_RESTART_SYSCALL,
 };
 
@@ -90,8 +90,6 @@ pub struct Kernel {
     pub options: KernelOptions,
     /// Futex wait queues.
     pub futexes: futex::Futexes,
-    /// When the sandbox booted (monotonic ns), for uptime.
-    pub boot_time_ns: i128,
     /// Every process and thread.
     pub tree: Mutex<process::ProcessTree>,
     shutting_down: std::sync::atomic::AtomicBool,
@@ -118,7 +116,6 @@ impl Kernel {
             syscalls,
             options,
             futexes: futex::Futexes::default(),
-            boot_time_ns: time::to_nanos(time::monotonic()),
             tree: Mutex::default(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             init_status: Mutex::new(None),
@@ -175,8 +172,9 @@ impl Kernel {
         self.shutting_down.load(Ordering::Acquire)
     }
 
-    /// Seconds since boot (for sysinfo and /proc/uptime).
+    /// Nanoseconds since boot, as CLOCK_BOOTTIME counts them (for sysinfo, times(2),
+    /// /proc/uptime and /proc/stat's btime, which must agree with that clock).
     pub fn uptime_ns(&self) -> i128 {
-        time::to_nanos(time::monotonic()) - self.boot_time_ns
+        time::to_nanos(time::boottime())
     }
 }

@@ -1,6 +1,6 @@
 //! Tasks (guest threads), thread groups (guest processes) and the task run loop.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -100,8 +100,22 @@ pub struct ThreadGroup {
     pub child_events: WaitQueue,
     /// CPU time and faults of exited threads and waited-for children.
     pub usage: Mutex<super::cputime::ProcessUsage>,
-    /// When the process started (CLOCK_MONOTONIC, ns), for /proc/[pid]/stat.
+    /// When the process started (CLOCK_BOOTTIME, ns), for /proc/[pid]/stat.
     pub start_ns: i128,
+    /// What /proc still shows of the leader once it has exited (a zombie keeps its
+    /// name and credentials): set as the leader's thread ends.
+    pub exited_leader: Mutex<Option<(Vec<u8>, Credentials)>>,
+    /// /proc/[pid]/oom_score_adj and the lowest value an unprivileged writer may set.
+    pub oom_score_adj: Mutex<OomScoreAdj>,
+}
+
+/// A process's OOM-killer adjustment (Linux keeps it in the signal struct).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OomScoreAdj {
+    /// -1000..=1000.
+    pub value: i16,
+    /// Lowering below this needs CAP_SYS_RESOURCE (the last value set with it).
+    pub min: i16,
 }
 
 impl ThreadGroup {
@@ -124,7 +138,9 @@ impl ThreadGroup {
             execing: Mutex::new(None),
             child_events: WaitQueue::default(),
             usage: Mutex::default(),
-            start_ns: super::time::to_nanos(super::time::monotonic()),
+            start_ns: super::time::to_nanos(super::time::boottime()),
+            exited_leader: Mutex::new(None),
+            oom_score_adj: Mutex::default(),
         })
     }
 
@@ -183,7 +199,7 @@ impl ThreadGroup {
     /// take it first is woken (Linux's complete_signal).
     pub fn send_signal(&self, info: SigInfo) {
         let signo = info.signo;
-        if self.shields_from(&info) || self.discard_on_arrival(signo) {
+        if self.shields_from(&info) || self.discard_on_arrival(signo, self.leader_mask()) {
             return;
         }
         self.pending.lock().enqueue(info);
@@ -195,9 +211,22 @@ impl ThreadGroup {
         }
     }
 
-    /// Whether a signal is dropped when sent (ignored, or default-ignored). SIGCONT and
+    /// The blocked set of the thread a process-directed signal is checked against (as
+    /// Linux checks the leader, the task the pid names; any thread once it is gone).
+    fn leader_mask(&self) -> u64 {
+        let tasks = self.tasks.lock();
+        tasks
+            .iter()
+            .find(|t| t.tid == self.tgid)
+            .or_else(|| tasks.first())
+            .map_or(0, |t| t.mask())
+    }
+
+    /// Whether a signal is dropped when sent: ignored (explicitly or by default) and
+    /// not blocked by `blocked`, the receiving thread's mask — a blocked signal stays
+    /// pending, since its handler may change before it is unblocked. SIGCONT and
     /// stop-signal bookkeeping happen here too.
-    fn discard_on_arrival(&self, signo: i32) -> bool {
+    fn discard_on_arrival(&self, signo: i32, blocked: u64) -> bool {
         if signo == libc::SIGCONT {
             self.pending.lock().discard(STOP_SIGNALS);
             for t in self.tasks.lock().iter() {
@@ -206,7 +235,10 @@ impl ThreadGroup {
         } else if STOP_SIGNALS & sigmask(signo) != 0 {
             self.pending.lock().discard(sigmask(libc::SIGCONT));
         }
-        signo != libc::SIGKILL && signo != libc::SIGSTOP && self.actions.lock().is_ignored(signo)
+        signo != libc::SIGKILL
+            && signo != libc::SIGSTOP
+            && blocked & sigmask(signo) == 0
+            && self.actions.lock().is_ignored(signo)
     }
 
     /// The sandbox's init ignores signals from other guest processes that it has no
@@ -244,6 +276,11 @@ pub struct TaskShared {
     pub cpu: super::cputime::TaskCpu,
     /// What /proc shows of the task, as of its last syscall.
     view: Mutex<Option<TaskView>>,
+    /// Stopped by a stop signal (job control), until SIGCONT.
+    stopped: AtomicBool,
+    /// The command name (comm), at most 15 bytes: here, not in the task, because
+    /// another thread of the process may rename it through /proc/[pid]/task/[tid]/comm.
+    comm: Mutex<Vec<u8>>,
 }
 
 /// The parts of a task other tasks may look at through /proc: the task publishes
@@ -258,8 +295,6 @@ pub struct TaskView {
     pub fs: Arc<FsContext>,
     /// Credentials.
     pub creds: Credentials,
-    /// Command name.
-    pub comm: Vec<u8>,
     /// The executable.
     pub exe: Option<crate::vfs::Path>,
 }
@@ -270,7 +305,6 @@ impl TaskView {
             && Arc::ptr_eq(&self.files, &t.files)
             && Arc::ptr_eq(&self.fs, &t.fs)
             && self.creds == t.creds
-            && self.comm == t.comm
             && match (&self.exe, &t.exe) {
                 (Some(a), Some(b)) => a.same(b),
                 (None, None) => true,
@@ -300,7 +334,36 @@ impl TaskShared {
             interrupter: Mutex::new(None),
             cpu: Default::default(),
             view: Mutex::new(None),
+            comm: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
         })
+    }
+
+    /// The run state /proc shows: 'T' stopped by a signal, 'S' blocked in the
+    /// sentry, 'R' running guest code or a system call.
+    pub fn state(&self) -> char {
+        if self.stopped.load(Ordering::Acquire) {
+            'T'
+        } else if self.waiter.is_sleeping() {
+            'S'
+        } else {
+            'R'
+        }
+    }
+
+    /// The command name.
+    pub fn comm(&self) -> Vec<u8> {
+        self.comm.lock().clone()
+    }
+
+    /// Renames the task: `name` up to its first NUL, cut to 15 bytes.
+    pub fn set_comm(&self, name: &[u8]) {
+        let n = name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(name.len())
+            .min(15);
+        *self.comm.lock() = name[..n].to_vec();
     }
 
     /// What /proc shows of the task (None before it first ran).
@@ -325,7 +388,7 @@ impl TaskShared {
     /// Sends `info` to this thread.
     pub fn send_signal(&self, tg: &ThreadGroup, info: SigInfo) {
         let signo = info.signo;
-        if tg.shields_from(&info) || tg.discard_on_arrival(signo) {
+        if tg.shields_from(&info) || tg.discard_on_arrival(signo, self.mask()) {
             return;
         }
         self.pending.lock().enqueue(info);
@@ -369,8 +432,6 @@ pub struct Task {
     pub clear_child_tid: u64,
     /// set_robust_list head and length.
     pub robust_list: (u64, u64),
-    /// The command name (comm), at most 15 bytes.
-    pub comm: Vec<u8>,
     /// Set when the task must stop: it leaves the run loop with this status.
     pub exit: Option<ExitStatus>,
     /// The restart errno the last syscall returned, until signal handling decides
@@ -450,7 +511,6 @@ impl Task {
             saved_mask: None,
             clear_child_tid: 0,
             robust_list: (0, 0),
-            comm: Vec::new(),
             exit: None,
             restart: None,
             restart_deadline: None,
@@ -472,11 +532,20 @@ impl Task {
             files: self.files.clone(),
             fs: self.fs.clone(),
             creds: self.creds.clone(),
-            comm: self.comm.clone(),
             exe: self.exe.clone(),
         };
         *self.shared.view.lock() = Some(view.clone());
         self.published = Some(view);
+    }
+
+    /// The command name.
+    pub fn comm(&self) -> Vec<u8> {
+        self.shared.comm()
+    }
+
+    /// Renames the task (at most 15 bytes, up to a NUL).
+    pub fn set_comm(&self, name: &[u8]) {
+        self.shared.set_comm(name);
     }
 
     /// The process id.
@@ -594,6 +663,9 @@ impl Task {
     /// Releases the task's resources (its address space, files — so pipe readers see
     /// EOF), then, if it was the last thread, tells the parent the process exited.
     fn exit_and_notify(mut self, status: ExitStatus) -> ExitStatus {
+        if self.tid == self.tg.tgid {
+            *self.tg.exited_leader.lock() = Some((self.comm(), self.creds.clone()));
+        }
         *self.shared.view.lock() = None;
         self.published = None;
         self.release_mm();
@@ -644,6 +716,7 @@ impl Task {
             let shared = TaskShared::new(leader);
             shared.mask.store(self.signal_mask(), Ordering::Release);
             shared.cpu.take_over(&self.shared.cpu);
+            shared.set_comm(&self.comm());
             std::mem::swap(
                 &mut *shared.pending.lock(),
                 &mut *self.shared.pending.lock(),
@@ -830,14 +903,16 @@ impl Task {
     }
 
     /// Job-control stop: the parent is told, and the task sleeps until SIGCONT (or
-    /// SIGKILL) arrives.
+    /// SIGKILL) arrives. /proc shows it stopped from before the parent can know.
     fn stop_until_continued(&mut self, signo: i32) {
         use super::process::ChildEvent;
+        self.shared.stopped.store(true, Ordering::Release);
         self.kernel
             .tree
             .lock()
             .report_stop_or_continue(self.pid(), ChildEvent::Stopped(signo));
-        self.sleep_while_stopped();
+        self.wait_for_continue();
+        self.shared.stopped.store(false, Ordering::Release);
         if self.tg.pending.lock().set() & sigmask(libc::SIGKILL) == 0 {
             self.kernel
                 .tree
@@ -846,7 +921,7 @@ impl Task {
         }
     }
 
-    fn sleep_while_stopped(&mut self) {
+    fn wait_for_continue(&mut self) {
         let waiter = self.shared.waiter.clone();
         loop {
             let pending = self.shared.pending.lock().set() | self.tg.pending.lock().set();

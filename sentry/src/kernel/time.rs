@@ -20,6 +20,13 @@ pub fn monotonic() -> Timespec {
     host_clock(nix::time::ClockId::CLOCK_MONOTONIC)
 }
 
+/// Time since boot, suspend included: the clock guests read as CLOCK_BOOTTIME (the
+/// host's, which clock_gettime and the vDSO serve unchanged), so the sandbox's
+/// uptime and start times are on it too.
+pub fn boottime() -> Timespec {
+    host_clock(nix::time::ClockId::CLOCK_BOOTTIME)
+}
+
 /// Nanoseconds of a timespec (saturating).
 pub fn to_nanos(t: Timespec) -> i128 {
     t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128

@@ -10,7 +10,7 @@
 //! checks its condition, and a notify between the check and the sleep leaves the
 //! waiter armed-and-woken, so the sleep returns at once.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,6 +25,27 @@ pub struct Waiter {
     woken: Mutex<bool>,
     cv: Condvar,
     interrupted: AtomicBool,
+    /// The task is blocked in [`Waiter::sleep`] (its /proc state is S).
+    sleeping: AtomicBool,
+    /// How many times the task blocked (its voluntary context switches).
+    sleeps: AtomicU64,
+}
+
+/// Marks a waiter asleep for as long as it lives.
+struct Asleep<'a>(&'a Waiter);
+
+impl<'a> Asleep<'a> {
+    fn new(w: &'a Waiter) -> Asleep<'a> {
+        w.sleeps.fetch_add(1, Ordering::Relaxed);
+        w.sleeping.store(true, Ordering::Release);
+        Asleep(w)
+    }
+}
+
+impl Drop for Asleep<'_> {
+    fn drop(&mut self) {
+        self.0.sleeping.store(false, Ordering::Release);
+    }
 }
 
 /// Why a wait ended.
@@ -47,6 +68,7 @@ impl Waiter {
     /// Sleeps until notified, interrupted or `deadline`.
     pub fn sleep(&self, deadline: Option<Instant>) -> WakeReason {
         let mut woken = self.woken.lock();
+        let mut asleep = None;
         loop {
             if self.interrupted.load(Ordering::Acquire) {
                 return WakeReason::Interrupted;
@@ -54,6 +76,8 @@ impl Waiter {
             if *woken {
                 return WakeReason::Notified;
             }
+            // Counted once per sleep that actually blocks.
+            asleep.get_or_insert_with(|| Asleep::new(self));
             match deadline {
                 Some(d) => {
                     if self.cv.wait_until(&mut woken, d).timed_out() && !*woken {
@@ -67,6 +91,16 @@ impl Waiter {
                 None => self.cv.wait(&mut woken),
             }
         }
+    }
+
+    /// Whether the task is blocked now.
+    pub fn is_sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::Acquire)
+    }
+
+    /// How many times the task has blocked.
+    pub fn sleeps(&self) -> u64 {
+        self.sleeps.load(Ordering::Relaxed)
     }
 
     /// Wakes the waiter (if it sleeps, or makes its next sleep return at once).

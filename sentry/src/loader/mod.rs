@@ -384,7 +384,7 @@ pub fn execve(
     task.clear_child_tid = 0;
     task.robust_list = (0, 0);
     let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&execfn);
-    task.comm = base[..base.len().min(15)].to_vec();
+    task.set_comm(base);
     task.exe = Some(exe_path);
     Ok(())
 }

@@ -179,6 +179,14 @@ impl MemoryFile {
             .unwrap_or(0)
     }
 
+    /// The reference counts of `count` frames from `first`.
+    pub fn refcounts(&self, first: Frame, count: u64) -> Vec<u32> {
+        let a = self.alloc.lock();
+        (first..first + count)
+            .map(|f| a.refs.get(f as usize).copied().unwrap_or(0))
+            .collect()
+    }
+
     /// Frames allocated right now (for accounting and tests).
     pub fn frames_in_use(&self) -> u64 {
         self.alloc.lock().in_use

@@ -13,6 +13,7 @@ mod io;
 #[allow(unsafe_code)]
 pub mod memfile;
 mod pagetable;
+mod resident;
 mod shared;
 mod syscalls;
 pub mod vma;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 pub use memfile::{Frame, MemoryFile};
+pub use resident::{ResidentStats, PSS_SHIFT};
 pub use shared::SharedAnon;
 pub use syscalls::{MmapRequest, MremapRequest};
 pub use vma::{Backing, Mappable, MappableIdentity, Vma, VmaKind};

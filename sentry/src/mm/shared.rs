@@ -56,6 +56,7 @@ impl Mappable for SharedAnon {
             dev: 0,
             ino: self.ino,
             path: b"/dev/zero (deleted)".to_vec(),
+            deleted: false,
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct MappableIdentity {
     pub ino: u64,
     /// Path, if the object has one.
     pub path: Vec<u8>,
+    /// The file has no name left (maps shows " (deleted)" after the path).
+    pub deleted: bool,
 }
 
 /// What backs a VMA's pages.

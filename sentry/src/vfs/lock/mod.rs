@@ -141,8 +141,8 @@ fn pin_of(file: &File, key: Key) -> Option<Box<dyn Any + Send + Sync>> {
 /// The locks of one file.
 struct FileLocks {
     _pin: Option<Box<dyn Any + Send + Sync>>,
-    /// flock locks: (description id, kind).
-    flocks: Vec<(u64, Kind)>,
+    /// flock locks: (description id, kind, the process that took it).
+    flocks: Vec<(u64, Kind, i32)>,
     records: RecordLocks,
     /// Tasks waiting for a lock on this file.
     queue: Arc<WaitQueue>,
@@ -296,6 +296,70 @@ fn run(
     })
 }
 
+/// What kind of lock a [`HeldLock`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockClass {
+    /// A classic POSIX record lock.
+    Posix,
+    /// An open-file-description record lock.
+    Ofd,
+    /// A flock lock (the whole file).
+    Flock,
+}
+
+/// One held lock, as /proc/locks lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldLock {
+    /// POSIX, OFD or flock.
+    pub class: LockClass,
+    /// Read or write.
+    pub kind: Kind,
+    /// The process that took it (-1 for an OFD lock).
+    pub pid: i32,
+    /// The file's device and inode number, when it was reached by a path.
+    pub file: Option<(u64, u64)>,
+    /// The bytes it covers (the whole file for flock).
+    pub range: Range,
+}
+
+/// Every lock held now, file by file (record locks, then flock locks, of each).
+pub fn held_locks() -> Vec<HeldLock> {
+    let t = TABLE.lock();
+    let mut out = Vec::new();
+    for (key, e) in &t.files {
+        let file = match *key {
+            Key::Inode { dev, ino } => Some((dev, ino)),
+            Key::Object(_) => None,
+        };
+        for l in e.records.iter() {
+            let (class, pid) = match l.owner {
+                Owner::Files(_) => (LockClass::Posix, l.pid),
+                Owner::Description(_) => (LockClass::Ofd, -1),
+            };
+            out.push(HeldLock {
+                class,
+                kind: l.kind,
+                pid,
+                file,
+                range: l.range,
+            });
+        }
+        for &(_, kind, pid) in &e.flocks {
+            out.push(HeldLock {
+                class: LockClass::Flock,
+                kind,
+                pid,
+                file,
+                range: Range {
+                    start: 0,
+                    end: OFFSET_MAX,
+                },
+            });
+        }
+    }
+    out
+}
+
 /// flock(2) on `file`: `kind` None is LOCK_UN. Without `wait` (LOCK_NB) a conflicting
 /// lock is EWOULDBLOCK; with it the call sleeps (ERESTARTSYS on a signal).
 pub fn flock(file: &File, kind: Option<Kind>, wait: bool) -> Result<()> {
@@ -306,7 +370,7 @@ pub fn flock(file: &File, kind: Option<Kind>, wait: bool) -> Result<()> {
     run(file, wait && kind.is_some(), |t, key, _| {
         let e = t.files.get_mut(&key).expect("a lock call's entry exists");
         let mut woken = None;
-        if let Some(i) = e.flocks.iter().position(|&(o, _)| o == me) {
+        if let Some(i) = e.flocks.iter().position(|&(o, _, _)| o == me) {
             if Some(e.flocks[i].1) == kind {
                 return (Some(Ok(())), None);
             }
@@ -319,11 +383,11 @@ pub fn flock(file: &File, kind: Option<Kind>, wait: bool) -> Result<()> {
         let busy = e
             .flocks
             .iter()
-            .any(|&(o, k)| o != me && (k == Kind::Write || kind == Kind::Write));
+            .any(|&(o, k, _)| o != me && (k == Kind::Write || kind == Kind::Write));
         if busy {
             return (None, woken);
         }
-        e.flocks.push((me, kind));
+        e.flocks.push((me, kind, crate::kernel::current_ids().0));
         (Some(Ok(())), woken)
     })
 }
@@ -434,7 +498,7 @@ pub(super) fn release_description(file: &File) {
         let mut t = TABLE.lock();
         let removed = t.files.get_mut(&key).is_some_and(|e| {
             let before = e.flocks.len();
-            e.flocks.retain(|&(o, _)| o != me);
+            e.flocks.retain(|&(o, _, _)| o != me);
             let records = e.records.remove_owner(owner);
             records || e.flocks.len() != before
         });

@@ -203,7 +203,6 @@ impl RecordLocks {
     }
 
     /// All locks, in list order.
-    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &RecordLock> {
         self.locks.iter()
     }
