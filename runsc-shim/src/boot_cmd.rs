@@ -109,9 +109,10 @@ pub fn run(args: BootArgs) -> i32 {
 
 /// The OCI runtime's control channel (a stream socket to `moat`'s container monitor):
 /// the sentry says `R` once the sandbox is ready, waits for `S` (start), and from then on
-/// a thread delivers the signals the monitor forwards: `K` or `A` (to init / to every
-/// process) followed by the signal number as a little-endian i32. Returns false if the
-/// monitor went away before starting the container.
+/// a thread serves the monitor's requests: `K` or `A` (a signal to init / to every
+/// process) followed by the signal number as a little-endian i32, and `P` (the process
+/// list), answered with a little-endian u32 length and that much JSON. Returns false if
+/// the monitor went away before starting the container.
 fn wait_for_start(
     mut control: std::fs::File,
     signals: sentry::boot::OutsideSignals,
@@ -132,17 +133,30 @@ fn wait_for_start(
     std::thread::Builder::new()
         .name("outside-signals".into())
         .spawn(move || {
-            let mut msg = [0u8; 5];
-            while control.read_exact(&mut msg).is_ok() {
-                let signo = i32::from_le_bytes([msg[1], msg[2], msg[3], msg[4]]);
-                let all = match msg[0] {
+            let mut op = [0u8; 1];
+            while control.read_exact(&mut op).is_ok() {
+                let all = match op[0] {
                     b'K' => false,
                     b'A' => true,
+                    b'P' => {
+                        let json = serde_json::to_vec(&signals.processes()).unwrap_or_default();
+                        let mut reply = (json.len() as u32).to_le_bytes().to_vec();
+                        reply.extend_from_slice(&json);
+                        if control.write_all(&reply).is_err() {
+                            break;
+                        }
+                        continue;
+                    }
                     other => {
                         tracing::warn!(other, "unknown control message");
                         break;
                     }
                 };
+                let mut sig = [0u8; 4];
+                if control.read_exact(&mut sig).is_err() {
+                    break;
+                }
+                let signo = i32::from_le_bytes(sig);
                 if let Err(e) = signals.send(signo, all) {
                     tracing::debug!(signo, %e, "an outside signal found no target");
                 }

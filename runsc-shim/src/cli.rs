@@ -57,6 +57,8 @@ pub enum Command {
     Run(RunArgs),
     /// OCI: list containers.
     List(ListArgs),
+    /// OCI: list a running container's processes (pids inside the sandbox).
+    Ps(PsArgs),
     /// OCI: write a starting config.json.
     Spec(SpecArgs),
     /// OCI: print the runtime's supported features as JSON.
@@ -119,7 +121,7 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct KillArgs {
-    /// Send to every process of the container (moat: delivered to its init).
+    /// Send to every process of the container.
     #[arg(long, short = 'a')]
     pub all: bool,
     /// The container id.
@@ -145,6 +147,15 @@ pub struct ListArgs {
     /// Only the ids.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// table or json (an array of pids).
+    #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// The container id.
+    pub id: String,
 }
 
 #[derive(Args, Debug)]

@@ -29,6 +29,7 @@ fn main() {
         cli::Command::Delete(ref a) => oci::finish(&cli, oci::delete(&cli, a)),
         cli::Command::Run(ref a) => oci::finish(&cli, oci::run(&cli, a)),
         cli::Command::List(ref a) => oci::finish(&cli, oci::list(&cli, a)),
+        cli::Command::Ps(ref a) => oci::finish(&cli, oci::ps(&cli, a)),
         cli::Command::Spec(ref a) => oci::finish(&cli, oci::spec(a)),
         cli::Command::Features => oci::finish(&cli, oci::features()),
         cli::Command::OciMonitor(ref a) => oci::monitor(&cli, &a.id, a.ready_fd),

@@ -371,7 +371,39 @@ pub struct OutsideSignals {
     kernel: Arc<Kernel>,
 }
 
+/// One process of the sandbox, as `moat ps` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    /// Its pid in the sandbox.
+    pub pid: i32,
+    /// Its parent's pid (0 for init).
+    pub ppid: i32,
+    /// Its command name.
+    pub comm: String,
+}
+
 impl OutsideSignals {
+    /// The sandbox's processes, by pid.
+    pub fn processes(&self) -> Vec<ProcessInfo> {
+        let tree = self.kernel.tree.lock();
+        let mut out: Vec<ProcessInfo> = tree
+            .processes()
+            .iter()
+            .map(|tg| ProcessInfo {
+                pid: tg.tgid,
+                ppid: tree.parent_of(tg.tgid),
+                comm: tg
+                    .tasks
+                    .lock()
+                    .first()
+                    .map(|t| String::from_utf8_lossy(&t.comm()).into_owned())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        out.sort_by_key(|p| p.pid);
+        out
+    }
+
     /// Sends `signo` to the sandbox's init process, or with `all` to every process.
     /// Unknown signal numbers are EINVAL; a sandbox whose init has not started yet (or
     /// has exited) is ESRCH.

@@ -568,3 +568,47 @@ fn process_rlimits_and_umask_are_the_containers() {
     assert!(text(&out.stderr).contains("soft limit 300 above hard limit 200"));
     assert!(!env.root().join("l2").exists());
 }
+
+#[test]
+fn ps_lists_the_sandboxs_processes_and_kill_all_reaches_them() {
+    let env = Env::new("ps");
+    env.config(
+        &["sh", "-c", "sleep 1000 & echo started; wait; echo waited"],
+        false,
+    );
+    let bundle = env.bundle();
+    let mut create = env
+        .moat(&["create", "--bundle", bundle.to_str().unwrap(), "p1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(create.wait().unwrap().success());
+    // Not started: nothing to list yet.
+    assert!(!env.out(&["ps", "p1"]).status.success());
+    assert!(env.out(&["start", "p1"]).status.success());
+    let mut stdout = std::io::BufReader::new(create.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line, "started\n");
+    let table = text(&env.out(&["ps", "p1"]).stdout);
+    assert!(table.starts_with("PID\tPPID\tCMD\n1\t0\tsh\n"), "{table}");
+    // The sleep (busybox runs it by re-executing /proc/self/exe, so its name is "exe",
+    // as it is natively).
+    assert_eq!(
+        table.lines().filter(|l| l.contains("\t1\t")).count(),
+        1,
+        "{table}"
+    );
+    let json = text(&env.out(&["ps", "--format", "json", "p1"]).stdout);
+    assert!(json.starts_with("[1,"), "{json}");
+    // TERM to every process: sleep dies of it; sh (init, no handler) does not, and
+    // carries on once its child is gone.
+    let out = env.out(&["kill", "--all", "p1", "TERM"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    env.wait_status("p1", "stopped");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "waited\n");
+}

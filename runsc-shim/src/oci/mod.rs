@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::cli::{Cli, CreateArgs, DeleteArgs, KillArgs, ListArgs, RunArgs, SpecArgs};
+use crate::cli::{Cli, CreateArgs, DeleteArgs, KillArgs, ListArgs, PsArgs, RunArgs, SpecArgs};
 use crate::fds::inheritable;
 use state::{Record, Status};
 
@@ -288,8 +288,17 @@ pub fn kill(cli: &Cli, args: &KillArgs) -> Outcome {
     check_id(&args.id)?;
     let sig = parse_signal(args.signal.as_deref().unwrap_or("SIGTERM"))?;
     let record = state::load(&cli.root, &args.id)?;
-    if record.current_status() == Status::Stopped {
+    let status = record.current_status();
+    if status == Status::Stopped {
         return Err(format!("container {} is not running", args.id));
+    }
+    if args.all && status == Status::Running && sig != Signal::SIGKILL {
+        let request = monitor::Request::Signal {
+            signal: sig as i32,
+            all: true,
+        };
+        monitor::ask(&state::dir(&cli.root, &args.id), &request)?;
+        return Ok(0);
     }
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(record.pid), sig)
         .map_err(|e| format!("cannot signal container {}: {e}", args.id))?;
@@ -355,6 +364,29 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Outcome {
     poststop(cli, &args.id);
     let _ = std::fs::remove_dir_all(state::dir(&cli.root, &args.id));
     Ok(code)
+}
+
+/// `moat ps`: the processes of a running container, by their pids in the sandbox.
+pub fn ps(cli: &Cli, args: &PsArgs) -> Outcome {
+    check_id(&args.id)?;
+    let record = state::load(&cli.root, &args.id)?;
+    if record.current_status() != Status::Running {
+        return Err(format!("container {} is not running", args.id));
+    }
+    let answer = monitor::ask(&state::dir(&cli.root, &args.id), &monitor::Request::Ps)?;
+    if args.format == "json" {
+        let pids: Vec<i32> = answer.processes.iter().map(|p| p.pid).collect();
+        println!(
+            "{}",
+            serde_json::to_string(&pids).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("PID\tPPID\tCMD");
+        for p in &answer.processes {
+            println!("{}\t{}\t{}", p.pid, p.ppid, p.comm);
+        }
+    }
+    Ok(0)
 }
 
 /// `moat list`.

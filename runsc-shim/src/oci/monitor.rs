@@ -72,6 +72,54 @@ struct Prepared {
     control: UnixStream,
 }
 
+/// The monitor's half of the control channel, shared by the signal forwarder and the
+/// request server (each message is written, and answered, under the lock).
+type Control = Arc<std::sync::Mutex<UnixStream>>;
+
+/// A request to the monitor on `<state dir>/control.sock` (one JSON line each way).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Request {
+    /// Send `signal` to the container's init, or with `all` to every process.
+    Signal {
+        /// The signal number.
+        signal: i32,
+        /// To every process.
+        all: bool,
+    },
+    /// List the container's processes.
+    Ps,
+}
+
+/// The monitor's answer.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Answer {
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// For `ps`.
+    pub processes: Vec<sentry::boot::ProcessInfo>,
+}
+
+/// Sends `request` to the monitor of the container whose state directory is `dir`.
+pub fn ask(dir: &Path, request: &Request) -> Result<Answer, String> {
+    use std::io::BufRead;
+    let mut s = UnixStream::connect(dir.join("control.sock"))
+        .map_err(|e| format!("cannot reach the container's monitor: {e}"))?;
+    let mut line = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+    line.push(b'\n');
+    s.write_all(&line).map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    std::io::BufReader::new(s)
+        .read_line(&mut answer)
+        .map_err(|e| e.to_string())?;
+    let answer: Answer = serde_json::from_str(&answer)
+        .map_err(|e| format!("bad answer from the container's monitor: {e}"))?;
+    match &answer.error {
+        Some(e) => Err(e.clone()),
+        None => Ok(answer),
+    }
+}
+
 fn prepare(root: &Path, id: &str) -> Result<Prepared, String> {
     let dir = state::dir(root, id);
     let plan: Plan = serde_json::from_slice(
@@ -134,7 +182,12 @@ fn prepare(root: &Path, id: &str) -> Result<Prepared, String> {
 impl Prepared {
     fn serve(&mut self, root: &Path, id: &str, mut fifo: std::fs::File) -> i32 {
         let started = Arc::new(AtomicBool::new(false));
-        self.spawn_forwarder(root, id, started.clone());
+        let control: Control = match self.control.try_clone() {
+            Ok(c) => Arc::new(std::sync::Mutex::new(c)),
+            Err(_) => return 1,
+        };
+        self.spawn_forwarder(root, id, started.clone(), control.clone());
+        serve_requests(&state::dir(root, id), started.clone(), control);
         // Waits until `start` writes its byte.
         let readable = loop {
             let mut fds = [nix::poll::PollFd::new(
@@ -174,10 +227,7 @@ impl Prepared {
 
     /// Forwards the signals the monitor receives: to the guest once started; before
     /// that, a signal ends the container (its init would have died of it).
-    fn spawn_forwarder(&self, root: &Path, id: &str, started: Arc<AtomicBool>) {
-        let Ok(mut control) = self.control.try_clone() else {
-            return;
-        };
+    fn spawn_forwarder(&self, root: &Path, id: &str, started: Arc<AtomicBool>, control: Control) {
         let (root, id) = (root.to_path_buf(), id.to_string());
         let sentry_pid = self.sentry.id();
         let _ = std::thread::Builder::new()
@@ -189,9 +239,7 @@ impl Prepared {
                 }
                 while let Ok(sig) = set.wait() {
                     if started.load(Ordering::SeqCst) {
-                        let mut msg = vec![b'K'];
-                        msg.extend_from_slice(&(sig as i32).to_le_bytes());
-                        if control.write_all(&msg).is_err() {
+                        if send_signal(&control, sig as i32, false).is_err() {
                             return;
                         }
                     } else if !matches!(sig, Signal::SIGWINCH | Signal::SIGCONT) {
@@ -207,5 +255,79 @@ impl Prepared {
                     }
                 }
             });
+    }
+}
+
+fn send_signal(control: &Control, signal: i32, all: bool) -> std::io::Result<()> {
+    let mut msg = vec![if all { b'A' } else { b'K' }];
+    msg.extend_from_slice(&signal.to_le_bytes());
+    control
+        .lock()
+        .map_err(|_| std::io::Error::other("control channel poisoned"))?
+        .write_all(&msg)
+}
+
+fn list_processes(control: &Control) -> Result<Vec<sentry::boot::ProcessInfo>, String> {
+    let mut c = control
+        .lock()
+        .map_err(|_| "control channel poisoned".to_string())?;
+    c.write_all(b"P").map_err(|e| e.to_string())?;
+    let mut len = [0u8; 4];
+    c.read_exact(&mut len).map_err(|e| e.to_string())?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len > 16 << 20 {
+        return Err("process list too large".into());
+    }
+    let mut json = vec![0u8; len];
+    c.read_exact(&mut json).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
+}
+
+/// Answers `moat ps` and `moat kill --all` on `<dir>/control.sock`, one request per
+/// connection, from a thread of the monitor.
+fn serve_requests(dir: &Path, started: Arc<AtomicBool>, control: Control) {
+    let path = dir.join("control.sock");
+    let _ = std::fs::remove_file(&path);
+    let Ok(listener) = std::os::unix::net::UnixListener::bind(&path) else {
+        tracing::warn!("cannot listen on {}", path.display());
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("requests".into())
+        .spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let answer = answer_one(&conn, &started, &control);
+                let mut line = serde_json::to_vec(&answer).unwrap_or_default();
+                line.push(b'\n');
+                let _ = (&conn).write_all(&line);
+            }
+        });
+}
+
+fn answer_one(conn: &UnixStream, started: &AtomicBool, control: &Control) -> Answer {
+    use std::io::BufRead;
+    let mut line = String::new();
+    let request = std::io::BufReader::new(conn)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())
+        .and_then(|_| serde_json::from_str::<Request>(&line).map_err(|e| e.to_string()));
+    let result = match request {
+        Err(e) => Err(format!("bad request: {e}")),
+        Ok(_) if !started.load(Ordering::SeqCst) => Err("the container has not started".into()),
+        Ok(Request::Signal { signal, all }) => send_signal(control, signal, all)
+            .map(|()| Vec::new())
+            .map_err(|e| e.to_string()),
+        Ok(Request::Ps) => list_processes(control),
+    };
+    match result {
+        Ok(processes) => Answer {
+            error: None,
+            processes,
+        },
+        Err(e) => Answer {
+            error: Some(e),
+            processes: Vec::new(),
+        },
     }
 }
