@@ -8,7 +8,8 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    creds, events, fs, fschange, futex, info, locks, mm, poll, process, signal, splice, time,
+    creds, events, fs, fschange, futex, info, locks, mm, notify, poll, process, signal, splice,
+    time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -100,6 +101,8 @@ const SPLICE_NOTE: &str =
     "data is copied, not shared: a pipe's capacity counts bytes, where Linux gives each spliced piece a whole page slot";
 const VMSPLICE_NOTE: &str =
     "as splice; the guest's pages are copied into the pipe, so changing them afterwards does not change what the reader gets";
+const INOTIFY_NOTE: &str =
+    "events from the sandbox's own file operations (changes made on the host are not seen); no IN_UNMOUNT; no per-user instance or watch limits; exec does not report IN_OPEN/IN_ACCESS on the program";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -258,6 +261,9 @@ syscalls! {
     234 tgkill => Full, signal::tgkill [i32, i32, i32];
     235 utimes => Full, fschange::utimes [u64, u64];
     247 waitid => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::waitid [i32, i32, u64, i32, u64];
+    253 inotify_init => Partial(INOTIFY_NOTE), notify::inotify_init [];
+    254 inotify_add_watch => Partial(INOTIFY_NOTE), notify::inotify_add_watch [i32, u64, u32];
+    255 inotify_rm_watch => Full, notify::inotify_rm_watch [i32, i32];
     257 openat => Full, fs::openat [i32, u64, u32, u32];
     258 mkdirat => Full, fschange::mkdirat [i32, u64, u32];
     259 mknodat => Partial(MKNOD_NOTE), fschange::mknodat [i32, u64, u32, u32];
@@ -290,6 +296,7 @@ syscalls! {
     291 epoll_create1 => Full, events::epoll_create1 [i32];
     292 dup3 => Full, fs::dup3 [i32, i32, i32];
     293 pipe2 => Full, fs::pipe2 [u64, i32];
+    294 inotify_init1 => Partial(INOTIFY_NOTE), notify::inotify_init1 [i32];
     295 preadv => Full, fs::preadv [i32, u64, i32, i64];
     296 pwritev => Full, fs::pwritev [i32, u64, i32, i64];
     297 rt_tgsigqueueinfo => Full, signal::rt_tgsigqueueinfo [i32, i32, i32, u64];

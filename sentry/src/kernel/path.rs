@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::Task;
 use crate::errno;
 use crate::errno::Result;
+use crate::fs::inotify;
 use crate::vfs::{wants_write, File, FileType, LastComponent, ParentAndName, Path, Resolver};
 
 impl Task {
@@ -191,7 +192,12 @@ impl Task {
             return Err(errno!(EROFS));
         }
         let ops = p.inode().clone().open(flags)?;
-        Ok(File::new(ops, flags, Some(p)))
+        let file = File::new(ops, flags, Some(p));
+        inotify::file_event(&file, inotify::IN_OPEN);
+        if o(libc::O_TRUNC) && !created && ft == FileType::Regular {
+            inotify::file_event(&file, inotify::IN_MODIFY);
+        }
+        Ok(file)
     }
 
     /// open(O_TMPFILE): an unnamed regular file in directory `path`.
@@ -211,7 +217,9 @@ impl Task {
             dentry,
         };
         let ops = inode.open(flags & !(libc::O_TMPFILE as u32 & !libc::O_DIRECTORY as u32))?;
-        Ok(File::new(ops, flags & !(libc::O_DIRECTORY as u32), Some(p)))
+        let file = File::new(ops, flags & !(libc::O_DIRECTORY as u32), Some(p));
+        inotify::file_event(&file, inotify::IN_OPEN);
+        Ok(file)
     }
 }
 

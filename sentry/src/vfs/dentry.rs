@@ -166,6 +166,21 @@ impl Dentry {
     }
 }
 
+impl Drop for Dentry {
+    fn drop(&mut self) {
+        // The last use of a removed name ended: if that was the inode's last name, it
+        // is gone now (Linux reports IN_DELETE_SELF at this point, not at the unlink
+        // while the file is still open).
+        if *self.deleted.get_mut() && crate::fs::inotify::is_watched(&self.inode) {
+            let gone = self.file_type == FileType::Directory
+                || self.inode.stat().map_or(true, |st| st.nlink == 0);
+            if gone {
+                crate::fs::inotify::inode_removed(&self.inode);
+            }
+        }
+    }
+}
+
 /// Mount flags the VFS enforces.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MountFlags {

@@ -11,6 +11,7 @@ use super::inode::Stat;
 use crate::abi;
 use crate::errno;
 use crate::errno::Result;
+use crate::fs::inotify;
 use crate::mm::Mappable;
 
 /// lseek's whence.
@@ -245,6 +246,11 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// The inotify instance, if this is one (inotify_add_watch, inotify_rm_watch).
+    fn as_inotify(&self) -> Option<&crate::fs::inotify::Inotify> {
+        None
+    }
+
     /// Whether epoll may watch this file (EPERM otherwise: regular files and
     /// directories have no readiness to wait for).
     fn supports_epoll(&self) -> bool {
@@ -444,10 +450,27 @@ impl File {
             let mut off = self.offset.lock();
             let n = self.ops.read(self, buf, Some(*off))?;
             *off += n as u64;
-            Ok(n)
+            drop(off);
+            Ok(self.accessed(n))
         } else {
-            self.ops.read(self, buf, None)
+            self.ops.read(self, buf, None).map(|n| self.accessed(n))
         }
+    }
+
+    /// Reports a read of `n` bytes to inotify (IN_ACCESS when something was read).
+    fn accessed(&self, n: usize) -> usize {
+        if n > 0 {
+            inotify::file_event(self, inotify::IN_ACCESS);
+        }
+        n
+    }
+
+    /// Reports a write of `n` bytes to inotify (IN_MODIFY when something was written).
+    fn modified(&self, n: usize) -> usize {
+        if n > 0 {
+            inotify::file_event(self, inotify::IN_MODIFY);
+        }
+        n
     }
 
     /// pread64(2).
@@ -456,7 +479,9 @@ impl File {
         if !self.ops.supports_pread() {
             return Err(errno!(ESPIPE));
         }
-        self.ops.read(self, buf, Some(offset))
+        self.ops
+            .read(self, buf, Some(offset))
+            .map(|n| self.accessed(n))
     }
 
     /// write(2).
@@ -471,9 +496,10 @@ impl File {
             };
             let n = self.ops.write(self, buf, Some(at))?;
             *off = at + n as u64;
-            Ok(n)
+            drop(off);
+            Ok(self.modified(n))
         } else {
-            self.ops.write(self, buf, None)
+            self.ops.write(self, buf, None).map(|n| self.modified(n))
         }
     }
 
@@ -483,7 +509,9 @@ impl File {
         if !self.ops.supports_pread() {
             return Err(errno!(ESPIPE));
         }
-        self.ops.write(self, buf, Some(offset))
+        self.ops
+            .write(self, buf, Some(offset))
+            .map(|n| self.modified(n))
     }
 
     /// lseek(2).
@@ -505,6 +533,8 @@ impl File {
         let mut off = self.offset.lock();
         let mut w = DirentWriter::new(cap);
         *off = self.ops.getdents(self, *off, &mut w)?;
+        drop(off);
+        inotify::file_event(self, inotify::IN_ACCESS);
         Ok(w.into_bytes())
     }
 
@@ -561,6 +591,14 @@ impl File {
 
 impl Drop for File {
     fn drop(&mut self) {
+        if inotify::active() {
+            let mask = if self.is_writable() {
+                inotify::IN_CLOSE_WRITE
+            } else {
+                inotify::IN_CLOSE_NOWRITE
+            };
+            inotify::file_event(self, mask);
+        }
         if *self.locked.get_mut() {
             super::lock::release_description(self);
         }
