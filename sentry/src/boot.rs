@@ -392,7 +392,12 @@ fn start_init(
         ThreadGroup::new(tid),
         mm,
         files,
-        Arc::new(FsContext::new(root.clone(), cwd, 0o022)),
+        Arc::new(FsContext::new(
+            kernel.mounts.clone(),
+            root.clone(),
+            cwd,
+            0o022,
+        )),
         Credentials::new(config.uid, config.gid, config.groups.clone()),
         kernel.platform.new_context(),
     );

@@ -364,7 +364,7 @@ pub fn fallocate(task: &mut Task, fd: i32, mode: i32, offset: i64, len: i64) -> 
         FileType::Fifo => bail!(ESPIPE),
         _ => bail!(ENODEV),
     }
-    if p.mount.flags.read_only {
+    if p.mount.flags().read_only {
         bail!(EROFS);
     }
     let (offset, len) = (offset as u64, len as u64);

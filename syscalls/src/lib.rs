@@ -17,6 +17,7 @@ mod futex;
 mod info;
 mod locks;
 mod mm;
+mod mount;
 mod notify;
 mod poll;
 mod process;

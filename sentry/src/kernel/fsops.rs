@@ -50,7 +50,7 @@ impl Credentials {
 impl Task {
     /// EROFS unless `p`'s mount is writable.
     fn writable_mount(p: &Path) -> Result<()> {
-        if p.mount.flags.read_only {
+        if p.mount.flags().read_only {
             return Err(errno!(EROFS));
         }
         Ok(())
@@ -81,7 +81,7 @@ impl Task {
 
     /// Whether something is mounted on `p` (it cannot be removed or renamed: EBUSY).
     fn is_mountpoint(&self, p: &Path) -> bool {
-        self.kernel.mounts.mounted_at(p).is_some()
+        self.fs.mounts().mounted_at(p).is_some()
     }
 
     /// Owner, group and mode of a new file in directory `dir` (umask already applied

@@ -37,9 +37,9 @@ impl Task {
     /// Resolves `path` relative to `dirfd`.
     pub fn lookup(&self, dirfd: i32, path: &[u8], follow: bool) -> Result<Path> {
         let start = self.walk_start(dirfd, path)?;
-        let root = self.fs.root();
+        let (mounts, root) = self.fs.mounts_and_root();
         Resolver {
-            mounts: &self.kernel.mounts,
+            mounts: &mounts,
             root: &root,
             creds: Some(&self.creds),
         }
@@ -67,9 +67,9 @@ impl Task {
     /// that create or remove that last component.
     pub fn lookup_parent(&self, dirfd: i32, path: &[u8]) -> Result<ParentAndName> {
         let start = self.walk_start(dirfd, path)?;
-        let root = self.fs.root();
+        let (mounts, root) = self.fs.mounts_and_root();
         Resolver {
-            mounts: &self.kernel.mounts,
+            mounts: &mounts,
             root: &root,
             creds: Some(&self.creds),
         }
@@ -78,9 +78,9 @@ impl Task {
 
     /// The absolute path of `path` from this task's root, and whether it is reachable.
     pub fn absolute_path(&self, path: &Path) -> (Vec<u8>, bool) {
-        let root = self.fs.root();
+        let (mounts, root) = self.fs.mounts_and_root();
         Resolver {
-            mounts: &self.kernel.mounts,
+            mounts: &mounts,
             root: &root,
             creds: None,
         }
@@ -92,9 +92,9 @@ impl Task {
     /// target) unless `follow` is false.
     fn creation_target(&self, dirfd: i32, path: &[u8], follow: bool) -> Result<ParentAndName> {
         let mut target = self.lookup_parent(dirfd, path)?;
-        let root = self.fs.root();
+        let (mounts, root) = self.fs.mounts_and_root();
         let resolver = Resolver {
-            mounts: &self.kernel.mounts,
+            mounts: &mounts,
             root: &root,
             creds: Some(&self.creds),
         };
@@ -164,6 +164,9 @@ impl Task {
         if o(libc::O_DIRECTORY) && ft != FileType::Directory {
             return Err(errno!(ENOTDIR));
         }
+        if matches!(ft, FileType::CharDevice | FileType::BlockDevice) && p.mount.flags().no_dev {
+            return Err(errno!(EACCES));
+        }
         let write = wants_write(flags) || o(libc::O_TRUNC);
         if ft == FileType::Directory && (wants_write(flags) || o(libc::O_CREAT)) {
             return Err(errno!(EISDIR));
@@ -187,7 +190,9 @@ impl Task {
         {
             return Err(errno!(EACCES));
         }
-        if write && p.mount.flags.read_only && matches!(ft, FileType::Regular | FileType::Directory)
+        if write
+            && p.mount.flags().read_only
+            && matches!(ft, FileType::Regular | FileType::Directory)
         {
             return Err(errno!(EROFS));
         }
