@@ -654,6 +654,7 @@ fn start_init(
         mm,
         files,
         Arc::new(FsContext::new(
+            kernel.mounts.clone(),
             root.clone(),
             cwd,
             config.umask.unwrap_or(0o022) & 0o777,

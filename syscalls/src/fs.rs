@@ -446,7 +446,7 @@ fn do_access(task: &mut Task, dirfd: i32, path: u64, mode: i32, flags: i32) -> R
     let st = p.inode().stat()?;
     let want = mode as u32;
     if want & 2 != 0
-        && p.mount.flags.read_only
+        && p.mount.flags().read_only
         && matches!(
             p.file_type(),
             FileType::Regular | FileType::Directory | FileType::Symlink

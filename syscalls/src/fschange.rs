@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use sentry::abi::{Timespec, Timeval};
 use sentry::errno::Result;
+use sentry::fs::inotify;
 use sentry::kernel::Task;
 use sentry::vfs::{makedev, File, FileType, NodeKind, Path, RenameFlags, TimeSet, XattrSet};
 use sentry::{bail, errno};
@@ -363,7 +364,7 @@ pub fn fallocate(task: &mut Task, fd: i32, mode: i32, offset: i64, len: i64) -> 
         FileType::Fifo => bail!(ESPIPE),
         _ => bail!(ENODEV),
     }
-    if p.mount.flags.read_only {
+    if p.mount.flags().read_only {
         bail!(EROFS);
     }
     let (offset, len) = (offset as u64, len as u64);
@@ -378,6 +379,7 @@ pub fn fallocate(task: &mut Task, fd: i32, mode: i32, offset: i64, len: i64) -> 
         }
         _ => bail!(EOPNOTSUPP),
     }
+    inotify::file_event(&file, inotify::IN_MODIFY);
     Ok(0)
 }
 
@@ -515,6 +517,7 @@ fn remove_xattr(task: &Task, p: &Path, name: u64) -> Result<u64> {
     let name = xattr_name(task, name)?;
     task.check_xattr(p, &name, true)?;
     p.inode().removexattr(&name)?;
+    inotify::dentry_event(&p.dentry, inotify::IN_ATTRIB);
     Ok(0)
 }
 

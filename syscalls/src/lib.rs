@@ -17,6 +17,8 @@ mod futex;
 mod info;
 mod locks;
 mod mm;
+mod mount;
+mod notify;
 mod poll;
 mod process;
 mod signal;

@@ -97,7 +97,7 @@ pub fn mmap(
         if shared && prot.write && (!writable || flags & libc::O_APPEND as u32 != 0) {
             bail!(EACCES);
         }
-        let noexec = file.path().is_some_and(|p| p.mount.flags.no_exec);
+        let noexec = file.path().is_some_and(|p| p.mount.flags().no_exec);
         if prot.exec && noexec {
             bail!(EPERM);
         }

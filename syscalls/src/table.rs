@@ -8,7 +8,8 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    creds, events, fs, fschange, futex, info, locks, mm, poll, process, signal, splice, time,
+    creds, events, fs, fschange, futex, info, locks, mm, mount, notify, poll, process, signal,
+    splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -100,6 +101,12 @@ const SPLICE_NOTE: &str =
     "data is copied, not shared: a pipe's capacity counts bytes, where Linux gives each spliced piece a whole page slot";
 const VMSPLICE_NOTE: &str =
     "as splice; the guest's pages are copied into the pipe, so changing them afterwards does not change what the reader gets";
+const INOTIFY_NOTE: &str =
+    "events from the sandbox's own file operations (changes made on the host are not seen); no IN_UNMOUNT; no per-user instance or watch limits; exec does not report IN_OPEN/IN_ACCESS on the program";
+const MOUNT_NOTE: &str =
+    "tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs, bind (MS_REC), MS_MOVE, remount (per-mount flags: ro, nosuid, nodev, noexec); propagation flags accepted, but every mount is private (nothing propagates); other filesystem types: ENODEV";
+const PIVOT_NOTE: &str =
+    "Linux's checks, except that the sandbox's root mount has no parent mount and need not have one";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -142,7 +149,7 @@ syscalls! {
     38 setitimer => Partial("CPU-time timers (VIRTUAL, PROF) are checked every 4 ms of wall time"), time::setitimer [i32, u64, u64];
     40 sendfile => Partial(SPLICE_NOTE), splice::sendfile [i32, i32, u64, usize];
     39 getpid => Full, process::getpid [];
-    56 clone => Partial("no nested namespaces (EPERM); CLONE_PIDFD not yet"), process::clone [u64, u64, u64, u64, u64];
+    56 clone => Partial("CLONE_NEWNS copies the mount table; other namespaces: EPERM; CLONE_PIDFD not yet"), process::clone [u64, u64, u64, u64, u64];
     57 fork => Full, process::fork [];
     58 vfork => Full, process::vfork [];
     59 execve => Full, process::execve [u64, u64, u64];
@@ -216,10 +223,14 @@ syscalls! {
     150 munlock => Full, mm::mlock [u64, u64];
     151 mlockall => Full, mm::mlockall [i32];
     152 munlockall => Full, mm::munlockall [];
+    155 pivot_root => Partial(PIVOT_NOTE), mount::pivot_root [u64, u64];
     157 prctl => Partial("PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_DUMPABLE/SET, PR_SET_NO_NEW_PRIVS"), process::prctl [i32, u64, u64, u64, u64];
     158 arch_prctl => Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), process::arch_prctl [i32, u64];
     160 setrlimit => Full, process::setrlimit [u32, u64];
+    161 chroot => Full, mount::chroot [u64];
     162 sync => Full, fschange::sync [];
+    165 mount => Partial(MOUNT_NOTE), mount::mount [u64, u64, u64, u64, u64];
+    166 umount2 => Partial("MNT_FORCE is as a plain umount; an MNT_EXPIRE mark is not cleared by later use; no IN_UNMOUNT"), mount::umount2 [u64, u32];
     170 sethostname => Full, info::sethostname [u64, usize];
     171 setdomainname => Full, info::setdomainname [u64, usize];
     188 setxattr => Partial(XATTR_NOTE), fschange::setxattr [u64, u64, u64, usize, i32];
@@ -258,6 +269,9 @@ syscalls! {
     234 tgkill => Full, signal::tgkill [i32, i32, i32];
     235 utimes => Full, fschange::utimes [u64, u64];
     247 waitid => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::waitid [i32, i32, u64, i32, u64];
+    253 inotify_init => Partial(INOTIFY_NOTE), notify::inotify_init [];
+    254 inotify_add_watch => Partial(INOTIFY_NOTE), notify::inotify_add_watch [i32, u64, u32];
+    255 inotify_rm_watch => Full, notify::inotify_rm_watch [i32, i32];
     257 openat => Full, fs::openat [i32, u64, u32, u32];
     258 mkdirat => Full, fschange::mkdirat [i32, u64, u32];
     259 mknodat => Partial(MKNOD_NOTE), fschange::mknodat [i32, u64, u32, u32];
@@ -272,6 +286,7 @@ syscalls! {
     268 fchmodat => Full, fschange::fchmodat [i32, u64, u32];
     269 faccessat => Full, fs::faccessat [i32, u64, i32];
     270 pselect6 => Partial(POLL_NOTE), poll::pselect6 [i32, u64, u64, u64, u64, u64];
+    272 unshare => Partial("CLONE_NEWNS (a private copy of the mount table), CLONE_FS, CLONE_FILES; other namespaces: EPERM"), mount::unshare [u64];
     273 set_robust_list => Full, process::set_robust_list [u64, usize];
     274 get_robust_list => Partial("the caller's own list"), process::get_robust_list [i32, u64, u64];
     280 utimensat => Full, fschange::utimensat [i32, u64, u64, i32];
@@ -290,6 +305,7 @@ syscalls! {
     291 epoll_create1 => Full, events::epoll_create1 [i32];
     292 dup3 => Full, fs::dup3 [i32, i32, i32];
     293 pipe2 => Full, fs::pipe2 [u64, i32];
+    294 inotify_init1 => Partial(INOTIFY_NOTE), notify::inotify_init1 [i32];
     295 preadv => Full, fs::preadv [i32, u64, i32, i64];
     296 pwritev => Full, fs::pwritev [i32, u64, i32, i64];
     297 rt_tgsigqueueinfo => Full, signal::rt_tgsigqueueinfo [i32, i32, i32, u64];

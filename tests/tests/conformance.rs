@@ -258,3 +258,28 @@ fn splice_tee_sendfile_copy_file_range_static_match_native() {
 fn splice_tee_sendfile_copy_file_range_dynamic_match_native() {
     assert_guest_matches_native(guest("splice", Dynamic), &["/tmp"]);
 }
+
+// inotify watches on a directory and its files in /tmp and /dev/shm (tmpfs both
+// natively and under moat): every event of every operation, in order.
+#[test]
+fn inotify_events_and_watch_rules_static_match_native() {
+    assert_guest_matches_native(guest("inotify", Static), &["/tmp", "/dev/shm"]);
+}
+
+#[test]
+fn inotify_events_and_watch_rules_dynamic_match_native() {
+    assert_guest_matches_native(guest("inotify", Dynamic), &["/tmp", "/dev/shm"]);
+}
+
+// mount, umount2, bind mounts, remount, MS_MOVE, noexec, chroot, pivot_root and
+// unshare(CLONE_NEWNS), natively in a private mount namespace (the host's mounts are
+// never touched) and under moat.
+#[test]
+fn mount_umount_bind_chroot_pivot_root_static_match_native() {
+    assert_guest_matches_native(guest("mount", Static), &["/tmp"]);
+}
+
+#[test]
+fn mount_umount_bind_chroot_pivot_root_dynamic_match_native() {
+    assert_guest_matches_native(guest("mount", Dynamic), &["/tmp"]);
+}

@@ -294,3 +294,30 @@ cd /; rm -rf \"$d\"\n",
     assert_eq!(sums.len(), 3, "{stdout}");
     assert!(sums.iter().all(|s| *s == sums[0]), "{stdout}");
 }
+
+#[test]
+fn python_ctypes_inotify_sees_create_rename_delete_like_native() {
+    let stdout = assert_host_program_matches_native(
+        "/usr/bin/python3",
+        &[
+            "-c",
+            "import ctypes, os, struct, tempfile\n\
+libc = ctypes.CDLL(None, use_errno=True)\n\
+d = tempfile.mkdtemp(dir='/tmp')\n\
+fd = libc.inotify_init1(os.O_NONBLOCK)\n\
+libc.inotify_add_watch(fd, d.encode(), 0xfff)\n\
+open(os.path.join(d, 'hello'), 'w').write('x')\n\
+os.rename(os.path.join(d, 'hello'), os.path.join(d, 'bye'))\n\
+os.unlink(os.path.join(d, 'bye'))\n\
+os.rmdir(d)\n\
+buf, off = os.read(fd, 4096), 0\n\
+while off < len(buf): w, mask, cookie, ln = struct.unpack_from('iIII', buf, off); \
+print(w, hex(mask), cookie != 0, buf[off + 16:off + 16 + ln].rstrip(b'\\0').decode()); \
+off += 16 + ln\n",
+        ],
+    );
+    assert!(
+        stdout.contains("1 0x40 True hello\n1 0x80 True bye\n"),
+        "{stdout}"
+    );
+}

@@ -318,7 +318,24 @@ impl TmpInode {
         let mut pages = pages_lock.lock();
         let first = offset / PAGE_SIZE;
         let last = (end - 1) / PAGE_SIZE;
-        self.fill_pages(&mut pages, first, last - first + 1)?;
+        let mut buf = buf;
+        if let Err(e) = self.fill_pages(&mut pages, first, last - first + 1) {
+            // Out of space part-way: write what fits, as Linux does (a short write;
+            // ENOSPC only if not even the first page can be had).
+            if e.code() != libc::ENOSPC {
+                return Err(e);
+            }
+            let mut filled = first;
+            while filled <= last && self.fill_pages(&mut pages, filled, 1).is_ok() {
+                filled += 1;
+            }
+            if filled == first {
+                return Err(e);
+            }
+            let fits = (filled * PAGE_SIZE - offset) as usize;
+            buf = &buf[..fits.min(buf.len())];
+        }
+        let end = offset + buf.len() as u64;
         let mut done = 0;
         while done < buf.len() {
             let at = offset + done as u64;

@@ -83,8 +83,11 @@ impl CloneArgs {
         if !(0..=64).contains(&self.exit_signal) {
             return Err(errno!(EINVAL));
         }
-        if f & NAMESPACES != 0 {
-            return Err(errno!(EPERM, "nested namespaces are not supported"));
+        if f & NAMESPACES & !CLONE_NEWNS != 0 {
+            return Err(errno!(
+                EPERM,
+                "nested namespaces other than mount are not supported"
+            ));
         }
         Ok(())
     }
@@ -94,6 +97,9 @@ impl Task {
     /// clone(2) family. Returns the child's tid.
     pub fn clone_task(&mut self, args: CloneArgs) -> Result<i32> {
         args.validate()?;
+        if args.flags & CLONE_NEWNS != 0 && !self.creds.capable() {
+            return Err(errno!(EPERM));
+        }
         if args.flags & CLONE_VM != 0 {
             return self.clone_vm(args);
         }
@@ -208,6 +214,8 @@ impl Task {
         };
         let fs = if args.flags & CLONE_FS != 0 {
             self.fs.clone()
+        } else if args.flags & CLONE_NEWNS != 0 {
+            Arc::new(self.fs.fork_namespace())
         } else {
             Arc::new(self.fs.fork())
         };

@@ -43,6 +43,13 @@ impl Credentials {
         }
     }
 
+    /// Whether the task holds the capabilities beyond the filesystem ones
+    /// (CAP_SYS_ADMIN, CAP_SYS_CHROOT): root holds every capability, others none, as
+    /// capget reports.
+    pub fn capable(&self) -> bool {
+        self.euid == 0
+    }
+
     /// Whether the task has the powers of root over files (CAP_DAC_OVERRIDE).
     pub fn is_root(&self) -> bool {
         self.fsuid == 0

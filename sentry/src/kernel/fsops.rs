@@ -9,6 +9,7 @@ use super::creds::Credentials;
 use super::Task;
 use crate::errno;
 use crate::errno::Result;
+use crate::fs::inotify;
 use crate::vfs::{
     FileType, LastComponent, NewOwner, NodeKind, ParentAndName, Path, RenameFlags, SetAttr, Stat,
     TimeSet, XattrSet,
@@ -49,7 +50,7 @@ impl Credentials {
 impl Task {
     /// EROFS unless `p`'s mount is writable.
     fn writable_mount(p: &Path) -> Result<()> {
-        if p.mount.flags.read_only {
+        if p.mount.flags().read_only {
             return Err(errno!(EROFS));
         }
         Ok(())
@@ -80,7 +81,7 @@ impl Task {
 
     /// Whether something is mounted on `p` (it cannot be removed or renamed: EBUSY).
     fn is_mountpoint(&self, p: &Path) -> bool {
-        self.kernel.mounts.mounted_at(p).is_some()
+        self.fs.mounts().mounted_at(p).is_some()
     }
 
     /// Owner, group and mode of a new file in directory `dir` (umask already applied
@@ -134,8 +135,10 @@ impl Task {
             _ => mode & !self.fs.umask() & 0o7777,
         };
         let owner = self.new_owner(&dir, mode, is_dir);
+        let ft = kind.file_type();
         let inode = target.parent.inode().create(&target.name, kind, owner)?;
         let dentry = target.parent.dentry.add_child(&target.name, inode);
+        inotify::entry_event(&target.parent, &target.name, ft, inotify::IN_CREATE, 0);
         Ok(Path {
             mount: target.parent.mount.clone(),
             dentry,
@@ -198,8 +201,13 @@ impl Task {
             parent.rmdir(&target.name)?;
         } else {
             parent.unlink(&target.name)?;
+            inotify::self_event(victim.inode(), inotify::IN_ATTRIB);
         }
         target.parent.dentry.forget_child(&target.name);
+        let ft = victim.file_type();
+        // If this was the file's last use, IN_DELETE_SELF comes first, as in Linux.
+        drop(victim);
+        inotify::entry_event(&target.parent, &target.name, ft, inotify::IN_DELETE, 0);
         Ok(())
     }
 
@@ -243,6 +251,14 @@ impl Task {
             .parent
             .dentry
             .add_child(&target.name, old.inode().clone());
+        inotify::self_event(old.inode(), inotify::IN_ATTRIB);
+        inotify::entry_event(
+            &target.parent,
+            &target.name,
+            old.file_type(),
+            inotify::IN_CREATE,
+            0,
+        );
         Ok(())
     }
 
@@ -341,6 +357,30 @@ impl Task {
             &to.name,
             flags.exchange,
         );
+        if inotify::active() {
+            let moved = |from_dir: &Path, old: &[u8], to_dir: &Path, new: &[u8], p: &Path| {
+                let cookie = inotify::new_cookie();
+                let ft = p.file_type();
+                inotify::entry_event(from_dir, old, ft, inotify::IN_MOVED_FROM, cookie);
+                inotify::entry_event(to_dir, new, ft, inotify::IN_MOVED_TO, cookie);
+            };
+            moved(&from.parent, &from.name, &to.parent, &to.name, &src);
+            match &dst {
+                Some(d) if flags.exchange => {
+                    inotify::self_event(src.inode(), inotify::IN_MOVE_SELF);
+                    moved(&to.parent, &to.name, &from.parent, &from.name, d);
+                    inotify::self_event(d.inode(), inotify::IN_MOVE_SELF);
+                }
+                Some(d) => {
+                    inotify::self_event(d.inode(), inotify::IN_ATTRIB);
+                    inotify::self_event(src.inode(), inotify::IN_MOVE_SELF);
+                }
+                None => inotify::self_event(src.inode(), inotify::IN_MOVE_SELF),
+            }
+        }
+        // A replaced file's last use may end here (IN_DELETE_SELF after the move's
+        // events, as in Linux).
+        drop(dst);
         Ok(())
     }
 
@@ -359,7 +399,9 @@ impl Task {
         p.inode().setattr(&SetAttr {
             mode: Some(mode),
             ..Default::default()
-        })
+        })?;
+        inotify::dentry_event(&p.dentry, inotify::IN_ATTRIB);
+        Ok(())
     }
 
     /// chown(2) of the file at `p` (None: leave that id).
@@ -392,7 +434,9 @@ impl Task {
                 attr.mode = Some(mode);
             }
         }
-        p.inode().setattr(&attr)
+        p.inode().setattr(&attr)?;
+        inotify::dentry_event(&p.dentry, inotify::IN_ATTRIB);
+        Ok(())
     }
 
     /// utimensat(2) of the file at `p`: `None` leaves a time alone (UTIME_OMIT).
@@ -421,7 +465,16 @@ impl Task {
             atime,
             mtime,
             ..Default::default()
-        })
+        })?;
+        // Linux's fsnotify_change: both times is a utime call (IN_ATTRIB); one alone
+        // reads as an access or a modification.
+        let mask = match (atime.is_some(), mtime.is_some()) {
+            (true, true) => inotify::IN_ATTRIB,
+            (true, false) => inotify::IN_ACCESS,
+            _ => inotify::IN_MODIFY,
+        };
+        inotify::dentry_event(&p.dentry, mask);
+        Ok(())
     }
 
     /// truncate(2) of the file at `p` (permission to write it is checked here;
@@ -442,7 +495,9 @@ impl Task {
         p.inode().setattr(&SetAttr {
             size: Some(size),
             ..Default::default()
-        })
+        })?;
+        inotify::dentry_event(&p.dentry, inotify::IN_MODIFY);
+        Ok(())
     }
 
     /// Checks an extended attribute name's namespace and the task's right to read
@@ -492,6 +547,8 @@ impl Task {
     /// setxattr(2) on the file at `p`.
     pub fn set_xattr(&self, p: &Path, name: &[u8], value: &[u8], how: XattrSet) -> Result<()> {
         self.check_xattr(p, name, true)?;
-        p.inode().setxattr(name, value, how)
+        p.inode().setxattr(name, value, how)?;
+        inotify::dentry_event(&p.dentry, inotify::IN_ATTRIB);
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ pub mod fsops;
 pub mod futex;
 pub mod itimer;
 pub mod limits;
+pub mod mounts;
 pub mod path;
 pub mod posix_timer;
 pub mod process;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::Task;
 use crate::errno;
 use crate::errno::Result;
+use crate::fs::inotify;
 use crate::vfs::{wants_write, File, FileType, LastComponent, ParentAndName, Path, Resolver};
 
 impl Task {
@@ -36,9 +37,9 @@ impl Task {
     /// Resolves `path` relative to `dirfd`.
     pub fn lookup(&self, dirfd: i32, path: &[u8], follow: bool) -> Result<Path> {
         let start = self.walk_start(dirfd, path)?;
-        let root = self.fs.root();
+        let (mounts, root) = self.fs.mounts_and_root();
         Resolver {
-            mounts: &self.kernel.mounts,
+            mounts: &mounts,
             root: &root,
             creds: Some(&self.creds),
         }
@@ -66,9 +67,9 @@ impl Task {
     /// that create or remove that last component.
     pub fn lookup_parent(&self, dirfd: i32, path: &[u8]) -> Result<ParentAndName> {
         let start = self.walk_start(dirfd, path)?;
-        let root = self.fs.root();
+        let (mounts, root) = self.fs.mounts_and_root();
         Resolver {
-            mounts: &self.kernel.mounts,
+            mounts: &mounts,
             root: &root,
             creds: Some(&self.creds),
         }
@@ -77,9 +78,9 @@ impl Task {
 
     /// The absolute path of `path` from this task's root, and whether it is reachable.
     pub fn absolute_path(&self, path: &Path) -> (Vec<u8>, bool) {
-        let root = self.fs.root();
+        let (mounts, root) = self.fs.mounts_and_root();
         Resolver {
-            mounts: &self.kernel.mounts,
+            mounts: &mounts,
             root: &root,
             creds: None,
         }
@@ -91,9 +92,9 @@ impl Task {
     /// target) unless `follow` is false.
     fn creation_target(&self, dirfd: i32, path: &[u8], follow: bool) -> Result<ParentAndName> {
         let mut target = self.lookup_parent(dirfd, path)?;
-        let root = self.fs.root();
+        let (mounts, root) = self.fs.mounts_and_root();
         let resolver = Resolver {
-            mounts: &self.kernel.mounts,
+            mounts: &mounts,
             root: &root,
             creds: Some(&self.creds),
         };
@@ -163,6 +164,9 @@ impl Task {
         if o(libc::O_DIRECTORY) && ft != FileType::Directory {
             return Err(errno!(ENOTDIR));
         }
+        if matches!(ft, FileType::CharDevice | FileType::BlockDevice) && p.mount.flags().no_dev {
+            return Err(errno!(EACCES));
+        }
         let write = wants_write(flags) || o(libc::O_TRUNC);
         if ft == FileType::Directory && (wants_write(flags) || o(libc::O_CREAT)) {
             return Err(errno!(EISDIR));
@@ -186,12 +190,19 @@ impl Task {
         {
             return Err(errno!(EACCES));
         }
-        if write && p.mount.flags.read_only && matches!(ft, FileType::Regular | FileType::Directory)
+        if write
+            && p.mount.flags().read_only
+            && matches!(ft, FileType::Regular | FileType::Directory)
         {
             return Err(errno!(EROFS));
         }
         let ops = p.inode().clone().open(flags)?;
-        Ok(File::new(ops, flags, Some(p)))
+        let file = File::new(ops, flags, Some(p));
+        inotify::file_event(&file, inotify::IN_OPEN);
+        if o(libc::O_TRUNC) && !created && ft == FileType::Regular {
+            inotify::file_event(&file, inotify::IN_MODIFY);
+        }
+        Ok(file)
     }
 
     /// open(O_TMPFILE): an unnamed regular file in directory `path`.
@@ -211,7 +222,9 @@ impl Task {
             dentry,
         };
         let ops = inode.open(flags & !(libc::O_TMPFILE as u32 & !libc::O_DIRECTORY as u32))?;
-        Ok(File::new(ops, flags & !(libc::O_DIRECTORY as u32), Some(p)))
+        let file = File::new(ops, flags & !(libc::O_DIRECTORY as u32), Some(p));
+        inotify::file_event(&file, inotify::IN_OPEN);
+        Ok(file)
     }
 }
 

@@ -136,6 +136,11 @@ impl ProcessTree {
         self.threads.remove(&tid);
     }
 
+    /// Every live thread.
+    pub fn threads(&self) -> Vec<Arc<TaskShared>> {
+        self.threads.values().map(|(t, _)| t.clone()).collect()
+    }
+
     /// The thread `tid` and its process.
     pub fn thread(&self, tid: i32) -> Option<(Arc<TaskShared>, Arc<ThreadGroup>)> {
         self.threads.get(&tid).cloned()

@@ -41,7 +41,7 @@ fn open_exec(task: &Task, path: &[u8]) -> Result<(Executable, Path)> {
         return Err(errno!(EACCES));
     }
     let st = p.inode().stat()?;
-    if p.mount.flags.no_exec
+    if p.mount.flags().no_exec
         || !task
             .creds
             .may_access(false, st.mode, st.uid, st.gid, 1, false)

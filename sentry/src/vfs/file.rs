@@ -11,6 +11,7 @@ use super::inode::Stat;
 use crate::abi;
 use crate::errno;
 use crate::errno::Result;
+use crate::fs::inotify;
 use crate::mm::Mappable;
 
 /// lseek's whence.
@@ -232,6 +233,11 @@ pub trait FileOps: Send + Sync + 'static {
 
     /// The epoll instance, if this is one (epoll_ctl, epoll_wait).
     fn as_epoll(&self) -> Option<&crate::fs::epoll::Epoll> {
+        None
+    }
+
+    /// The inotify instance, if this is one (inotify_add_watch, inotify_rm_watch).
+    fn as_inotify(&self) -> Option<&crate::fs::inotify::Inotify> {
         None
     }
 
@@ -468,10 +474,27 @@ impl File {
             let mut off = self.offset.lock();
             let n = self.ops.read(self, buf, Some(*off))?;
             *off += n as u64;
-            Ok(n)
+            drop(off);
+            Ok(self.accessed(n))
         } else {
-            self.ops.read(self, buf, None)
+            self.ops.read(self, buf, None).map(|n| self.accessed(n))
         }
+    }
+
+    /// Reports a read of `n` bytes to inotify (IN_ACCESS when something was read).
+    fn accessed(&self, n: usize) -> usize {
+        if n > 0 {
+            inotify::file_event(self, inotify::IN_ACCESS);
+        }
+        n
+    }
+
+    /// Reports a write of `n` bytes to inotify (IN_MODIFY when something was written).
+    fn modified(&self, n: usize) -> usize {
+        if n > 0 {
+            inotify::file_event(self, inotify::IN_MODIFY);
+        }
+        n
     }
 
     /// pread64(2).
@@ -480,7 +503,9 @@ impl File {
         if !self.ops.supports_pread() {
             return Err(errno!(ESPIPE));
         }
-        self.ops.read(self, buf, Some(offset))
+        self.ops
+            .read(self, buf, Some(offset))
+            .map(|n| self.accessed(n))
     }
 
     /// write(2).
@@ -495,9 +520,10 @@ impl File {
             };
             let n = self.ops.write(self, buf, Some(at))?;
             *off = at + n as u64;
-            Ok(n)
+            drop(off);
+            Ok(self.modified(n))
         } else {
-            self.ops.write(self, buf, None)
+            self.ops.write(self, buf, None).map(|n| self.modified(n))
         }
     }
 
@@ -507,7 +533,9 @@ impl File {
         if !self.ops.supports_pread() {
             return Err(errno!(ESPIPE));
         }
-        self.ops.write(self, buf, Some(offset))
+        self.ops
+            .write(self, buf, Some(offset))
+            .map(|n| self.modified(n))
     }
 
     /// lseek(2).
@@ -529,6 +557,8 @@ impl File {
         let mut off = self.offset.lock();
         let mut w = DirentWriter::new(cap);
         *off = self.ops.getdents(self, *off, &mut w)?;
+        drop(off);
+        inotify::file_event(self, inotify::IN_ACCESS);
         Ok(w.into_bytes())
     }
 
@@ -585,6 +615,14 @@ impl File {
 
 impl Drop for File {
     fn drop(&mut self) {
+        if inotify::active() {
+            let mask = if self.is_writable() {
+                inotify::IN_CLOSE_WRITE
+            } else {
+                inotify::IN_CLOSE_NOWRITE
+            };
+            inotify::file_event(self, mask);
+        }
         if *self.locked.get_mut() {
             super::lock::release_description(self);
         }

@@ -12,7 +12,7 @@ mod inode;
 pub mod lock;
 mod resolve;
 
-pub use dentry::{Dentry, Mount, MountFlags, MountNamespace, Path};
+pub use dentry::{Dentry, Mount, MountCopies, MountFlags, MountNamespace, Path};
 pub use file::{
     fill_dirents, read_from_bytes, seek_by_size, DirEntry, DirFile, DirentWriter, File, FileOps,
     FileWatcher, IoctlMemory, SeekWhence,

@@ -197,10 +197,9 @@ impl Resolver<'_> {
         if !Arc::ptr_eq(&path.dentry, path.mount.root()) {
             return None;
         }
-        path.mount.mountpoint().map(|(m, d)| Path {
-            mount: m.clone(),
-            dentry: d.clone(),
-        })
+        path.mount
+            .mountpoint()
+            .map(|(mount, dentry)| Path { mount, dentry })
     }
 
     /// The parent of `path`, staying at the task's root and crossing mount boundaries.

@@ -124,12 +124,12 @@ impl ProcFs {
         let Ok(kernel) = self.kernel() else {
             return Vec::new();
         };
-        let root = match self.reader() {
-            Some(v) => v.fs.root(),
-            None => kernel.mounts.root(),
+        let (mounts, root) = match self.reader() {
+            Some(v) => v.fs.mounts_and_root(),
+            None => (kernel.mounts.clone(), kernel.mounts.root()),
         };
         let (mut name, _) = Resolver {
-            mounts: &kernel.mounts,
+            mounts: &mounts,
             root: &root,
             creds: None,
         }

@@ -300,27 +300,40 @@ fn mem_pages(v: &TaskView) -> (u64, u64) {
 
 /// /proc/[pid]/mounts or mountinfo, as the reader's root sees them.
 fn mount_table(kernel: &Kernel, view: Option<&TaskView>, info: bool, out: &mut String) {
-    let root = view.map_or_else(|| kernel.mounts.root(), |v| v.fs.root());
+    let (mounts, root) = view.map_or_else(
+        || (kernel.mounts.clone(), kernel.mounts.root()),
+        |v| v.fs.mounts_and_root(),
+    );
     let resolver = Resolver {
-        mounts: &kernel.mounts,
+        mounts: &mounts,
         root: &root,
         creds: None,
     };
-    for m in kernel.mounts.mounts() {
+    for m in mounts.mounts() {
         let (at, parent_id) = match m.mountpoint() {
             Some((pm, d)) => {
                 let (p, reachable) = resolver.absolute(&Path {
                     mount: pm.clone(),
-                    dentry: d.clone(),
+                    dentry: d,
                 });
                 if !reachable {
                     continue;
                 }
                 (p, pm.id())
             }
-            None => (b"/".to_vec(), m.id()),
+            None => {
+                // A namespace's root mount: shown if the reader's root is its root.
+                let (p, reachable) = resolver.absolute(&Path {
+                    mount: m.clone(),
+                    dentry: m.root().clone(),
+                });
+                if !reachable {
+                    continue;
+                }
+                (p, m.id())
+            }
         };
-        let f = m.flags;
+        let f = m.flags();
         let mut opts = vec![if f.read_only { "ro" } else { "rw" }];
         if f.no_suid {
             opts.push("nosuid");
@@ -337,11 +350,12 @@ fn mount_table(kernel: &Kernel, view: Option<&TaskView>, info: bool, out: &mut S
         if info {
             let _ = writeln!(
                 out,
-                "{} {} {}:{} / {} {} - {} {} {}",
+                "{} {} {}:{} {} {} {} - {} {} {}",
                 m.id(),
                 parent_id,
                 (st.dev >> 8) & 0xfff,
                 st.dev & 0xff,
+                String::from_utf8_lossy(&m.root_in_fs()).replace(' ', "\\040"),
                 at,
                 opts.join(","),
                 m.fs_type,
