@@ -674,7 +674,7 @@ pub fn umask(task: &mut Task, mask: u32) -> Result<u64> {
 pub fn statfs(task: &mut Task, path: u64, buf: u64) -> Result<u64> {
     let path = read_path(task, path)?;
     let p = task.lookup(libc::AT_FDCWD, &path, true)?;
-    let s = p.inode().statfs()?;
+    let s = p.statfs()?;
     task.mm.write_obj(buf, &s)?;
     Ok(0)
 }

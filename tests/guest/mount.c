@@ -19,6 +19,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +130,8 @@ static void tmpfs_mounts(void) {
   struct statfs sf;
   statfs(at("t"), &sf);
   printf("tmpfs_statfs: type=%lx bytes=%ld\n", (long)sf.f_type, (long)(sf.f_blocks * sf.f_bsize));
+  /* f_flags are the mount's (with ST_VALID): nosuid, nodev, relatime. */
+  printf("tmpfs_statfs_flags: %#lx\n", (long)sf.f_flags);
   expect_eq("write_in_tmpfs", write_file(at("t/hello"), "in tmpfs"), 0);
   read_file("read_in_tmpfs", at("t/hello"));
   /* A write beyond the size fills what is left, then ENOSPC. */
@@ -189,6 +192,9 @@ static void binds(void) {
   expect_errno("remount_not_root", mount(NULL, at("b/f"), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), EINVAL);
   expect_eq("remount_ro", mount(NULL, at("b"), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), 0);
   expect_errno("write_ro", open(at("b/f"), O_WRONLY), EROFS);
+  struct statfs rosf;
+  statfs(at("b"), &rosf);
+  printf("ro_bind_statfs_rdonly: %d\n", (int)(rosf.f_flags & ST_RDONLY));
   expect_errno("create_ro", open(at("b/new"), O_CREAT | O_WRONLY, 0644), EROFS);
   expect_errno("mkdir_ro", mkdir(at("b/d"), 0755), EROFS);
   expect_errno("unlink_ro", unlink(at("b/g")), EROFS);

@@ -615,12 +615,8 @@ impl Inode for GoferInode {
             f_fsid: [0, 0],
             f_namelen: s.namelen as i64,
             f_frsize: s.frsize as i64,
-            f_flags: s.flags as i64
-                | if self.fs.read_only {
-                    libc::ST_RDONLY as i64
-                } else {
-                    0
-                },
+            // The mount's flags are the sandbox's own (Path::statfs), not the host's.
+            f_flags: 0,
             f_spare: [0; 4],
         })
     }

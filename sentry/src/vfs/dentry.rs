@@ -9,6 +9,9 @@ use parking_lot::{Mutex, RwLock};
 use super::inode::{FileType, Inode};
 use crate::errno::Result;
 
+/// ST_VALID: statfs's f_flags are meaningful (Linux sets it since 2.6.36).
+const ST_VALID: i64 = 0x20;
+
 /// A name of an inode in the dentry tree.
 ///
 /// Dentries hold their parent and cache their children (positive lookups), so a path
@@ -293,6 +296,26 @@ pub struct Path {
 }
 
 impl Path {
+    /// statfs(2) of the filesystem here, with `f_flags` from this mount's flags as Linux
+    /// reports them (ST_VALID, and every mount is relatime).
+    pub fn statfs(&self) -> Result<crate::abi::Statfs> {
+        let mut s = self.inode().statfs()?;
+        let f = self.mount.flags();
+        let mut flags = libc::ST_RELATIME as i64 | ST_VALID;
+        for (on, bit) in [
+            (f.read_only, libc::ST_RDONLY),
+            (f.no_suid, libc::ST_NOSUID),
+            (f.no_dev, libc::ST_NODEV),
+            (f.no_exec, libc::ST_NOEXEC),
+        ] {
+            if on {
+                flags |= bit as i64;
+            }
+        }
+        s.f_flags = flags;
+        Ok(s)
+    }
+
     /// Whether two paths name the same place.
     pub fn same(&self, other: &Path) -> bool {
         Arc::ptr_eq(&self.mount, &other.mount) && Arc::ptr_eq(&self.dentry, &other.dentry)

@@ -607,7 +607,7 @@ impl File {
     /// statfs of the filesystem the file was opened in.
     pub fn statfs(&self) -> Result<abi::Statfs> {
         match &self.path {
-            Some(p) => p.inode().statfs(),
+            Some(p) => p.statfs(),
             None => self.ops.statfs(),
         }
     }
