@@ -238,6 +238,7 @@ static void eventfds(void) {
   expect_eq("eventfd_read_sum", get64(e), 7);
   expect_errno("eventfd_write_all_ones", put64(e, UINT64_MAX), EINVAL);
   expect_errno("eventfd_read_short_buffer", read(e, &v, 4), EINVAL);
+  expect_eq("eventfd_lseek_is_a_noop", lseek(e, 5, SEEK_SET), 0);
   expect_errno("eventfd_write_short_buffer", write(e, &v, 4), EINVAL);
   expect_errno("eventfd_bad_flags", syscall(SYS_eventfd2, 0, 2), EINVAL);
 
@@ -282,6 +283,7 @@ static void epoll_basics(void) {
   int ep = epoll_create1(0);
   expect_ok("epoll_create1", ep);
   expect_eq("epoll_create1_no_cloexec", fcntl(ep, F_GETFD), 0);
+  expect_eq("epoll_lseek_is_a_noop", lseek(ep, 3, SEEK_SET), 0);
   int c = epoll_create1(EPOLL_CLOEXEC);
   expect_eq("epoll_create1_cloexec", fcntl(c, F_GETFD), FD_CLOEXEC);
   close(c);
@@ -417,6 +419,7 @@ static void timerfds(void) {
   int t = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   expect_ok("timerfd_create", t);
   expect_eq("timerfd_cloexec", fcntl(t, F_GETFD), FD_CLOEXEC);
+  expect_eq("timerfd_lseek_is_a_noop", lseek(t, 7, SEEK_SET), 0);
   expect_true("timerfd_nonblock", (fcntl(t, F_GETFL) & O_NONBLOCK) != 0);
   expect_errno("timerfd_read_disarmed", get64(t), EAGAIN);
   expect_eq("timerfd_gettime_disarmed", timerfd_gettime(t, &cur), 0);

@@ -67,6 +67,17 @@ impl Drop for TimerFd {
 }
 
 impl FileOps for TimerFd {
+    /// lseek leaves the (unused) offset where it is, as Linux's noop_llseek does.
+    fn seek(
+        &self,
+        _file: &File,
+        current: u64,
+        _offset: i64,
+        _whence: crate::vfs::SeekWhence,
+    ) -> Result<u64> {
+        Ok(current)
+    }
+
     fn anon_name(&self) -> &'static str {
         "timerfd"
     }
