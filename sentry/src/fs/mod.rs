@@ -13,3 +13,4 @@ pub mod synthetic;
 pub mod sys;
 pub mod timerfd;
 pub mod tmpfs;
+pub mod tty;

@@ -107,6 +107,7 @@ impl Task {
         *tg.limits.lock() = self.tg.limits.lock().clone();
         *tg.pgid.lock() = *self.tg.pgid.lock();
         *tg.sid.lock() = *self.tg.sid.lock();
+        *tg.tty.lock() = self.tg.tty.lock().clone();
         tg
     }
 

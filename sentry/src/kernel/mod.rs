@@ -31,7 +31,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use task::{
-    current_ids, ExitStatus, SyscallTable, Task, TaskShared, TaskView, ThreadGroup,
+    current_ids, current_task, CurrentTask, ExitStatus, SyscallTable, Task, TaskShared, TaskView, ThreadGroup,
     SYS_RESTART_SYSCALL,
 };
 

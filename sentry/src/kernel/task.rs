@@ -102,6 +102,9 @@ pub struct ThreadGroup {
     pub usage: Mutex<super::cputime::ProcessUsage>,
     /// When the process started (CLOCK_MONOTONIC, ns), for /proc/[pid]/stat.
     pub start_ns: i128,
+    /// The controlling terminal (Linux's `signal->tty`): inherited by fork, dropped by
+    /// setsid and when the session loses its terminal.
+    pub tty: Mutex<Option<Arc<crate::fs::tty::Tty>>>,
 }
 
 impl ThreadGroup {
@@ -125,6 +128,7 @@ impl ThreadGroup {
             child_events: WaitQueue::default(),
             usage: Mutex::default(),
             start_ns: super::time::to_nanos(super::time::monotonic()),
+            tty: Mutex::new(None),
         })
     }
 
@@ -287,6 +291,38 @@ thread_local! {
 /// what /proc/self and /proc/thread-self name.
 pub fn current_ids() -> (i32, i32) {
     CURRENT.with(|c| c.get())
+}
+
+/// The kernel objects of the task a host thread runs, for file operations that act on
+/// their caller's process (a terminal's job control, /dev/tty).
+#[derive(Clone)]
+pub struct CurrentTask {
+    /// The kernel.
+    pub kernel: Arc<Kernel>,
+    /// The caller's process.
+    pub tg: Arc<ThreadGroup>,
+    /// The caller's thread.
+    pub shared: Arc<TaskShared>,
+}
+
+thread_local! {
+    static CURRENT_TASK: std::cell::RefCell<Option<CurrentTask>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The task this host thread runs (None on sentry threads that are not tasks).
+pub fn current_task() -> Option<CurrentTask> {
+    CURRENT_TASK.with(|c| c.borrow().clone())
+}
+
+fn set_current_task(task: &Task) {
+    CURRENT_TASK.with(|c| {
+        *c.borrow_mut() = Some(CurrentTask {
+            kernel: task.kernel.clone(),
+            tg: task.tg.clone(),
+            shared: task.shared.clone(),
+        })
+    });
 }
 
 impl TaskShared {
@@ -522,6 +558,7 @@ impl Task {
     pub fn run(mut self) -> ExitStatus {
         set_current_waiter(self.shared.waiter.clone());
         CURRENT.with(|c| c.set((self.tg.tgid, self.tid)));
+        set_current_task(&self);
         self.shared.cpu.bind_current_thread();
         self.publish_view();
         let table = self.kernel.syscalls.clone();
@@ -607,6 +644,7 @@ impl Task {
             tg.virtual_timer.disarm();
             tg.prof_timer.disarm();
             tg.posix_timers.lock().clear();
+            crate::fs::tty::session_leader_exit(&kernel, &tg);
             tg.exited.notify_all();
             kernel.tree.lock().exit_process(tg.tgid, status);
             if tg.tgid == 1 {
@@ -661,6 +699,7 @@ impl Task {
             self.shared = shared;
             self.tid = leader;
             set_current_waiter(self.shared.waiter.clone());
+            set_current_task(self);
         }
         Ok(())
     }
