@@ -258,3 +258,14 @@ fn splice_tee_sendfile_copy_file_range_static_match_native() {
 fn splice_tee_sendfile_copy_file_range_dynamic_match_native() {
     assert_guest_matches_native(guest("splice", Dynamic), &["/tmp"]);
 }
+
+// Pseudo-terminals: devpts, the line discipline, controlling terminals and job control.
+#[test]
+fn pty_line_discipline_and_job_control_static_match_native() {
+    assert_guest_matches_native(guest("pty", Static), &[]);
+}
+
+#[test]
+fn pty_line_discipline_and_job_control_dynamic_match_native() {
+    assert_guest_matches_native(guest("pty", Dynamic), &[]);
+}

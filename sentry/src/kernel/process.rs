@@ -370,9 +370,7 @@ impl ProcessTree {
             .filter(|n| !n.zombie && *n.tg.pgid.lock() == pgid)
             .any(|n| {
                 self.nodes.get(&n.parent).is_some_and(|p| {
-                    !p.zombie
-                        && *p.tg.pgid.lock() != pgid
-                        && *p.tg.sid.lock() == *n.tg.sid.lock()
+                    !p.zombie && *p.tg.pgid.lock() != pgid && *p.tg.sid.lock() == *n.tg.sid.lock()
                 })
             })
     }

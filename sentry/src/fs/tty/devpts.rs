@@ -11,9 +11,7 @@ use crate::abi::Timespec;
 use crate::errno;
 use crate::errno::Result;
 use crate::fs::synthetic::SyntheticAttr;
-use crate::vfs::{
-    anon_dev, makedev, DirEntry, DirFile, FileOps, FileType, Inode, Path, Stat,
-};
+use crate::vfs::{anon_dev, makedev, DirEntry, DirFile, FileOps, FileType, Inode, Path, Stat};
 
 /// The most ptys one devpts holds at once (Linux's default /proc/sys/kernel/pty/max).
 const MAX_PTYS: u32 = 4096;

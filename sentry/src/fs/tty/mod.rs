@@ -110,10 +110,7 @@ impl Tty {
     /// Opens the terminal again, for /dev/tty.
     pub fn reopen(&self, flags: u32) -> Result<Arc<dyn FileOps>> {
         match &self.reopen {
-            Reopen::Pty(p) => p
-                .upgrade()
-                .ok_or_else(|| errno!(EIO))?
-                .open_replica(flags),
+            Reopen::Pty(p) => p.upgrade().ok_or_else(|| errno!(EIO))?.open_replica(flags),
             Reopen::Host(f) => Ok(f.clone()),
         }
     }
@@ -271,7 +268,12 @@ impl Tty {
     }
 
     /// TIOCSCTTY (Linux's tiocsctty).
-    fn set_controlling(self: &Arc<Self>, tg: &ThreadGroup, steal: bool, readable: bool) -> Result<u64> {
+    fn set_controlling(
+        self: &Arc<Self>,
+        tg: &ThreadGroup,
+        steal: bool,
+        readable: bool,
+    ) -> Result<u64> {
         let sid = *tg.sid.lock();
         let leader = is_leader(tg);
         let owner = self.session();

@@ -26,6 +26,7 @@ const TCSETS2: u32 = 0x402c_542b;
 const TCSETSW2: u32 = 0x402c_542c;
 const TCSETSF2: u32 = 0x402c_542d;
 const TIOCGPTLCK: u32 = 0x8004_5439;
+const TIOCGPTPEER: libc::c_ulong = 0x5441;
 const TCOOFF: u64 = 0;
 const TCOON: u64 = 1;
 const TCIOFF: u64 = 2;
@@ -372,7 +373,7 @@ impl FileOps for MasterFile {
         let s = self.pty.state.lock();
         let mut r = 0;
         let other_closed = s.replica_opened && s.replicas == 0;
-        if s.ld.output_len() > 0 || other_closed {
+        if s.ld.output_len() > 0 {
             r |= (libc::POLLIN | libc::POLLRDNORM) as u32;
         }
         if s.ld.pending_room() > 0 {
@@ -572,6 +573,8 @@ impl FileOps for ReplicaFile {
                     _ => Err(errno!(EINVAL)),
                 }
             }
+            // As Linux: only a master has a peer.
+            TIOCGPTPEER => Err(errno!(EIO)),
             _ if Pty::is_termios_get(cmd) => pty.get_termios(false, cmd, arg, mem),
             _ if Pty::is_termios_set(cmd) => {
                 pty.tty.check_change(libc::SIGTTOU)?;
@@ -600,7 +603,11 @@ impl FileOps for ReplicaFile {
             let readable = if s.ld.canonical() {
                 s.ld.input_ready()
             } else {
-                let want = if time == 0 { usize::from(min).max(1) } else { 1 };
+                let want = if time == 0 {
+                    usize::from(min).max(1)
+                } else {
+                    1
+                };
                 s.ld.raw_len() >= want
             };
             if readable {
