@@ -565,7 +565,19 @@ fn mount_devfs(mounts: &Arc<MountNamespace>) {
         no_suid: true,
         ..Default::default()
     };
-    mount_at(mounts, "/dev", new_devfs(), "devtmpfs", flags);
+    let devpts = crate::fs::tty::devpts::DevPts::new();
+    mount_at(mounts, "/dev", new_devfs(devpts.clone()), "devtmpfs", flags);
+    let pts_flags = MountFlags {
+        no_exec: true,
+        no_suid: true,
+        ..Default::default()
+    };
+    if let Some(m) = mount_at(mounts, "/dev/pts", devpts.root(), "devpts", pts_flags) {
+        devpts.set_mounted(crate::vfs::Path {
+            mount: m.clone(),
+            dentry: m.root().clone(),
+        });
+    }
 }
 
 /// Mounts a fresh tmpfs (mode 01777, owned by root, as /tmp and /dev/shm are) on the

@@ -605,6 +605,9 @@ pub fn fcntl(task: &mut Task, fd: i32, cmd: i32, arg: u64) -> Result<u64> {
     }
 }
 
+/// TIOCGPTPEER: opens a pty master's replica as a new fd.
+const TIOCGPTPEER: libc::c_ulong = 0x5441;
+
 pub fn ioctl(task: &mut Task, fd: i32, cmd: u32, arg: u64) -> Result<u64> {
     let file = task.files.get(fd)?;
     match cmd as libc::c_ulong {
@@ -629,6 +632,18 @@ pub fn ioctl(task: &mut Task, fd: i32, cmd: u32, arg: u64) -> Result<u64> {
             Ok(0)
         }
         _ if file.is_path_only() => Err(errno!(EBADF)),
+        TIOCGPTPEER if file.ops().as_pty_master().is_some() => {
+            let master = file.ops().as_pty_master().expect("checked");
+            let flags = arg as u32;
+            let allowed =
+                (libc::O_ACCMODE | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC) as u32;
+            if flags & !allowed != 0 {
+                bail!(EINVAL);
+            }
+            let peer = master.open_peer(flags)?;
+            let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
+            Ok(task.files.install(peer, cloexec, 0, nofile_limit(task))? as u64)
+        }
         _ => file.ops().ioctl(&file, cmd, arg, &Mem(&task.mm)),
     }
 }

@@ -144,6 +144,7 @@ pub fn setsid(task: &mut Task) -> Result<u64> {
     drop(tree);
     *task.tg.sid.lock() = me;
     *task.tg.pgid.lock() = me;
+    *task.tg.tty.lock() = None;
     Ok(me as u64)
 }
 

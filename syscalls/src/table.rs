@@ -127,7 +127,7 @@ syscalls! {
     13 rt_sigaction => Full, signal::rt_sigaction [i32, u64, u64, usize];
     14 rt_sigprocmask => Full, signal::rt_sigprocmask [i32, u64, u64, usize];
     15 rt_sigreturn => Full, signal::rt_sigreturn [];
-    16 ioctl => Partial("FIONREAD, FIOCLEX/FIONCLEX, FIONBIO and host tty requests"), fs::ioctl [i32, u32, u64];
+    16 ioctl => Partial("FIONREAD, FIOCLEX/FIONCLEX, FIONBIO; ptys: termios (TCGETS/TCSETS*, TCGETS2/TCSETS2*), window size, TIOCGPTN/TIOCSPTLCK/TIOCGPTLCK/TIOCGPTPEER, FIONREAD/TIOCOUTQ, TCFLSH, TCXONC, TCSBRK, TIOCSCTTY/TIOCNOTTY/TIOCGPGRP/TIOCSPGRP/TIOCGSID; host ttys: termios and window size. A pty master's own termios is kept but not applied (it stays raw); no TIOCSTI, TIOCLINUX, TIOCGETD/TIOCSETD, packet mode (TIOCPKT)"), fs::ioctl [i32, u32, u64];
     17 pread64 => Full, fs::pread64 [i32, u64, usize, i64];
     18 pwrite64 => Full, fs::pwrite64 [i32, u64, usize, i64];
     19 readv => Full, fs::readv [i32, u64, i32];

@@ -283,3 +283,14 @@ fn mount_umount_bind_chroot_pivot_root_static_match_native() {
 fn mount_umount_bind_chroot_pivot_root_dynamic_match_native() {
     assert_guest_matches_native(guest("mount", Dynamic), &["/tmp"]);
 }
+
+// Pseudo-terminals: devpts, the line discipline, controlling terminals and job control.
+#[test]
+fn pty_line_discipline_and_job_control_static_match_native() {
+    assert_guest_matches_native(guest("pty", Static), &[]);
+}
+
+#[test]
+fn pty_line_discipline_and_job_control_dynamic_match_native() {
+    assert_guest_matches_native(guest("pty", Dynamic), &[]);
+}

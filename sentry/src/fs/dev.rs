@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::synthetic::{StaticDir, StaticSymlink, SyntheticAttr};
+use super::tty::devpts::{DevPts, DevTtyNode, PtmxNode};
 use crate::errno;
 use crate::errno::Result;
 use crate::vfs::{anon_dev, makedev, File, FileOps, FileType, Inode, SeekWhence, Stat};
@@ -149,8 +150,9 @@ impl FileOps for DeviceFile {
     }
 }
 
-/// The root directory of a new devfs instance.
-pub fn new_devfs() -> Arc<dyn Inode> {
+/// The root directory of a new devfs instance; its /dev/ptmx opens ptys in `devpts`
+/// (mounted on its `pts` directory).
+pub fn new_devfs(devpts: Arc<DevPts>) -> Arc<dyn Inode> {
     let dev = anon_dev();
     let node = |d| -> Arc<dyn Inode> { DeviceNode::new(dev, d) };
     let link = |t| -> Arc<dyn Inode> { StaticSymlink::new(dev, t) };
@@ -162,6 +164,10 @@ pub fn new_devfs() -> Arc<dyn Inode> {
             ("full", node(CharDevice::Full)),
             ("random", node(CharDevice::Random)),
             ("urandom", node(CharDevice::Urandom)),
+            ("tty", DevTtyNode::new(dev)),
+            ("ptmx", PtmxNode::new_in_devfs(dev, devpts)),
+            // Where the sandbox mounts its devpts.
+            ("pts", StaticDir::new(dev, Vec::new())),
             // Where the sandbox mounts its POSIX shared memory tmpfs.
             ("shm", StaticDir::new(dev, Vec::new())),
             ("fd", link("/proc/self/fd")),

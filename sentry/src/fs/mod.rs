@@ -14,3 +14,4 @@ pub mod synthetic;
 pub mod sys;
 pub mod timerfd;
 pub mod tmpfs;
+pub mod tty;

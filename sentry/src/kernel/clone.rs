@@ -114,6 +114,7 @@ impl Task {
         *tg.oom_score_adj.lock() = *self.tg.oom_score_adj.lock();
         *tg.pgid.lock() = *self.tg.pgid.lock();
         *tg.sid.lock() = *self.tg.sid.lock();
+        *tg.tty.lock() = self.tg.tty.lock().clone();
         tg
     }
 

@@ -32,8 +32,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use task::{
-    current_ids, ExitStatus, OomScoreAdj, SyscallTable, Task, TaskShared, TaskView, ThreadGroup,
-    SYS_RESTART_SYSCALL,
+    current_ids, current_task, CurrentTask, ExitStatus, OomScoreAdj, SyscallTable, Task,
+    TaskShared, TaskView, ThreadGroup, SYS_RESTART_SYSCALL,
 };
 
 use crate::mm::MemoryFile;

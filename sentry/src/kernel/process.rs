@@ -366,6 +366,20 @@ impl ProcessTree {
             .collect()
     }
 
+    /// Whether process group `pgid` is orphaned (POSIX): no live member has a live
+    /// parent in another group of the same session.
+    pub fn is_orphaned_pgrp(&self, pgid: i32) -> bool {
+        !self
+            .nodes
+            .values()
+            .filter(|n| !n.zombie && *n.tg.pgid.lock() == pgid)
+            .any(|n| {
+                self.nodes.get(&n.parent).is_some_and(|p| {
+                    !p.zombie && *p.tg.pgid.lock() != pgid && *p.tg.sid.lock() == *n.tg.sid.lock()
+                })
+            })
+    }
+
     /// Whether some live process is in session `sid` with process group `pgid`.
     pub fn group_exists_in_session(&self, pgid: i32, sid: i32) -> bool {
         self.processes()

@@ -107,6 +107,9 @@ pub struct ThreadGroup {
     pub exited_leader: Mutex<Option<(Vec<u8>, Credentials)>>,
     /// /proc/[pid]/oom_score_adj and the lowest value an unprivileged writer may set.
     pub oom_score_adj: Mutex<OomScoreAdj>,
+    /// The controlling terminal (Linux's `signal->tty`): inherited by fork, dropped by
+    /// setsid and when the session loses its terminal.
+    pub tty: Mutex<Option<Arc<crate::fs::tty::Tty>>>,
 }
 
 /// A process's OOM-killer adjustment (Linux keeps it in the signal struct).
@@ -141,6 +144,7 @@ impl ThreadGroup {
             start_ns: super::time::to_nanos(super::time::boottime()),
             exited_leader: Mutex::new(None),
             oom_score_adj: Mutex::default(),
+            tty: Mutex::new(None),
         })
     }
 
@@ -321,6 +325,38 @@ thread_local! {
 /// what /proc/self and /proc/thread-self name.
 pub fn current_ids() -> (i32, i32) {
     CURRENT.with(|c| c.get())
+}
+
+/// The kernel objects of the task a host thread runs, for file operations that act on
+/// their caller's process (a terminal's job control, /dev/tty).
+#[derive(Clone)]
+pub struct CurrentTask {
+    /// The kernel.
+    pub kernel: Arc<Kernel>,
+    /// The caller's process.
+    pub tg: Arc<ThreadGroup>,
+    /// The caller's thread.
+    pub shared: Arc<TaskShared>,
+}
+
+thread_local! {
+    static CURRENT_TASK: std::cell::RefCell<Option<CurrentTask>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The task this host thread runs (None on sentry threads that are not tasks).
+pub fn current_task() -> Option<CurrentTask> {
+    CURRENT_TASK.with(|c| c.borrow().clone())
+}
+
+fn set_current_task(task: &Task) {
+    CURRENT_TASK.with(|c| {
+        *c.borrow_mut() = Some(CurrentTask {
+            kernel: task.kernel.clone(),
+            tg: task.tg.clone(),
+            shared: task.shared.clone(),
+        })
+    });
 }
 
 impl TaskShared {
@@ -591,6 +627,7 @@ impl Task {
     pub fn run(mut self) -> ExitStatus {
         set_current_waiter(self.shared.waiter.clone());
         CURRENT.with(|c| c.set((self.tg.tgid, self.tid)));
+        set_current_task(&self);
         self.shared.cpu.bind_current_thread();
         self.publish_view();
         let table = self.kernel.syscalls.clone();
@@ -679,6 +716,7 @@ impl Task {
             tg.virtual_timer.disarm();
             tg.prof_timer.disarm();
             tg.posix_timers.lock().clear();
+            crate::fs::tty::session_leader_exit(&kernel, &tg);
             tg.exited.notify_all();
             kernel.tree.lock().exit_process(tg.tgid, status);
             if tg.tgid == 1 {
@@ -734,6 +772,7 @@ impl Task {
             self.shared = shared;
             self.tid = leader;
             set_current_waiter(self.shared.waiter.clone());
+            set_current_task(self);
         }
         Ok(())
     }

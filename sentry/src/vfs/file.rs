@@ -231,6 +231,11 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// The pty master, if this is one (TIOCGPTPEER).
+    fn as_pty_master(&self) -> Option<&crate::fs::tty::pty::MasterFile> {
+        None
+    }
+
     /// The epoll instance, if this is one (epoll_ctl, epoll_wait).
     fn as_epoll(&self) -> Option<&crate::fs::epoll::Epoll> {
         None

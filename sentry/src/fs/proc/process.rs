@@ -119,9 +119,10 @@ pub(super) fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Resul
             let faults = tg.usage.lock().dead_faults;
             // Only a process leader has an exit signal.
             let exit_signal = if tid == tgid { 17 } else { -1 };
+            let (tty_nr, tpgid) = crate::fs::tty::proc_stat_fields(&tg);
             let _ = writeln!(
                 out,
-                "{tid} ({}) {state} {ppid} {pgid} {sid} 0 -1 4194304 {faults} 0 0 0 {utime} {stime} \
+                "{tid} ({}) {state} {ppid} {pgid} {sid} {tty_nr} {tpgid} 4194304 {faults} 0 0 0 {utime} {stime} \
                  {cutime} {cstime} 20 0 {threads} 0 {start_ticks} {} {rss} 18446744073709551615 \
                  0 0 0 0 0 {pending} {blocked} {ignored} {caught} 0 0 0 {exit_signal} 0 0 0 0 0 0 0 0 0 \
                  {arg_start} {arg_end} {env_start} {env_end} 0",
