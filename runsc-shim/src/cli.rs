@@ -61,6 +61,11 @@ pub struct DoArgs {
     /// fail with EAGAIN beyond it).
     #[arg(long, default_value_t = sentry::kernel::DEFAULT_PIDS_LIMIT, value_name = "N")]
     pub pids_limit: usize,
+    /// Hand the terminal on stdin to the command as its controlling terminal: job
+    /// control works inside (an interactive shell can run `moat do --tty /bin/bash`),
+    /// and ^C, ^Z, ^\ and window-size changes go to the sandbox's foreground job.
+    #[arg(long)]
+    pub tty: bool,
     /// Write the sentry's and gofer's debug log to FILE.
     #[arg(long, value_name = "FILE")]
     pub debug_log: Option<PathBuf>,
