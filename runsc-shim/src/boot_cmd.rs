@@ -34,6 +34,15 @@ pub fn run(args: BootArgs) -> i32 {
             return 125;
         }
     };
+    // Before any thread starts, so that all inherit the mask: the terminal's signals
+    // wait for the forwarder instead of acting on the sentry.
+    let terminal_signals = config.tty.then(terminal_signal_set);
+    if let Some(set) = &terminal_signals {
+        if let Err(e) = set.thread_block() {
+            eprintln!("moat boot: cannot block the terminal's signals: {e}");
+            return 125;
+        }
+    }
     let Some(gofer) = crate::fds::adopt(args.gofer_fd) else {
         eprintln!(
             "moat boot: --gofer-fd {} is not an open descriptor",
@@ -72,6 +81,15 @@ pub fn run(args: BootArgs) -> i32 {
             return e.exit_code();
         }
     };
+    if let (Some(set), Some(tty)) = (terminal_signals, sandbox.terminal()) {
+        if let Err(e) = std::thread::Builder::new()
+            .name("tty-signals".to_string())
+            .spawn(move || forward_terminal_signals(set, tty))
+        {
+            eprintln!("moat boot: cannot start the terminal signal forwarder: {e}");
+            return 125;
+        }
+    }
     // From here on the sentry needs no new host resources: confine it.
     if let Err(e) = crate::jail::sentry::install() {
         eprintln!("moat boot: cannot install the sentry's seccomp filter: {e}");
@@ -163,4 +181,36 @@ fn wait_for_start(
             }
         })?;
     Ok(true)
+}
+
+/// What the host terminal's line discipline sends moat's processes: keys (^C, ^\\, ^Z)
+/// and window-size changes.
+fn terminal_signal_set() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTSTP,
+        Signal::SIGWINCH,
+    ] {
+        set.add(sig);
+    }
+    set
+}
+
+/// Hands each terminal signal the sentry receives to the sandbox's foreground job.
+fn forward_terminal_signals(
+    set: nix::sys::signal::SigSet,
+    tty: std::sync::Arc<sentry::fs::tty::Tty>,
+) {
+    loop {
+        match set.wait() {
+            Ok(sig) => tty.signal_foreground(sig as i32),
+            Err(e) => {
+                tracing::warn!("waiting for terminal signals: {e}");
+                return;
+            }
+        }
+    }
 }

@@ -218,6 +218,11 @@ pub struct DoArgs {
     /// unless `:ro` is given; GUEST must exist in the root (repeatable).
     #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]")]
     pub volumes: Vec<String>,
+    /// Hand the terminal on stdin to the command as its controlling terminal: job
+    /// control works inside (an interactive shell can run `moat do --tty /bin/bash`),
+    /// and ^C, ^Z, ^\ and window-size changes go to the sandbox's foreground job.
+    #[arg(long)]
+    pub tty: bool,
     /// Write the sentry's and gofer's debug log to FILE.
     #[arg(long, value_name = "FILE")]
     pub debug_log: Option<PathBuf>,

@@ -104,6 +104,7 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
         rlimits: Vec::new(),
         no_new_privs: false,
         umask: None,
+        tty: args.tty,
     })
 }
 
@@ -139,8 +140,31 @@ fn volumes(specs: &[String]) -> Result<Vec<Volume>, String> {
         .collect()
 }
 
+/// With --tty: checks stdin is a terminal and blocks the terminal's signals (^C, ^\\,
+/// ^Z) in moat, and so in the gofer and the sentry it starts (the sentry forwards them
+/// to the sandbox's foreground job). Returns the terminal's modes, to be put back
+/// when the sandbox is done.
+fn take_terminal() -> Result<nix::sys::termios::Termios, String> {
+    use nix::sys::signal::{SigSet, Signal};
+    let stdin = std::io::stdin();
+    let modes = nix::sys::termios::tcgetattr(&stdin)
+        .map_err(|_| "--tty: stdin is not a terminal (run moat from one, or drop --tty)")?;
+    let mut set = SigSet::empty();
+    for sig in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGTSTP] {
+        set.add(sig);
+    }
+    set.thread_block()
+        .map_err(|e| format!("--tty: cannot block the terminal's signals: {e}"))?;
+    Ok(modes)
+}
+
 fn start(args: DoArgs) -> Result<i32, String> {
     let config = build_config(&args)?;
+    let terminal = if args.tty {
+        Some(take_terminal()?)
+    } else {
+        None
+    };
     // Whatever the sandbox's processes leave behind is re-parented to us and reaped
     // below, never to the host's init.
     nix::sys::prctl::set_child_subreaper(true)
@@ -174,7 +198,15 @@ fn start(args: DoArgs) -> Result<i32, String> {
         .into_iter()
         .map(|v| (v.host, v.writable))
         .collect();
-    let mut gofer = spawn_gofer(&exe, &rootfs, writable, &binds, gofer_end, log.as_ref())?;
+    let mut gofer = spawn_gofer(
+        &exe,
+        &rootfs,
+        writable,
+        &binds,
+        gofer_end,
+        log.as_ref(),
+        args.tty,
+    )?;
     let boot = spawn_boot(&exe, sentry_end, &config, log.as_ref(), None);
     let code = match boot {
         Ok(mut boot) => wait_boot(&mut boot),
@@ -187,6 +219,14 @@ fn start(args: DoArgs) -> Result<i32, String> {
     // The gofer exits once the sentry's end of the channel is closed.
     reap_with_deadline(&mut gofer, Duration::from_secs(2));
     reap_orphans(Duration::from_secs(2));
+    if let Some(modes) = terminal {
+        // The sandbox may have left the terminal raw (a shell killed mid-line).
+        let _ = nix::sys::termios::tcsetattr(
+            std::io::stdin(),
+            nix::sys::termios::SetArg::TCSADRAIN,
+            &modes,
+        );
+    }
     Ok(code)
 }
 
@@ -197,8 +237,13 @@ pub(crate) fn spawn_gofer(
     binds: &[(PathBuf, bool)],
     sock: OwnedFd,
     log: Option<&OwnedFd>,
+    tty: bool,
 ) -> Result<Child, String> {
     let mut cmd = Command::new(exe);
+    if tty {
+        // Out of the terminal's foreground job: its keys are the sandbox's.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    }
     cmd.arg("gofer")
         .arg("--tree")
         .arg(rootfs)

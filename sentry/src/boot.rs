@@ -15,6 +15,7 @@ use crate::fs::host::HostFile;
 use crate::fs::overlay::OverlayFs;
 use crate::fs::proc::ProcFs;
 use crate::fs::tmpfs::{TmpFs, TmpfsLimits};
+use crate::fs::tty::Tty;
 use crate::kernel::creds::Credentials;
 use crate::kernel::fd_table::FdTable;
 use crate::kernel::fs_context::FsContext;
@@ -64,6 +65,10 @@ pub struct BootConfig {
     /// The first process's umask (default 022).
     #[serde(default)]
     pub umask: Option<u32>,
+    /// The caller's stdin is a terminal to hand over as the controlling terminal of
+    /// the sandbox's init (`moat do --tty`).
+    #[serde(default)]
+    pub tty: bool,
 }
 
 /// A mount the configuration asks for (an OCI config's `mounts`).
@@ -182,6 +187,7 @@ pub struct Sandbox {
     kernel: Arc<Kernel>,
     config: BootConfig,
     files: Arc<FdTable>,
+    tty: Option<Arc<Tty>>,
 }
 
 /// Sets up the sandbox kernel.
@@ -275,11 +281,24 @@ pub fn prepare(
     }
 
     let files = Arc::new(FdTable::default());
+    let mut tty: Option<Arc<Tty>> = None;
     for (fd, host) in stdio.into_iter().enumerate() {
         let Some(host) = host else { continue };
-        let hf = HostFile::new(host).map_err(BootError::Kernel)?;
+        let hf = Arc::new(HostFile::new(host).map_err(BootError::Kernel)?);
+        if config.tty && hf.is_tty() {
+            // stdin's terminal is the sandbox's; stdout and stderr on it share it.
+            match &tty {
+                None if fd == 0 => {
+                    let t = Tty::new_host(Arc::downgrade(&kernel), hf.rdev(), hf.clone());
+                    hf.attach_tty(t.clone());
+                    tty = Some(t);
+                }
+                Some(t) if hf.rdev() == t.rdev() => hf.attach_tty(t.clone()),
+                _ => {}
+            }
+        }
         let flags = hf.host_flags();
-        let file = File::new(Arc::new(hf), flags & !(libc::O_CLOEXEC as u32), None);
+        let file = File::new(hf, flags & !(libc::O_CLOEXEC as u32), None);
         files
             .install_at(fd as i32, file, false, 1024)
             .map_err(BootError::Kernel)?;
@@ -288,10 +307,17 @@ pub fn prepare(
         kernel,
         config,
         files,
+        tty,
     })
 }
 
 impl Sandbox {
+    /// The host terminal handed over with `moat do --tty`, if any: terminal signals
+    /// the host sends the sentry go to its foreground process group.
+    pub fn terminal(&self) -> Option<Arc<Tty>> {
+        self.tty.clone()
+    }
+
     /// Starts the sandbox's first process and runs it to completion.
     pub fn run(self) -> Result<ExitStatus, BootError> {
         self.load()?.run()
@@ -304,6 +330,7 @@ impl Sandbox {
             kernel,
             config,
             files,
+            tty,
         } = self;
         // The init task runs on its own thread: the thread that creates a stub traces it.
         let (started_tx, started_rx) = std::sync::mpsc::channel();
@@ -311,18 +338,20 @@ impl Sandbox {
         let init_kernel = kernel.clone();
         std::thread::Builder::new()
             .name("task-1".to_string())
-            .spawn(move || match start_init(&init_kernel, &config, files) {
-                Ok(task) => {
-                    let _ = started_tx.send(Ok(()));
-                    if go_rx.recv().is_ok() {
-                        let status = task.run();
-                        info!(?status, "init's first thread exited");
+            .spawn(
+                move || match start_init(&init_kernel, &config, files, tty) {
+                    Ok(task) => {
+                        let _ = started_tx.send(Ok(()));
+                        if go_rx.recv().is_ok() {
+                            let status = task.run();
+                            info!(?status, "init's first thread exited");
+                        }
                     }
-                }
-                Err(e) => {
-                    let _ = started_tx.send(Err(e));
-                }
-            })
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e));
+                    }
+                },
+            )
             .map_err(|e| BootError::Kernel(Errno::from_io(&e)))?;
         match started_rx.recv() {
             Ok(Ok(())) => Ok(LoadedSandbox { kernel, go: go_tx }),
@@ -633,6 +662,7 @@ fn start_init(
     kernel: &Arc<Kernel>,
     config: &BootConfig,
     files: Arc<FdTable>,
+    tty: Option<Arc<Tty>>,
 ) -> Result<Task, BootError> {
     let root = kernel.mounts.root();
     let resolver = Resolver {
@@ -687,6 +717,9 @@ fn start_init(
         }
     }
     kernel.tree.lock().add_process(task.tg.clone(), 0, 0);
+    if let Some(t) = tty {
+        t.make_controlling(&task.tg);
+    }
     let argv0 = config.argv.first().cloned().unwrap_or_default();
     let path = find_in_path(&task, &argv0, &config.env);
     crate::loader::execve(&mut task, &path, config.argv.clone(), config.env.clone()).map_err(

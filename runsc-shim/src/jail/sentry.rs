@@ -121,6 +121,8 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
         always(libc::SYS_rt_sigprocmask),
         always(libc::SYS_rt_sigreturn),
         always(libc::SYS_sigaltstack),
+        // `moat do --tty`: the thread forwarding the terminal's signals waits for them.
+        always(libc::SYS_rt_sigtimedwait),
         // The ptrace platform: tracing stubs, waiting for their stops, killing them.
         when_int_arg_in(libc::SYS_ptrace, 0, PTRACE_REQUESTS),
         always(libc::SYS_wait4),

@@ -148,6 +148,8 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
             .collect(),
         no_new_privs: process.no_new_privileges().unwrap_or(false),
         umask: user.umask(),
+        // Terminals come with --console-socket (not supported yet).
+        tty: false,
     };
     let annotations = spec
         .annotations()

@@ -151,6 +151,7 @@ fn prepare(root: &Path, id: &str) -> Result<Prepared, String> {
         &plan.binds,
         gofer_end,
         None,
+        false,
     )?;
     let theirs = OwnedFd::from(theirs);
     let sentry = match do_cmd::spawn_boot(&exe, sentry_end, &plan.boot, None, Some(&theirs)) {

@@ -20,7 +20,14 @@ pub struct HostFile {
     fd: OwnedFd,
     file_type: FileType,
     is_tty: bool,
+    /// For the terminal `moat do --tty` hands over: the sandbox's view of it as a
+    /// controlling terminal (foreground group, session), which the host never sees.
+    tty: std::sync::OnceLock<std::sync::Arc<crate::fs::tty::Tty>>,
 }
+
+/// How often a read of the sandbox's terminal looks again for input while it waits
+/// (the wait itself is interruptible, as a guest's read of its terminal must be).
+const TTY_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl HostFile {
     /// Wraps `fd` (the sentry's own copy).
@@ -31,7 +38,39 @@ impl HostFile {
             fd,
             file_type: FileType::from_mode(st.st_mode),
             is_tty,
+            tty: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The host device number (for a terminal: which one).
+    pub fn rdev(&self) -> u64 {
+        nix::sys::stat::fstat(&self.fd).map_or(0, |s| s.st_rdev)
+    }
+
+    /// Whether the host fd is a terminal.
+    pub fn is_tty(&self) -> bool {
+        self.is_tty
+    }
+
+    /// Makes this host terminal the sandbox's terminal `tty`.
+    pub fn attach_tty(&self, tty: std::sync::Arc<crate::fs::tty::Tty>) {
+        let _ = self.tty.set(tty);
+    }
+
+    /// A read of the sandbox's terminal: job control first, then a wait for input
+    /// that a signal interrupts (a host read would not be).
+    fn read_tty(&self, file: &File, buf: &mut [u8]) -> Result<usize> {
+        if let Some(tty) = self.tty.get() {
+            tty.check_change(libc::SIGTTIN)?;
+        }
+        let ready = (libc::POLLIN | libc::POLLHUP | libc::POLLERR) as u32;
+        while self.readiness(ready) == 0 {
+            if file.nonblocking() {
+                return Err(errno!(EAGAIN));
+            }
+            crate::kernel::wait::sleep_until(std::time::Instant::now() + TTY_POLL_INTERVAL)?;
+        }
+        Self::retry(|| nix::unistd::read(self.fd.as_fd(), buf))
     }
 
     /// The open flags the host fd has (for the guest's F_GETFL).
@@ -93,7 +132,10 @@ impl FileOps for HostFile {
         self.file_type != FileType::Directory
     }
 
-    fn read(&self, _file: &File, buf: &mut [u8], offset: Option<u64>) -> Result<usize> {
+    fn read(&self, file: &File, buf: &mut [u8], offset: Option<u64>) -> Result<usize> {
+        if self.tty.get().is_some() && !buf.is_empty() {
+            return self.read_tty(file, buf);
+        }
         match offset {
             Some(off) => Self::retry(|| nix::sys::uio::pread(self.fd.as_fd(), buf, off as i64)),
             None => Self::retry(|| nix::unistd::read(self.fd.as_fd(), buf)),
@@ -150,7 +192,18 @@ impl FileOps for HostFile {
         })
     }
 
-    fn ioctl(&self, _file: &File, cmd: u32, arg: u64, mem: &dyn IoctlMemory) -> Result<u64> {
+    fn ioctl(&self, file: &File, cmd: u32, arg: u64, mem: &dyn IoctlMemory) -> Result<u64> {
+        if let Some(tty) = self.tty.get() {
+            if let Some(r) = tty.ioctl(cmd, arg, mem, file.is_readable(), false) {
+                return r;
+            }
+            if matches!(
+                cmd as libc::c_ulong,
+                libc::TCSETS | libc::TCSETSW | libc::TCSETSF
+            ) {
+                tty.check_change(libc::SIGTTOU)?;
+            }
+        }
         match cmd as libc::c_ulong {
             libc::FIONREAD => self.ioctl_out::<libc::c_int>(HostIoctl::Fionread, mem, arg),
             _ if !self.is_tty => Err(errno!(ENOTTY)),

@@ -92,6 +92,16 @@ impl Tty {
         })
     }
 
+    /// Makes this the controlling terminal of `tg`'s session, with `tg`'s group in the
+    /// foreground (the sandbox's init and the terminal of `moat do --tty`).
+    pub fn make_controlling(self: &Arc<Self>, tg: &ThreadGroup) {
+        *self.control.lock() = Control {
+            session: *tg.sid.lock(),
+            pgrp: *tg.pgid.lock(),
+        };
+        *tg.tty.lock() = Some(self.clone());
+    }
+
     /// The device number (/proc/[pid]/stat's tty_nr).
     pub fn rdev(&self) -> u64 {
         self.rdev
