@@ -236,7 +236,7 @@ pub fn prepare(
             )
         }
     };
-    mount_devfs(&mounts);
+    let devpts = mount_devfs(&mounts);
     // POSIX shared memory: the sandbox's own, like the rest of its /dev.
     mount_tmpfs(&mounts, &memory_file, "/dev/shm", false);
     // An image's empty /tmp gets a tmpfs, as gVisor does; a /tmp with files in it
@@ -259,6 +259,7 @@ pub fn prepare(
         },
     );
 
+    let _ = kernel.devpts.set(devpts);
     mount_procfs(&kernel);
     mount_at(
         &kernel.mounts,
@@ -588,7 +589,7 @@ fn mount_procfs(kernel: &Arc<Kernel>) {
     }
 }
 
-fn mount_devfs(mounts: &Arc<MountNamespace>) {
+fn mount_devfs(mounts: &Arc<MountNamespace>) -> Arc<crate::fs::tty::devpts::DevPts> {
     let flags = MountFlags {
         no_exec: true,
         no_suid: true,
@@ -607,6 +608,7 @@ fn mount_devfs(mounts: &Arc<MountNamespace>) {
             dentry: m.root().clone(),
         });
     }
+    devpts
 }
 
 /// Mounts a fresh tmpfs (mode 01777, owned by root, as /tmp and /dev/shm are) on the

@@ -104,7 +104,7 @@ const VMSPLICE_NOTE: &str =
 const INOTIFY_NOTE: &str =
     "events from the sandbox's own file operations (changes made on the host are not seen); no IN_UNMOUNT; no per-user instance or watch limits; exec does not report IN_OPEN/IN_ACCESS on the program";
 const MOUNT_NOTE: &str =
-    "tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs, bind (MS_REC), MS_MOVE, remount (per-mount flags: ro, nosuid, nodev, noexec); propagation flags accepted, but every mount is private (nothing propagates); other filesystem types: ENODEV";
+    "tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs, devpts (the sandbox's one instance again: newinstance is accepted but not a new set of ptys), bind (MS_REC), MS_MOVE, remount (per-mount flags: ro, nosuid, nodev, noexec); propagation flags accepted, but every mount is private (nothing propagates); other filesystem types: ENODEV";
 const PIVOT_NOTE: &str =
     "Linux's checks, except that the sandbox's root mount has no parent mount and need not have one";
 const POLL_NOTE: &str =

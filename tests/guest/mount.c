@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -151,6 +152,14 @@ static void tmpfs_mounts(void) {
   expect_errno("umount_bad_flags", umount2(at("t"), 0x100), EINVAL);
   expect_errno("umount_missing", umount2(at("missing"), 0), ENOENT);
   expect_eq("umount", umount2(at("t"), 0), 0);
+  /* devpts: its ptmx node is there; unknown options are EINVAL. */
+  mkdir(at("pts"), 0755);
+  expect_eq("mount_devpts", mount("devpts", at("pts"), "devpts", 0, "newinstance,ptmxmode=0666"), 0);
+  struct stat ptmx;
+  expect_eq("devpts_has_ptmx", stat(at("pts/ptmx"), &ptmx), 0);
+  expect_true("devpts_ptmx_is_5_2", S_ISCHR(ptmx.st_mode) && ptmx.st_rdev == makedev(5, 2));
+  expect_eq("umount_devpts", umount2(at("pts"), 0), 0);
+  expect_errno("devpts_bad_option", mount("devpts", at("pts"), "devpts", 0, "bogus=1"), EINVAL);
   expect_errno("gone_after_umount", access(at("t/hello"), F_OK), ENOENT);
   expect_errno("umount_again", umount2(at("t"), 0), EINVAL);
 

@@ -93,6 +93,8 @@ pub struct Kernel {
     pub futexes: futex::Futexes,
     /// Every process and thread.
     pub tree: Mutex<process::ProcessTree>,
+    /// The sandbox's devpts (set at boot; mount(2) of "devpts" mounts it again).
+    pub devpts: std::sync::OnceLock<Arc<crate::fs::tty::devpts::DevPts>>,
     shutting_down: std::sync::atomic::AtomicBool,
     init_status: Mutex<Option<task::ExitStatus>>,
     init_done: parking_lot::Condvar,
@@ -118,6 +120,7 @@ impl Kernel {
             options,
             futexes: futex::Futexes::default(),
             tree: Mutex::default(),
+            devpts: std::sync::OnceLock::new(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             init_status: Mutex::new(None),
             init_done: parking_lot::Condvar::new(),

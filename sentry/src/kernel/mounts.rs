@@ -271,6 +271,22 @@ impl Task {
                 };
                 (new_sysfs(&config), "sysfs")
             }
+            b"devpts" => {
+                for (key, _) in options(&req.data)? {
+                    if !is_generic_option(&key)
+                        && !matches!(
+                            key.as_str(),
+                            "newinstance" | "ptmxmode" | "mode" | "gid" | "uid" | "max"
+                        )
+                    {
+                        return Err(errno!(EINVAL));
+                    }
+                }
+                // The sandbox's one devpts instance, mounted again (newinstance is
+                // accepted, but its ptys are the same ones /dev/ptmx hands out).
+                let devpts = self.kernel.devpts.get().ok_or_else(|| errno!(ENODEV))?;
+                (devpts.root(), "devpts")
+            }
             _ => return Err(errno!(ENODEV)),
         };
         if target.file_type() != FileType::Directory {
