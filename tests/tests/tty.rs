@@ -147,3 +147,80 @@ fn tty_refuses_a_stdin_that_is_not_a_terminal() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs tmux `args` and returns its stdout.
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tmux");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The issue's own check: an interactive bash under `moat do --tty` in tmux — prompt,
+/// a command, ^C interrupting a `sleep`, and the exit status reaching moat's caller.
+#[test]
+fn interactive_bash_in_tmux_runs_commands_and_ctrl_c_interrupts_sleep() {
+    if !Path::new("/usr/bin/tmux").exists() || !Path::new("/bin/bash").exists() {
+        eprintln!("note: skipping: tmux or bash is not installed (.ci/run installs them)");
+        return;
+    }
+    let session = format!("moat-tty-{}", std::process::id());
+    let sock = format!("-Lmoat-test-{}", std::process::id());
+    let cmd = format!(
+        "env -i TERM=xterm PATH=/usr/bin:/bin PS1='moat$ ' {} do --tty /bin/bash --norc \
+         --noprofile; echo EXIT=$?; sleep 60",
+        moat_bin().display()
+    );
+    let t = |args: &[&str]| {
+        let mut all = vec![sock.as_str()];
+        all.extend_from_slice(args);
+        tmux(&all)
+    };
+    t(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let shows = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let pane = t(&["capture-pane", "-p", "-t", &session]);
+            if pane.contains(want) {
+                return pane;
+            }
+            if std::time::Instant::now() > deadline {
+                t(&["kill-server"]);
+                panic!("tmux pane never showed {want:?}:\n{pane}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    shows("moat$");
+    t(&["send-keys", "-t", &session, "echo hi $((6*7))", "Enter"]);
+    shows("hi 42");
+    // The job says when it runs (by then it is the terminal's foreground job: bash
+    // hands it the terminal before it execs).
+    t(&[
+        "send-keys",
+        "-t",
+        &session,
+        "sh -c 'echo running; exec sleep 100'",
+        "Enter",
+    ]);
+    shows("\nrunning");
+    t(&["send-keys", "-t", &session, "C-c"]);
+    t(&["send-keys", "-t", &session, "echo after $?", "Enter"]);
+    shows("after 130");
+    t(&["send-keys", "-t", &session, "exit 4", "Enter"]);
+    let pane = shows("EXIT=4");
+    t(&["kill-server"]);
+    assert!(pane.contains("^C"), "{pane}");
+}
