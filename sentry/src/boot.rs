@@ -264,10 +264,7 @@ pub fn prepare(
     mount_at(
         &kernel.mounts,
         "/sys",
-        crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig {
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            pids_limit: config.pids_limit,
-        }),
+        crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig::for_sandbox(config.pids_limit)),
         "sysfs",
         MountFlags {
             read_only: true,
@@ -538,10 +535,7 @@ fn mount_configured(
             return Ok(());
         }
         MountKind::Sysfs => (
-            crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig {
-                cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-                pids_limit,
-            }),
+            crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig::for_sandbox(pids_limit)),
             "sysfs",
             "sysfs".to_string(),
         ),

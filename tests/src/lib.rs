@@ -416,3 +416,28 @@ fn kill_process_group(child: &Child) {
         kill(-group, SIGKILL);
     }
 }
+
+/// A scratch directory under the host's temp dir, named for the test and this process,
+/// emptied when made and removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// `<tmp>/moat-<tag>-<pid>`, fresh.
+    pub fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("moat-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a scratch directory");
+        Scratch(dir)
+    }
+
+    /// The directory as a string (test paths are UTF-8).
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("UTF-8 scratch path")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -6,25 +6,7 @@ use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use moat_tests::{assert_outputs_match, guest, run_moat, run_native, Linkage};
-
-/// A scratch directory under the host's /tmp, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("moat-overlay-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use moat_tests::{assert_outputs_match, guest, run_moat, run_native, Linkage, Scratch};
 
 /// Lays out the fixture tests/guest/overlay.c describes.
 fn build_fixture(dir: &Path) {
@@ -96,7 +78,7 @@ fn fnv(data: &[u8]) -> u64 {
 }
 
 fn overlay_matches_native(linkage: Linkage, tag: &str) {
-    let scratch = Scratch::new(tag);
+    let scratch = Scratch::new(&format!("overlay-{tag}"));
     let native_dir = scratch.0.join("native");
     let moat_dir = scratch.0.join("moat");
     build_fixture(&native_dir);

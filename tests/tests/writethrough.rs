@@ -4,37 +4,14 @@
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::PathBuf;
 
-use moat_tests::{assert_outputs_match, guest, rootfs_dir, run_moat, run_native, Linkage};
-
-/// A scratch directory under the host's /tmp, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("moat-wt-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use moat_tests::{assert_outputs_match, guest, rootfs_dir, run_moat, run_native, Linkage, Scratch};
 
 fn fsmutate_matches_native(linkage: Linkage, tag: &str) {
     let program = guest("fsmutate", linkage);
     let (native_dir, moat_dir) = (
-        Scratch::new(&format!("native-{tag}")),
-        Scratch::new(&format!("moat-{tag}")),
+        Scratch::new(&format!("wt-native-{tag}")),
+        Scratch::new(&format!("wt-moat-{tag}")),
     );
     let native = run_native(&program, &[native_dir.path()], &[], None);
     assert_eq!(native.status, 0, "native run failed:\n{}", native.stdout);
@@ -63,7 +40,7 @@ fn file_changes_on_the_hosts_tree_dynamic_match_native() {
 #[test]
 fn the_host_sees_what_the_guest_wrote() {
     // A copy of the test rootfs with busybox, so the guest has a shell.
-    let root = Scratch::new("root");
+    let root = Scratch::new("wt-root");
     for entry in fs::read_dir(rootfs_dir()).unwrap().flatten() {
         fs::copy(entry.path(), root.0.join(entry.file_name())).unwrap();
     }
@@ -105,8 +82,8 @@ fn the_host_sees_what_the_guest_wrote() {
 /// fresh host directory, and asserts both print the same.
 fn same_on_host_files(tag: &str, program: &str, args: &[&str]) -> String {
     let (native_dir, moat_dir) = (
-        Scratch::new(&format!("n-{tag}")),
-        Scratch::new(&format!("m-{tag}")),
+        Scratch::new(&format!("wt-n-{tag}")),
+        Scratch::new(&format!("wt-m-{tag}")),
     );
     let native_args: Vec<&str> = args.iter().copied().chain([native_dir.path()]).collect();
     let moat_args: Vec<&str> = args.iter().copied().chain([moat_dir.path()]).collect();

@@ -453,9 +453,15 @@ pub fn features() -> Outcome {
     let f = serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": state::OCI_VERSION,
-        "hooks": [],
-        "mountOptions": [],
+        // What create/start/delete run (createContainer and startContainer are refused).
+        "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
+        // The options oci::bundle reads; the rest are ignored.
+        "mountOptions": [
+            "bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "size", "mode"
+        ],
         "linux": {
+            // The sandbox's own (the sentry implements them); capabilities are not
+            // modelled per guest yet, so none is listed.
             "namespaces": ["pid", "ipc", "uts", "mount", "network"],
             "capabilities": [],
         },

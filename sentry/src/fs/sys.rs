@@ -15,6 +15,16 @@ pub struct SysConfig {
     pub pids_limit: usize,
 }
 
+impl SysConfig {
+    /// The sandbox's: every host CPU it may run on, and its task limit.
+    pub fn for_sandbox(pids_limit: usize) -> SysConfig {
+        SysConfig {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            pids_limit,
+        }
+    }
+}
+
 /// The root of a new sysfs.
 pub fn new_sysfs(config: &SysConfig) -> Arc<dyn Inode> {
     let dev = anon_dev();

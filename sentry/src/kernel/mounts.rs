@@ -265,10 +265,7 @@ impl Task {
                         return Err(errno!(EINVAL));
                     }
                 }
-                let config = SysConfig {
-                    cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-                    pids_limit: self.kernel.options.pids_limit,
-                };
+                let config = SysConfig::for_sandbox(self.kernel.options.pids_limit);
                 (new_sysfs(&config), "sysfs")
             }
             b"devpts" => {
