@@ -60,6 +60,12 @@ pub fn run(args: BootArgs) -> i32 {
     };
     // The sentry's own copies of the caller's stdio become the guest's fds 0, 1 and 2.
     let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok();
+    if config.tty && nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
+        if let Err(e) = crate::fds::take_terminal(std::io::stdin().as_fd()) {
+            eprintln!("moat boot: cannot take the terminal: {e}");
+            return 125;
+        }
+    }
     // Before anything else: the sentry's own namespaces and an empty root.
     if let Err(e) = crate::jail::sentry_ns::enter() {
         eprintln!("moat boot: cannot confine the sentry: {e}");
@@ -129,8 +135,10 @@ pub fn run(args: BootArgs) -> i32 {
 /// the sentry says `R` once the sandbox is ready, waits for `S` (start), and from then on
 /// a thread serves the monitor's requests: `K` or `A` (a signal to init / to every
 /// process) followed by the signal number as a little-endian i32, and `P` (the process
-/// list), answered with a little-endian u32 length and that much JSON. Returns false if
-/// the monitor went away before starting the container.
+/// list), answered with a little-endian u32 length and that much JSON, and `E` (an
+/// exec: see `oci::exec`), which carries four fds and is followed by a little-endian u32
+/// length and that much JSON. Returns false if the monitor went away before starting
+/// the container.
 fn wait_for_start(
     mut control: std::fs::File,
     signals: sentry::boot::OutsideSignals,
@@ -152,7 +160,8 @@ fn wait_for_start(
         .name("outside-signals".into())
         .spawn(move || {
             let mut op = [0u8; 1];
-            while control.read_exact(&mut op).is_ok() {
+            // Each op byte is read with any fds sent along with it.
+            while let Ok((1, fds)) = crate::fds::recv_with_fds(&control, &mut op) {
                 let all = match op[0] {
                     b'K' => false,
                     b'A' => true,
@@ -162,6 +171,26 @@ fn wait_for_start(
                         reply.extend_from_slice(&json);
                         if control.write_all(&reply).is_err() {
                             break;
+                        }
+                        continue;
+                    }
+                    b'E' => {
+                        let mut len = [0u8; 4];
+                        if control.read_exact(&mut len).is_err() {
+                            break;
+                        }
+                        let len = u32::from_le_bytes(len) as usize;
+                        if len > 1 << 20 {
+                            tracing::warn!(len, "exec request too long");
+                            break;
+                        }
+                        let mut json = vec![0u8; len];
+                        if control.read_exact(&mut json).is_err() {
+                            break;
+                        }
+                        match serde_json::from_slice(&json) {
+                            Ok(spec) => crate::oci::exec::serve(&signals, spec, fds),
+                            Err(e) => tracing::warn!(%e, "bad exec request"),
                         }
                         continue;
                     }
@@ -183,12 +212,13 @@ fn wait_for_start(
     Ok(true)
 }
 
-/// What the host terminal's line discipline sends moat's processes: keys (^C, ^\\, ^Z)
-/// and window-size changes.
+/// What the host terminal's line discipline sends moat's processes: keys (^C, ^\\, ^Z),
+/// window-size changes and hangup.
 fn terminal_signal_set() -> nix::sys::signal::SigSet {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     for sig in [
+        Signal::SIGHUP,
         Signal::SIGINT,
         Signal::SIGQUIT,
         Signal::SIGTSTP,

@@ -59,6 +59,8 @@ pub enum Command {
     List(ListArgs),
     /// OCI: list a running container's processes (pids inside the sandbox).
     Ps(PsArgs),
+    /// OCI: run another process in a running container.
+    Exec(ExecArgs),
     /// OCI: write a starting config.json.
     Spec(SpecArgs),
     /// OCI: print the runtime's supported features as JSON.
@@ -66,6 +68,73 @@ pub enum Command {
     /// Internal: a container's monitor process (started by create/run).
     #[command(hide = true)]
     OciMonitor(MonitorArgs),
+    /// Internal: waits for a process `exec --detach` started.
+    #[command(hide = true)]
+    OciExecWait(ExecWaitArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(trailing_var_arg = true)]
+pub struct ExecArgs {
+    /// The process to run, as an OCI process JSON file (instead of ARGS).
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    /// Working directory inside the container.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Set an environment variable (repeatable).
+    #[arg(long, short = 'e', value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Give the process a terminal (from --console-socket, or this one's).
+    #[arg(long, short = 't')]
+    pub tty: bool,
+    /// Return once the process has started (a waiter process stays behind for it).
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Write the pid of the host process that waits for it (and exits with its
+    /// status) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Send the terminal's master fd to this unix socket.
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// UID[:GID] to run as.
+    #[arg(long, short = 'u', value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    /// Supplementary group ids (repeatable).
+    #[arg(long, short = 'g', value_name = "GID")]
+    pub additional_gids: Vec<u32>,
+    /// Set no_new_privs for the process.
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// Capabilities to add (accepted for runc compatibility; the sandbox's processes
+    /// have the container's capability view).
+    #[arg(long, short = 'c', value_name = "CAP")]
+    pub cap: Vec<String>,
+    /// Extra fds to pass (only 0 is supported).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub preserve_fds: u32,
+    /// Accepted for runc compatibility.
+    #[arg(long, value_name = "LABEL")]
+    pub process_label: Option<String>,
+    /// Accepted for runc compatibility.
+    #[arg(long, value_name = "PROFILE")]
+    pub apparmor: Option<String>,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    pub ignore_paused: bool,
+    /// The container id.
+    pub id: String,
+    /// The command and its arguments.
+    #[arg(value_name = "ARGS")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecWaitArgs {
+    /// The exec's socket.
+    #[arg(long)]
+    pub sock_fd: i32,
 }
 
 #[derive(Args, Debug)]
@@ -173,6 +242,9 @@ pub struct MonitorArgs {
     /// Where to say the sandbox is ready.
     #[arg(long)]
     pub ready_fd: i32,
+    /// The container's terminal (a pty slave), if it has one.
+    #[arg(long)]
+    pub console_fd: Option<i32>,
     /// The container id.
     pub id: String,
 }

@@ -207,7 +207,7 @@ fn start(args: DoArgs) -> Result<i32, String> {
         log.as_ref(),
         args.tty,
     )?;
-    let boot = spawn_boot(&exe, sentry_end, &config, log.as_ref(), None);
+    let boot = spawn_boot(&exe, sentry_end, &config, log.as_ref(), None, None);
     let code = match boot {
         Ok(mut boot) => wait_boot(&mut boot),
         Err(e) => {
@@ -275,6 +275,7 @@ pub(crate) fn spawn_boot(
     config: &BootConfig,
     log: Option<&OwnedFd>,
     control: Option<&OwnedFd>,
+    terminal: Option<&OwnedFd>,
 ) -> Result<Child, String> {
     let (config_r, config_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
@@ -295,6 +296,11 @@ pub(crate) fn spawn_boot(
     if let Some(c) = control {
         cmd.arg("--control-fd")
             .arg(inheritable(c).map_err(|e| e.to_string())?.to_string());
+    }
+    if let Some(t) = terminal {
+        // The guest's stdio: a terminal the sentry makes its controlling one.
+        let dup = |f: &OwnedFd| f.try_clone().map_err(|e| format!("terminal: {e}"));
+        cmd.stdin(dup(t)?).stdout(dup(t)?).stderr(dup(t)?);
     }
     cmd.env_clear();
     let child = cmd

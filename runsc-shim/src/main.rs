@@ -32,7 +32,9 @@ fn main() {
         cli::Command::Ps(ref a) => oci::finish(&cli, oci::ps(&cli, a)),
         cli::Command::Spec(ref a) => oci::finish(&cli, oci::spec(a)),
         cli::Command::Features => oci::finish(&cli, oci::features()),
-        cli::Command::OciMonitor(ref a) => oci::monitor(&cli, &a.id, a.ready_fd),
+        cli::Command::Exec(ref a) => oci::finish(&cli, oci::exec::exec(&cli, a)),
+        cli::Command::OciMonitor(ref a) => oci::monitor(&cli, &a.id, a.ready_fd, a.console_fd),
+        cli::Command::OciExecWait(ref a) => oci::exec::waiter(a.sock_fd),
     };
     std::process::exit(code);
 }

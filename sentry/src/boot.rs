@@ -124,6 +124,56 @@ pub enum RootMode {
     WriteThrough,
 }
 
+/// A process to start in the sandbox: its init, or one started later from outside (an
+/// OCI `exec`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ProcessSpec {
+    /// The command and its arguments (argv[0] is looked up in the guest's PATH when it
+    /// has no slash).
+    pub argv: Vec<Vec<u8>>,
+    /// The environment, as `KEY=VALUE` strings.
+    pub env: Vec<Vec<u8>>,
+    /// Working directory inside the sandbox.
+    pub cwd: Vec<u8>,
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+    /// Resource limits overriding the defaults: (RLIMIT_*, soft, hard).
+    #[serde(default)]
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// Start with no_new_privs set.
+    #[serde(default)]
+    pub no_new_privs: bool,
+    /// The umask (default 022).
+    #[serde(default)]
+    pub umask: Option<u32>,
+    /// stdin is a terminal to make the process's controlling terminal (it leads a
+    /// session of its own).
+    #[serde(default)]
+    pub terminal: bool,
+}
+
+impl BootConfig {
+    /// The sandbox's first process.
+    pub fn init_process(&self) -> ProcessSpec {
+        ProcessSpec {
+            argv: self.argv.clone(),
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            uid: self.uid,
+            gid: self.gid,
+            groups: self.groups.clone(),
+            rlimits: self.rlimits.clone(),
+            no_new_privs: self.no_new_privs,
+            umask: self.umask,
+            terminal: self.tty,
+        }
+    }
+}
+
 fn default_pids_limit() -> usize {
     crate::kernel::DEFAULT_PIDS_LIMIT
 }
@@ -278,16 +328,33 @@ pub fn prepare(
         mount_configured(&kernel, &client, m, config.pids_limit)?;
     }
 
+    let (files, tty) = stdio_files(&kernel, stdio, config.tty)?;
+    Ok(Sandbox {
+        kernel,
+        config,
+        files,
+        tty,
+    })
+}
+
+/// The file table of a process whose fds 0, 1 and 2 are the host's `stdio`; with
+/// `terminal`, a terminal on stdin becomes a sandbox terminal (returned) that stdout
+/// and stderr share when they are the same terminal.
+fn stdio_files(
+    kernel: &Arc<Kernel>,
+    stdio: Vec<Option<OwnedFd>>,
+    terminal: bool,
+) -> Result<(Arc<FdTable>, Option<Arc<Tty>>), BootError> {
     let files = Arc::new(FdTable::default());
     let mut tty: Option<Arc<Tty>> = None;
     for (fd, host) in stdio.into_iter().enumerate() {
         let Some(host) = host else { continue };
         let hf = Arc::new(HostFile::new(host).map_err(BootError::Kernel)?);
-        if config.tty && hf.is_tty() {
+        if terminal && hf.is_tty() {
             // stdin's terminal is the sandbox's; stdout and stderr on it share it.
             match &tty {
                 None if fd == 0 => {
-                    let t = Tty::new_host(Arc::downgrade(&kernel), hf.rdev(), hf.clone());
+                    let t = Tty::new_host(Arc::downgrade(kernel), hf.rdev(), hf.clone());
                     hf.attach_tty(t.clone());
                     tty = Some(t);
                 }
@@ -301,12 +368,7 @@ pub fn prepare(
             .install_at(fd as i32, file, false, 1024)
             .map_err(BootError::Kernel)?;
     }
-    Ok(Sandbox {
-        kernel,
-        config,
-        files,
-        tty,
-    })
+    Ok((files, tty))
 }
 
 impl Sandbox {
@@ -337,7 +399,7 @@ impl Sandbox {
         std::thread::Builder::new()
             .name("task-1".to_string())
             .spawn(
-                move || match start_init(&init_kernel, &config, files, tty) {
+                move || match new_process(&init_kernel, &config.init_process(), files, tty) {
                     Ok(task) => {
                         let _ = started_tx.send(Ok(()));
                         if go_rx.recv().is_ok() {
@@ -459,6 +521,92 @@ impl OutsideSignals {
             t.send_signal(info);
         }
         Ok(())
+    }
+}
+
+impl OutsideSignals {
+    /// Starts a process in the running sandbox (an OCI `exec`) with the host's `stdio`
+    /// as its fds 0-2, running on a task thread of its own. Fails if the program cannot
+    /// be loaded, the sandbox is ending, or the pids limit is reached (EAGAIN).
+    pub fn exec(
+        &self,
+        spec: &ProcessSpec,
+        stdio: Vec<Option<OwnedFd>>,
+    ) -> Result<ExecProcess, BootError> {
+        let kernel = self.kernel.clone();
+        if kernel.is_shutting_down() || kernel.tree.lock().process(1).is_none() {
+            return Err(BootError::Kernel(crate::errno!(ESRCH)));
+        }
+        if kernel.tree.lock().thread_count() >= kernel.options.pids_limit {
+            return Err(BootError::Kernel(crate::errno!(EAGAIN)));
+        }
+        let (files, tty) = stdio_files(&kernel, stdio, spec.terminal)?;
+        let spec = spec.clone();
+        // The thread that creates a stub traces it: the task is made on its own thread.
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("task-exec".to_string())
+            .spawn(move || match new_process(&kernel, &spec, files, tty) {
+                Ok(task) => {
+                    let _ = started_tx.send(Ok(task.tg.clone()));
+                    let status = task.run();
+                    info!(?status, "an exec'd process's first thread exited");
+                }
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                }
+            })
+            .map_err(|e| BootError::Kernel(Errno::from_io(&e)))?;
+        match started_rx.recv() {
+            Ok(Ok(tg)) => Ok(ExecProcess { tg }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(BootError::Kernel(crate::errno!(EIO))),
+        }
+    }
+}
+
+/// A process started from outside the sandbox (see [`OutsideSignals::exec`]).
+pub struct ExecProcess {
+    tg: Arc<ThreadGroup>,
+}
+
+impl ExecProcess {
+    /// Its pid in the sandbox.
+    pub fn pid(&self) -> i32 {
+        self.tg.tgid
+    }
+
+    /// Sends it `signo` from outside the sandbox (sender pid 0).
+    pub fn signal(&self, signo: i32) -> Result<(), Errno> {
+        if !(1..=64).contains(&signo) {
+            return Err(crate::errno!(EINVAL));
+        }
+        if self.tg.tasks.lock().is_empty() {
+            return Err(crate::errno!(ESRCH));
+        }
+        self.tg
+            .send_signal(crate::kernel::signal::SigInfo::from_process(
+                signo,
+                crate::kernel::signal::SI_USER,
+                0,
+                0,
+            ));
+        Ok(())
+    }
+
+    /// Waits until every thread of the process has exited; returns its status.
+    pub fn wait(&self) -> ExitStatus {
+        let waiter = Arc::new(crate::kernel::wait::Waiter::default());
+        loop {
+            waiter.prepare();
+            let _registration = self.tg.exited.register(&waiter);
+            if self.tg.tasks.lock().is_empty() {
+                if let Some(status) = *self.tg.exit_status.lock() {
+                    return status;
+                }
+            }
+            waiter.sleep(None);
+        }
     }
 }
 
@@ -654,9 +802,11 @@ fn find_in_path(task: &Task, name: &[u8], env: &[Vec<u8>]) -> Vec<u8> {
     name.to_vec()
 }
 
-fn start_init(
+/// Creates a process (a new session, parent 0: the sandbox's init, or one started from
+/// outside it) with `files`, and loads its program, ready to run on the calling thread.
+fn new_process(
     kernel: &Arc<Kernel>,
-    config: &BootConfig,
+    spec: &ProcessSpec,
     files: Arc<FdTable>,
     tty: Option<Arc<Tty>>,
 ) -> Result<Task, BootError> {
@@ -666,9 +816,9 @@ fn start_init(
         root: &root,
         creds: None,
     };
-    let cwd_str = String::from_utf8_lossy(&config.cwd).into_owned();
+    let cwd_str = String::from_utf8_lossy(&spec.cwd).into_owned();
     let cwd = resolver
-        .resolve(&root, &config.cwd, true)
+        .resolve(&root, &spec.cwd, true)
         .map_err(|errno| BootError::Cwd {
             path: cwd_str.clone(),
             errno,
@@ -695,18 +845,18 @@ fn start_init(
             kernel.mounts.clone(),
             root.clone(),
             cwd,
-            config.umask.unwrap_or(0o022) & 0o777,
+            spec.umask.unwrap_or(0o022) & 0o777,
         )),
         {
-            let mut creds = Credentials::new(config.uid, config.gid, config.groups.clone());
-            creds.no_new_privs = config.no_new_privs;
+            let mut creds = Credentials::new(spec.uid, spec.gid, spec.groups.clone());
+            creds.no_new_privs = spec.no_new_privs;
             creds
         },
         kernel.platform.new_context(),
     );
     {
         let mut limits = task.tg.limits.lock();
-        for &(resource, cur, max) in &config.rlimits {
+        for &(resource, cur, max) in &spec.rlimits {
             if let Some(l) = limits.0.get_mut(resource as usize) {
                 *l = crate::abi::Rlimit { cur, max };
             }
@@ -716,13 +866,16 @@ fn start_init(
     if let Some(t) = tty {
         t.make_controlling(&task.tg);
     }
-    let argv0 = config.argv.first().cloned().unwrap_or_default();
-    let path = find_in_path(&task, &argv0, &config.env);
-    crate::loader::execve(&mut task, &path, config.argv.clone(), config.env.clone()).map_err(
-        |errno| BootError::Exec {
+    let argv0 = spec.argv.first().cloned().unwrap_or_default();
+    let path = find_in_path(&task, &argv0, &spec.env);
+    if let Err(errno) = crate::loader::execve(&mut task, &path, spec.argv.clone(), spec.env.clone())
+    {
+        let tgid = task.tg.tgid;
+        kernel.tree.lock().forget_process(tgid);
+        return Err(BootError::Exec {
             path: String::from_utf8_lossy(&argv0).into_owned(),
             errno,
-        },
-    )?;
+        });
+    }
     Ok(task)
 }

@@ -612,3 +612,279 @@ fn ps_lists_the_sandboxs_processes_and_kill_all_reaches_them() {
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     assert_eq!(rest, "waited\n");
 }
+
+/// Creates and starts container `id` running `args` (its output to files).
+fn started(env: &Env, id: &str, args: &[&str]) {
+    env.config(args, false);
+    let bundle = env.bundle();
+    let out = env.out(&["create", "--bundle", bundle.to_str().unwrap(), id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.out(&["start", id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Waits (bounded) until `path` holds `want`.
+fn wait_for_file(path: &Path, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = fs::read_to_string(path).unwrap_or_default();
+        if got.contains(want) {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never held {want:?}: {got:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn exec_runs_more_processes_in_a_running_container() {
+    let env = Env::new("exec");
+    env.config(&["sleep", "1000"], false);
+    let bundle = env.bundle();
+    assert!(env
+        .out(&["create", "--bundle", bundle.to_str().unwrap(), "e1"])
+        .status
+        .success());
+    // Not running yet: exec is refused.
+    let out = env.out(&["exec", "e1", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("created"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(env.out(&["start", "e1"]).status.success());
+
+    // The container's env, user and cwd, the exit code passed on.
+    let out = env.out(&["exec", "e1", "sh", "-c", "echo $GREETING; id; pwd; exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hi\nuid=0 gid=0\n/tmp\n");
+    // Flags on top.
+    let out = env.out(&[
+        "exec",
+        "--cwd",
+        "/",
+        "-e",
+        "GREETING=yo",
+        "--user",
+        "1000:1000",
+        "e1",
+        "sh",
+        "-c",
+        "echo $GREETING; id; pwd",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "yo\nuid=1000 gid=1000\n/\n");
+    // Killed by a signal: 128+N.
+    let out = env.out(&["exec", "e1", "sh", "-c", "kill -9 $$"]);
+    assert_eq!(out.status.code(), Some(137));
+    // stdin reaches it.
+    let mut cat = env
+        .moat(&["exec", "e1", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cat.stdin
+        .take()
+        .unwrap()
+        .write_all(b"through stdin\n")
+        .unwrap();
+    let out = cat.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "through stdin\n");
+    // A program that is not there: a clear error.
+    let out = env.out(&["exec", "e1", "/bin/nosuch"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("exec failed") && text(&out.stderr).contains("nosuch"),
+        "{}",
+        text(&out.stderr)
+    );
+    // --process: an OCI process JSON instead of the arguments.
+    let process = env.dir.join("process.json");
+    fs::write(
+        &process,
+        r#"{"user":{"uid":5,"gid":6},"args":["sh","-c","echo $FROM; id; pwd"],
+            "env":["PATH=/bin","FROM=process.json"],"cwd":"/bin"}"#,
+    )
+    .unwrap();
+    let out = env.out(&["exec", "--process", process.to_str().unwrap(), "e1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "process.json\nuid=5 gid=6\n/bin\n");
+    fs::write(&process, r#"{"args":[]}"#).unwrap();
+    assert!(!env
+        .out(&["exec", "--process", process.to_str().unwrap(), "e1"])
+        .status
+        .success());
+
+    // --detach: a waiter process (the --pid-file's pid) stays for it; ps lists it; a
+    // signal to the waiter reaches it, and the waiter exits with its status.
+    let pid_file = env.dir.join("exec.pid");
+    let out_file = env.dir.join("detached.out");
+    let status = env
+        .moat(&[
+            "exec",
+            "--detach",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "e1",
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.05; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out_file).unwrap())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for_file(&out_file, "ready\n");
+    let table = text(&env.out(&["ps", "e1"]).stdout);
+    assert!(
+        table.lines().any(|l| l.ends_with("\t0\tsh")),
+        "an exec'd process has no parent in the sandbox: {table}"
+    );
+    let waiter: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let cmdline = fs::read_to_string(format!("/proc/{waiter}/cmdline")).unwrap();
+    assert!(cmdline.contains("oci-exec-wait"), "{cmdline:?}");
+    Command::new("kill")
+        .args(["-TERM", &waiter.to_string()])
+        .status()
+        .unwrap();
+    wait_for_file(&out_file, "got TERM\n");
+    // The container itself is untouched.
+    assert_eq!(env.status("e1"), "running");
+
+    // When the container stops, processes exec'd into it are killed with it.
+    let mut long = env
+        .moat(&["exec", "e1", "sleep", "1000"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while text(&env.out(&["ps", "e1"]).stdout)
+        .matches("sleep")
+        .count()
+        < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the exec'd sleep never showed up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(env.out(&["kill", "e1", "KILL"]).status.success());
+    assert_eq!(long.wait().unwrap().code(), Some(137));
+}
+
+/// The console-socket listener (tests/guest/console_socket.c), started and listening.
+fn console_listener(socket: &Path, input: &str) -> std::process::Child {
+    let mut child = Command::new(moat_tests::guest(
+        "console_socket",
+        moat_tests::Linkage::Dynamic,
+    ))
+    .args([socket.to_str().unwrap(), "40", "100", input])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "listening\n");
+    child.stdout = Some(out.into_inner());
+    child
+}
+
+#[test]
+fn console_socket_gives_the_container_and_execs_a_terminal() {
+    let env = Env::new("console");
+    let script = "stty size; [ -t 0 ] && echo stdin is a tty; read x; echo got $x; exit 5";
+    let args: Vec<String> = ["sh", "-c", script]
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect();
+    fs::write(
+        env.bundle().join("config.json"),
+        format!(
+            r#"{{"ociVersion":"1.0.2","process":{{"terminal":true,"user":{{"uid":0,"gid":0}},
+"args":[{}],"env":["PATH=/bin"],"cwd":"/"}},"root":{{"path":"rootfs","readonly":true}}}}"#,
+            args.join(",")
+        ),
+    )
+    .unwrap();
+    symlink("busybox", env.bundle().join("rootfs/bin/stty")).unwrap();
+    symlink("busybox", env.bundle().join("rootfs/bin/[")).unwrap();
+    let bundle = env.bundle();
+    // A terminal needs a console socket when detached, and a console socket needs a
+    // terminal.
+    let out = env.out(&["create", "--bundle", bundle.to_str().unwrap(), "t0"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--console-socket"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!env.root().join("t0").exists());
+
+    let socket = env.dir.join("console.sock");
+    let listener = console_listener(&socket, "hello\\n");
+    let out = env.out(&[
+        "create",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "t1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(env.out(&["start", "t1"]).status.success());
+    let out = listener.wait_with_output().unwrap();
+    let shown = text(&out.stdout).replace('\r', "");
+    assert_eq!(
+        shown,
+        "got a terminal named /dev/pts/N\nhello\n40 100\nstdin is a tty\ngot hello\n"
+    );
+    env.wait_status("t1", "stopped");
+
+    // exec -t into a running container (whose own process has no terminal).
+    started(&env, "t2", &["sleep", "1000"]);
+    let socket = env.dir.join("exec.sock");
+    let listener = console_listener(&socket, "world\\n");
+    let out = env.out(&[
+        "exec",
+        "--tty",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "t2",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let out = listener.wait_with_output().unwrap();
+    let shown = text(&out.stdout).replace('\r', "");
+    assert_eq!(
+        shown,
+        "got a terminal named /dev/pts/N\nworld\n40 100\nstdin is a tty\ngot world\n"
+    );
+    let out = env.out(&["exec", "--tty", "--detach", "t2", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--console-socket"),
+        "{}",
+        text(&out.stderr)
+    );
+}

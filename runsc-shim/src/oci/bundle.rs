@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
-use sentry::boot::{BootConfig, MountKind, MountSpec, RootMode};
+use sentry::boot::{BootConfig, MountKind, MountSpec, ProcessSpec, RootMode};
 use serde::{Deserialize, Serialize};
 
 /// What the container monitor needs to start a container: the sentry's configuration
@@ -69,25 +69,7 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         .process()
         .as_ref()
         .ok_or_else(|| format!("{}: no process", config.display()))?;
-    let args = process.args().clone().unwrap_or_default();
-    if args.is_empty() {
-        return Err(format!("{}: process.args is empty", config.display()));
-    }
-    if process.terminal().unwrap_or(false) {
-        return Err(format!(
-            "{}: process.terminal is not supported yet (moat has no console support)",
-            config.display()
-        ));
-    }
-    let cwd = process.cwd();
-    if !cwd.is_absolute() {
-        return Err(format!(
-            "{}: process.cwd {} is not absolute",
-            config.display(),
-            cwd.display()
-        ));
-    }
-    let user = process.user();
+    let ps = process_spec(process).map_err(|e| format!("{}: {e}", config.display()))?;
     let writable = !root.readonly().unwrap_or(false);
     let pids_limit = spec
         .linux()
@@ -97,17 +79,6 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         .map(|p| p.limit())
         .filter(|&l| l > 0)
         .map_or(sentry::kernel::DEFAULT_PIDS_LIMIT, |l| l as usize);
-    for r in process.rlimits().as_deref().unwrap_or_default() {
-        if r.soft() > r.hard() {
-            return Err(format!(
-                "{}: rlimit {:?}: soft limit {} above hard limit {}",
-                config.display(),
-                r.typ(),
-                r.soft(),
-                r.hard()
-            ));
-        }
-    }
     let (mounts, binds) = mounts(&spec)?;
     for m in &mounts {
         let is_dir = match m.kind {
@@ -117,19 +88,13 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         ensure_destination(&rootfs, &m.destination, is_dir)?;
     }
     let boot = BootConfig {
-        argv: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
-        env: process
-            .env()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(String::into_bytes)
-            .collect(),
-        cwd: cwd.as_os_str().as_bytes().to_vec(),
+        argv: ps.argv,
+        env: ps.env,
+        cwd: ps.cwd,
         hostname: spec.hostname().clone().unwrap_or_else(|| id.to_string()),
-        uid: user.uid(),
-        gid: user.gid(),
-        groups: user.additional_gids().clone().unwrap_or_default(),
+        uid: ps.uid,
+        gid: ps.gid,
+        groups: ps.groups,
         strace: false,
         platform: "ptrace".to_string(),
         root: if writable {
@@ -139,17 +104,10 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         },
         pids_limit,
         mounts,
-        rlimits: process
-            .rlimits()
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(|r| (rlimit_resource(r.typ()), r.soft(), r.hard()))
-            .collect(),
-        no_new_privs: process.no_new_privileges().unwrap_or(false),
-        umask: user.umask(),
-        // Terminals come with --console-socket (not supported yet).
-        tty: false,
+        rlimits: ps.rlimits,
+        no_new_privs: ps.no_new_privs,
+        umask: ps.umask,
+        tty: ps.terminal,
     };
     let annotations = spec
         .annotations()
@@ -169,6 +127,53 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
             binds,
         },
         annotations,
+    })
+}
+
+/// An OCI `process` (the config's, or `exec --process`'s) as the sentry starts it.
+pub fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec, String> {
+    let args = process.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        return Err("process.args is empty".into());
+    }
+    let cwd = process.cwd();
+    if !cwd.is_absolute() {
+        return Err(format!("process.cwd {} is not absolute", cwd.display()));
+    }
+    for r in process.rlimits().as_deref().unwrap_or_default() {
+        if r.soft() > r.hard() {
+            return Err(format!(
+                "rlimit {:?}: soft limit {} above hard limit {}",
+                r.typ(),
+                r.soft(),
+                r.hard()
+            ));
+        }
+    }
+    let user = process.user();
+    Ok(ProcessSpec {
+        argv: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        env: process
+            .env()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(String::into_bytes)
+            .collect(),
+        cwd: cwd.as_os_str().as_bytes().to_vec(),
+        uid: user.uid(),
+        gid: user.gid(),
+        groups: user.additional_gids().clone().unwrap_or_default(),
+        rlimits: process
+            .rlimits()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| (rlimit_resource(r.typ()), r.soft(), r.hard()))
+            .collect(),
+        no_new_privs: process.no_new_privileges().unwrap_or(false),
+        umask: user.umask(),
+        terminal: process.terminal().unwrap_or(false),
     })
 }
 

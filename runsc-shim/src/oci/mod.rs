@@ -3,6 +3,8 @@
 //! (default /run/moat), one directory per container.
 
 pub mod bundle;
+pub mod console;
+pub mod exec;
 pub mod hooks;
 pub mod monitor;
 pub mod state;
@@ -83,10 +85,18 @@ fn create_container(
     detach: bool,
 ) -> Result<i32, String> {
     check_id(id)?;
-    if console_socket.is_some() {
-        return Err("--console-socket: terminals are not supported yet".into());
-    }
     let bundle = bundle::load(bundle_dir, id)?;
+    match (bundle.plan.boot.tty, console_socket) {
+        (true, None) if detach => {
+            return Err(
+                "process.terminal is true: a detached container needs --console-socket".into(),
+            )
+        }
+        (false, Some(_)) => {
+            return Err("--console-socket given but process.terminal is false".into())
+        }
+        _ => {}
+    }
     std::fs::create_dir_all(&cli.root)
         .map_err(|e| format!("--root {}: {e}", cli.root.display()))?;
     let dir = state::dir(&cli.root, id);
@@ -97,7 +107,7 @@ fn create_container(
         }
         Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
     }
-    let result = start_monitor(cli, id, &bundle, detach);
+    let result = start_monitor(cli, id, &bundle, detach, console_socket);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -109,6 +119,7 @@ fn start_monitor(
     id: &str,
     bundle: &bundle::Bundle,
     detach: bool,
+    console_socket: Option<&Path>,
 ) -> Result<i32, String> {
     let dir = state::dir(&cli.root, id);
     let plan = serde_json::to_vec(&bundle.plan).map_err(|e| e.to_string())?;
@@ -133,6 +144,12 @@ fn start_monitor(
                 .to_string(),
         )
         .arg(id);
+    // The terminal: made now, its master sent to the caller before the container runs.
+    let console = console_socket.map(console::open_and_send).transpose()?;
+    if let Some(slave) = &console {
+        cmd.arg("--console-fd")
+            .arg(inheritable(slave).map_err(|e| e.to_string())?.to_string());
+    }
     if detach {
         // Its own process group: the caller's terminal signals are not the container's.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -141,6 +158,7 @@ fn start_monitor(
         .spawn()
         .map_err(|e| format!("cannot start the container monitor: {e}"))?;
     drop(ready_w);
+    drop(console);
     let mut answer = String::new();
     let _ = std::fs::File::from(ready_r).read_to_string(&mut answer);
     if answer != "ok" {
@@ -477,10 +495,18 @@ pub fn features() -> Outcome {
 }
 
 /// `moat oci-monitor` (internal).
-pub fn monitor(cli: &Cli, id: &str, ready_fd: i32) -> i32 {
+pub fn monitor(cli: &Cli, id: &str, ready_fd: i32, console_fd: Option<i32>) -> i32 {
     let Some(ready) = crate::fds::adopt(ready_fd) else {
         eprintln!("moat oci-monitor: --ready-fd is not open");
         return 125;
     };
-    monitor::run(&cli.root, id, ready)
+    let console = match console_fd.map(crate::fds::adopt) {
+        None => None,
+        Some(Some(fd)) => Some(fd),
+        Some(None) => {
+            eprintln!("moat oci-monitor: --console-fd is not open");
+            return 125;
+        }
+    };
+    monitor::run(&cli.root, id, ready, console)
 }

@@ -38,7 +38,7 @@ const FORWARDED: &[Signal] = &[
 
 /// Runs the monitor of container `id`; `ready` is the pipe `create` waits on ("ok", or
 /// an error message). Returns the exit code.
-pub fn run(root: &Path, id: &str, ready: OwnedFd) -> i32 {
+pub fn run(root: &Path, id: &str, ready: OwnedFd, console: Option<OwnedFd>) -> i32 {
     let mut ready = std::fs::File::from(ready);
     // The start fifo's read end is open before `create` returns, so `start` always
     // finds a reader (it opens the write end without blocking).
@@ -53,7 +53,7 @@ pub fn run(root: &Path, id: &str, ready: OwnedFd) -> i32 {
             return 1;
         }
     };
-    match prepare(root, id) {
+    match prepare(root, id, console) {
         Ok(mut sandbox) => {
             let _ = ready.write_all(b"ok");
             drop(ready);
@@ -89,6 +89,12 @@ pub enum Request {
     },
     /// List the container's processes.
     Ps,
+    /// Start `process` in the container; the request carries the exec's socket and
+    /// the process's stdin, stdout and stderr (SCM_RIGHTS). See `oci::exec`.
+    Exec {
+        /// What to run.
+        process: sentry::boot::ProcessSpec,
+    },
 }
 
 /// The monitor's answer.
@@ -102,12 +108,21 @@ pub struct Answer {
 
 /// Sends `request` to the monitor of the container whose state directory is `dir`.
 pub fn ask(dir: &Path, request: &Request) -> Result<Answer, String> {
+    ask_with_fds(dir, request, &[])
+}
+
+/// [`ask`], passing `fds` with the request.
+pub fn ask_with_fds(
+    dir: &Path,
+    request: &Request,
+    fds: &[std::os::fd::BorrowedFd<'_>],
+) -> Result<Answer, String> {
     use std::io::BufRead;
-    let mut s = UnixStream::connect(dir.join("control.sock"))
+    let s = UnixStream::connect(dir.join("control.sock"))
         .map_err(|e| format!("cannot reach the container's monitor: {e}"))?;
     let mut line = serde_json::to_vec(request).map_err(|e| e.to_string())?;
     line.push(b'\n');
-    s.write_all(&line).map_err(|e| e.to_string())?;
+    crate::fds::send_with_fds(&s, &line, fds).map_err(|e| e.to_string())?;
     let mut answer = String::new();
     std::io::BufReader::new(s)
         .read_line(&mut answer)
@@ -120,7 +135,7 @@ pub fn ask(dir: &Path, request: &Request) -> Result<Answer, String> {
     }
 }
 
-fn prepare(root: &Path, id: &str) -> Result<Prepared, String> {
+fn prepare(root: &Path, id: &str, console: Option<OwnedFd>) -> Result<Prepared, String> {
     let dir = state::dir(root, id);
     let plan: Plan = serde_json::from_slice(
         &std::fs::read(dir.join("plan.json")).map_err(|e| format!("cannot read the plan: {e}"))?,
@@ -154,7 +169,14 @@ fn prepare(root: &Path, id: &str) -> Result<Prepared, String> {
         false,
     )?;
     let theirs = OwnedFd::from(theirs);
-    let sentry = match do_cmd::spawn_boot(&exe, sentry_end, &plan.boot, None, Some(&theirs)) {
+    let sentry = match do_cmd::spawn_boot(
+        &exe,
+        sentry_end,
+        &plan.boot,
+        None,
+        Some(&theirs),
+        console.as_ref(),
+    ) {
         Ok(c) => c,
         Err(e) => {
             let _ = gofer.kill();
@@ -306,20 +328,62 @@ fn serve_requests(dir: &Path, started: Arc<AtomicBool>, control: Control) {
         });
 }
 
+/// Reads one request line from `conn`, with the fds sent along with it.
+fn read_request(conn: &UnixStream) -> Result<(Request, Vec<OwnedFd>), String> {
+    let mut line = Vec::new();
+    let mut fds = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !line.ends_with(b"\n") {
+        let (n, more) = crate::fds::recv_with_fds(conn, &mut buf).map_err(|e| e.to_string())?;
+        fds.extend(more);
+        if n == 0 {
+            break;
+        }
+        line.extend_from_slice(&buf[..n]);
+        if line.len() > 1 << 20 {
+            return Err("request too long".into());
+        }
+    }
+    let request = serde_json::from_slice(&line).map_err(|e| e.to_string())?;
+    Ok((request, fds))
+}
+
+/// Hands an exec request (its socket and stdio in `fds`) to the sentry: `E` with the
+/// fds, then a little-endian u32 length and the process as JSON.
+fn exec_in_sentry(
+    control: &Control,
+    process: &sentry::boot::ProcessSpec,
+    fds: &[OwnedFd],
+) -> Result<(), String> {
+    if fds.len() != 4 {
+        return Err(format!(
+            "exec: expected 4 fds with the request, got {}",
+            fds.len()
+        ));
+    }
+    let json = serde_json::to_vec(process).map_err(|e| e.to_string())?;
+    let mut msg = vec![b'E'];
+    msg.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    msg.extend_from_slice(&json);
+    let c = control
+        .lock()
+        .map_err(|_| "control channel poisoned".to_string())?;
+    let borrowed: Vec<_> = fds.iter().map(std::os::fd::AsFd::as_fd).collect();
+    crate::fds::send_with_fds(&*c, &msg, &borrowed).map_err(|e| e.to_string())
+}
+
 fn answer_one(conn: &UnixStream, started: &AtomicBool, control: &Control) -> Answer {
-    use std::io::BufRead;
-    let mut line = String::new();
-    let request = std::io::BufReader::new(conn)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())
-        .and_then(|_| serde_json::from_str::<Request>(&line).map_err(|e| e.to_string()));
+    let request = read_request(conn);
     let result = match request {
         Err(e) => Err(format!("bad request: {e}")),
         Ok(_) if !started.load(Ordering::SeqCst) => Err("the container has not started".into()),
-        Ok(Request::Signal { signal, all }) => send_signal(control, signal, all)
+        Ok((Request::Signal { signal, all }, _)) => send_signal(control, signal, all)
             .map(|()| Vec::new())
             .map_err(|e| e.to_string()),
-        Ok(Request::Ps) => list_processes(control),
+        Ok((Request::Ps, _)) => list_processes(control),
+        Ok((Request::Exec { process }, fds)) => {
+            exec_in_sentry(control, &process, &fds).map(|()| Vec::new())
+        }
     };
     match result {
         Ok(processes) => Answer {

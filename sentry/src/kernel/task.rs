@@ -712,6 +712,8 @@ impl Task {
         let last = tg.tasks.lock().is_empty();
         let status = tg.exit_status.lock().unwrap_or(status);
         if last {
+            // The process's final status, for whoever waits on `exited` from outside.
+            *tg.exit_status.lock() = Some(status);
             tg.real_timer.disarm();
             tg.virtual_timer.disarm();
             tg.prof_timer.disarm();

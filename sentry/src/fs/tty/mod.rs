@@ -29,7 +29,9 @@ struct Control {
 /// How /dev/tty opens a terminal again.
 enum Reopen {
     Pty(Weak<pty::Pty>),
-    Host(Arc<dyn FileOps>),
+    /// Weak: the host file holds the terminal (see `HostFile::attach_tty`), and the
+    /// host fd must close when the sandbox's last fd of it does.
+    Host(Weak<dyn FileOps>),
 }
 
 /// A terminal that can be a session's controlling terminal.
@@ -88,7 +90,7 @@ impl Tty {
             rdev,
             kernel,
             control: Mutex::new(Control::default()),
-            reopen: Reopen::Host(file),
+            reopen: Reopen::Host(Arc::downgrade(&file)),
         })
     }
 
@@ -121,7 +123,7 @@ impl Tty {
     pub fn reopen(&self, flags: u32) -> Result<Arc<dyn FileOps>> {
         match &self.reopen {
             Reopen::Pty(p) => p.upgrade().ok_or_else(|| errno!(EIO))?.open_replica(flags),
-            Reopen::Host(f) => Ok(f.clone()),
+            Reopen::Host(f) => f.upgrade().ok_or_else(|| errno!(ENXIO)),
         }
     }
 

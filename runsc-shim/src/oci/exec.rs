@@ -1,0 +1,326 @@
+//! `moat exec`: starts another process in a running container.
+//!
+//! The caller makes a socket pair for the new process and sends one end, with the
+//! stdio the process gets, to the container's monitor (on `control.sock`, SCM_RIGHTS);
+//! the monitor hands them to the sentry over its control channel, and the sentry starts
+//! the process and talks to the caller directly on that socket: one JSON line when the
+//! process started (its pid in the sandbox) or failed to, one when it exited (its exit
+//! code). The caller writes the signals it receives to the socket (a little-endian i32
+//! each) and the sentry delivers them to the process. The caller — `moat exec`, or with
+//! `--detach` a waiter process it leaves behind, whose pid goes to `--pid-file` — exits
+//! with the process's status, as runc's exec does.
+
+use std::io::{BufRead, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+
+use nix::sys::signal::{SigSet, Signal};
+use sentry::boot::{OutsideSignals, ProcessSpec};
+use serde::{Deserialize, Serialize};
+
+use super::monitor::{self, Request};
+use super::state::{self, Status};
+use super::Outcome;
+use crate::cli::{Cli, ExecArgs};
+
+/// What the sentry reports on an exec's socket, one JSON line each.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Event {
+    /// The process runs, as `pid` in the sandbox.
+    Started {
+        /// Its pid in the sandbox.
+        pid: i32,
+    },
+    /// It could not be started.
+    Failed {
+        /// Why.
+        error: String,
+    },
+    /// It exited: its exit code (128+N for signal N).
+    Exited {
+        /// The code.
+        code: i32,
+    },
+}
+
+/// Signals `moat exec` passes on to the process.
+const FORWARDED: &[Signal] = &[
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+    Signal::SIGCONT,
+    Signal::SIGALRM,
+];
+
+/// `moat exec`.
+pub fn exec(cli: &Cli, args: &ExecArgs) -> Outcome {
+    super::check_id(&args.id)?;
+    let record = state::load(&cli.root, &args.id)?;
+    if record.current_status() != Status::Running {
+        return Err(format!(
+            "cannot exec in container {}: it is {}",
+            args.id,
+            record.current_status().name()
+        ));
+    }
+    let dir = state::dir(&cli.root, &args.id);
+    let spec = process_spec(&dir, args)?;
+    if args.preserve_fds > 0 {
+        return Err("--preserve-fds: passing extra fds is not supported".into());
+    }
+    if spec.terminal && args.console_socket.is_none() && args.detach {
+        return Err("--tty with --detach needs --console-socket".into());
+    }
+    // The process's stdio: a new terminal (its master goes to the console socket), or
+    // ours.
+    let stdio: Vec<OwnedFd> = match (&args.console_socket, spec.terminal) {
+        (Some(sock), true) => {
+            let slave = super::console::open_and_send(sock)?;
+            let dup = |f: &OwnedFd| f.try_clone().map_err(|e| e.to_string());
+            vec![dup(&slave)?, dup(&slave)?, slave]
+        }
+        _ => [
+            std::io::stdin().as_fd().try_clone_to_owned(),
+            std::io::stdout().as_fd().try_clone_to_owned(),
+            std::io::stderr().as_fd().try_clone_to_owned(),
+        ]
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("stdio: {e}"))?,
+    };
+    // Before any thread exists, so that all inherit the mask: forwarded signals wait
+    // for the forwarder.
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(*s);
+    }
+    set.thread_block()
+        .map_err(|e| format!("cannot block signals: {e}"))?;
+    let (ours, theirs) = UnixStream::pair().map_err(|e| format!("exec socket: {e}"))?;
+    let mut fds = vec![theirs.as_fd()];
+    fds.extend(stdio.iter().map(AsFd::as_fd));
+    monitor::ask_with_fds(&dir, &Request::Exec { process: spec }, &fds)?;
+    drop(theirs);
+    drop(stdio);
+    let mut events = std::io::BufReader::new(ours.try_clone().map_err(|e| e.to_string())?);
+    match next_event(&mut events)? {
+        Some(Event::Started { .. }) => {}
+        Some(Event::Failed { error }) => return Err(format!("exec failed: {error}")),
+        other => return Err(format!("exec: unexpected answer {other:?}")),
+    }
+    if args.detach {
+        let pid = spawn_waiter(&ours)?;
+        if let Some(p) = &args.pid_file {
+            super::write_pid_file(p, pid)?;
+        }
+        return Ok(0);
+    }
+    if let Some(p) = &args.pid_file {
+        super::write_pid_file(p, std::process::id() as i32)?;
+    }
+    Ok(wait(ours, events, set))
+}
+
+/// The process `moat exec` starts, from the container's own process (its env, user,
+/// cwd, limits), `--process FILE` replacing it, and the flags on top.
+fn process_spec(dir: &std::path::Path, args: &ExecArgs) -> Result<ProcessSpec, String> {
+    let mut spec = match &args.process {
+        Some(file) => {
+            let text = std::fs::read(file).map_err(|e| format!("--process {file:?}: {e}"))?;
+            let process: oci_spec::runtime::Process =
+                serde_json::from_slice(&text).map_err(|e| format!("--process {file:?}: {e}"))?;
+            super::bundle::process_spec(&process).map_err(|e| format!("--process {file:?}: {e}"))?
+        }
+        None => {
+            let plan: super::bundle::Plan = serde_json::from_slice(
+                &std::fs::read(dir.join("plan.json"))
+                    .map_err(|e| format!("cannot read the container's plan: {e}"))?,
+            )
+            .map_err(|e| format!("bad plan: {e}"))?;
+            let mut spec = plan.boot.init_process();
+            if args.command.is_empty() {
+                return Err("exec: no command given (and no --process)".into());
+            }
+            spec.argv = args
+                .command
+                .iter()
+                .map(|a| std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str()).to_vec())
+                .collect();
+            spec.terminal = false;
+            spec
+        }
+    };
+    if let Some(cwd) = &args.cwd {
+        if !cwd.is_absolute() {
+            return Err(format!("--cwd {}: not absolute", cwd.display()));
+        }
+        spec.cwd = std::os::unix::ffi::OsStrExt::as_bytes(cwd.as_os_str()).to_vec();
+    }
+    for kv in &args.env {
+        let Some((key, _)) = kv.split_once('=') else {
+            return Err(format!("--env {kv:?}: expected KEY=VALUE"));
+        };
+        let prefix = format!("{key}=");
+        spec.env.retain(|e| !e.starts_with(prefix.as_bytes()));
+        spec.env.push(kv.as_bytes().to_vec());
+    }
+    if let Some(user) = &args.user {
+        let (uid, gid) = match user.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (user.as_str(), None),
+        };
+        spec.uid = uid
+            .parse()
+            .map_err(|_| format!("--user {user:?}: expected UID[:GID] (numbers)"))?;
+        if let Some(g) = gid {
+            spec.gid = g
+                .parse()
+                .map_err(|_| format!("--user {user:?}: expected UID[:GID] (numbers)"))?;
+        }
+    }
+    if !args.additional_gids.is_empty() {
+        spec.groups = args.additional_gids.clone();
+    }
+    if args.no_new_privs {
+        spec.no_new_privs = true;
+    }
+    if args.tty {
+        spec.terminal = true;
+    }
+    Ok(spec)
+}
+
+fn next_event(r: &mut impl BufRead) -> Result<Option<Event>, String> {
+    let mut line = String::new();
+    match r.read_line(&mut line) {
+        Ok(0) => Ok(None),
+        Ok(_) => serde_json::from_str(&line)
+            .map(Some)
+            .map_err(|e| format!("bad message from the sentry: {e}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Forwards our signals to the process and waits for its exit; returns its code.
+fn wait(sock: UnixStream, mut events: impl BufRead, set: SigSet) -> i32 {
+    if let Ok(mut writer) = sock.try_clone() {
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                while let Ok(sig) = set.wait() {
+                    if writer.write_all(&(sig as i32).to_le_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+    }
+    loop {
+        match next_event(&mut events) {
+            Ok(Some(Event::Exited { code })) => return code,
+            Ok(Some(_)) => continue,
+            Ok(None) | Err(_) => {
+                // The sandbox ended (its init exited, killing every other process).
+                eprintln!("moat: the container stopped; the process was killed");
+                return 128 + libc::SIGKILL;
+            }
+        }
+    }
+}
+
+/// `--detach`: a process of our own that stays to wait for the exec'd one (and to
+/// forward signals to it) and exits with its status. Returns its pid.
+fn spawn_waiter(sock: &UnixStream) -> Result<i32, String> {
+    let exe = crate::do_cmd::self_exe()?;
+    let fd = crate::fds::inheritable(sock).map_err(|e| e.to_string())?;
+    let child = std::process::Command::new(exe)
+        .arg("oci-exec-wait")
+        .arg("--sock-fd")
+        .arg(fd.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the exec waiter: {e}"))?;
+    Ok(child.id() as i32)
+}
+
+/// `moat oci-exec-wait` (internal): the waiter `--detach` leaves behind.
+pub fn waiter(sock_fd: i32) -> i32 {
+    let Some(fd) = crate::fds::adopt(sock_fd) else {
+        return 125;
+    };
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(*s);
+    }
+    if set.thread_block().is_err() {
+        return 125;
+    }
+    let sock = UnixStream::from(fd);
+    let Ok(reader) = sock.try_clone() else {
+        return 125;
+    };
+    wait(sock, std::io::BufReader::new(reader), set)
+}
+
+/// The sentry's side: starts `spec` with `fds` (the exec's socket, then stdin, stdout
+/// and stderr) and reports on the socket, from threads of its own.
+pub fn serve(signals: &OutsideSignals, spec: ProcessSpec, fds: Vec<OwnedFd>) {
+    let mut fds = fds.into_iter();
+    let Some(sock) = fds.next() else {
+        tracing::warn!("exec request without its socket");
+        return;
+    };
+    // A File, not a UnixStream: read(2) and write(2), which the sentry's seccomp
+    // filter allows (recv and send it does not).
+    let mut sock = std::fs::File::from(sock);
+    let stdio: Vec<Option<OwnedFd>> = fds.map(Some).collect();
+    let process = match signals.exec(&spec, stdio) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            let _ = send_event(
+                &mut sock,
+                &Event::Failed {
+                    error: e.to_string(),
+                },
+            );
+            return;
+        }
+    };
+    if send_event(&mut sock, &Event::Started { pid: process.pid() }).is_err() {
+        tracing::debug!("the exec's caller went away");
+    }
+    if let Ok(mut reader) = sock.try_clone() {
+        let p = process.clone();
+        let _ = std::thread::Builder::new()
+            .name("exec-signals".into())
+            .spawn(move || {
+                let mut sig = [0u8; 4];
+                while reader.read_exact(&mut sig).is_ok() {
+                    let signo = i32::from_le_bytes(sig);
+                    if let Err(e) = p.signal(signo) {
+                        tracing::debug!(signo, %e, "a signal for an exec'd process found no target");
+                    }
+                }
+            });
+    }
+    let _ = std::thread::Builder::new()
+        .name("exec-wait".into())
+        .spawn(move || {
+            let code = process.wait().shell_code();
+            let _ = send_event(&mut sock, &Event::Exited { code });
+        });
+}
+
+fn send_event(sock: &mut std::fs::File, event: &Event) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    // MSG_NOSIGNAL: a caller that went away must not kill the sentry with SIGPIPE.
+    crate::fds::send_with_fds(sock, &line, &[])
+}
