@@ -118,7 +118,7 @@ pub fn ask_with_fds(
     fds: &[std::os::fd::BorrowedFd<'_>],
 ) -> Result<Answer, String> {
     use std::io::BufRead;
-    let s = UnixStream::connect(dir.join("control.sock"))
+    let s = with_socket_path(dir, |path| UnixStream::connect(path))
         .map_err(|e| format!("cannot reach the container's monitor: {e}"))?;
     let mut line = serde_json::to_vec(request).map_err(|e| e.to_string())?;
     line.push(b'\n');
@@ -306,12 +306,32 @@ fn list_processes(control: &Control) -> Result<Vec<sentry::boot::ProcessInfo>, S
     serde_json::from_slice(&json).map_err(|e| e.to_string())
 }
 
+/// Runs `f` on the path of `<dir>/control.sock`, or, when that is longer than a unix
+/// socket address holds (a long `--root` and a 64-character container id), on a short
+/// path to it through /proc/self/fd and an fd of `dir`.
+fn with_socket_path<T>(
+    dir: &Path,
+    f: impl FnOnce(&Path) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    let path = dir.join("control.sock");
+    // sun_path holds 108 bytes with the terminating NUL.
+    if path.as_os_str().len() < 100 {
+        return f(&path);
+    }
+    let dir_fd = std::fs::File::open(dir)?;
+    let short = format!(
+        "/proc/self/fd/{}/control.sock",
+        std::os::fd::AsRawFd::as_raw_fd(&dir_fd)
+    );
+    f(Path::new(&short))
+}
+
 /// Answers `moat ps` and `moat kill --all` on `<dir>/control.sock`, one request per
 /// connection, from a thread of the monitor.
 fn serve_requests(dir: &Path, started: Arc<AtomicBool>, control: Control) {
     let path = dir.join("control.sock");
     let _ = std::fs::remove_file(&path);
-    let Ok(listener) = std::os::unix::net::UnixListener::bind(&path) else {
+    let Ok(listener) = with_socket_path(dir, |p| std::os::unix::net::UnixListener::bind(p)) else {
         tracing::warn!("cannot listen on {}", path.display());
         return;
     };
