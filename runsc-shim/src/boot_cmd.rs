@@ -135,7 +135,9 @@ pub fn run(args: BootArgs) -> i32 {
 /// the sentry says `R` once the sandbox is ready, waits for `S` (start), and from then on
 /// a thread serves the monitor's requests: `K` or `A` (a signal to init / to every
 /// process) followed by the signal number as a little-endian i32, and `P` (the process
-/// list), answered with a little-endian u32 length and that much JSON, and `E` (an
+/// list), answered with a little-endian u32 length and that much JSON, `Z` and `U`
+/// (pause and resume, answered `1`, or `0` for a pause some threads have not reached
+/// yet), `T` (resource use, answered as `P` is), and `E` (an
 /// exec: see `oci::exec`), which carries four fds and is followed by a little-endian u32
 /// length and that much JSON. Returns false if the monitor went away before starting
 /// the container.
@@ -169,6 +171,25 @@ fn wait_for_start(
                         let json = serde_json::to_vec(&signals.processes()).unwrap_or_default();
                         let mut reply = (json.len() as u32).to_le_bytes().to_vec();
                         reply.extend_from_slice(&json);
+                        if control.write_all(&reply).is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    b'Z' | b'U' | b'T' => {
+                        let reply = match op[0] {
+                            b'Z' => vec![if signals.pause() { b'1' } else { b'0' }],
+                            b'U' => {
+                                signals.resume();
+                                vec![b'1']
+                            }
+                            _ => {
+                                let json = serde_json::to_vec(&signals.stats()).unwrap_or_default();
+                                let mut r = (json.len() as u32).to_le_bytes().to_vec();
+                                r.extend_from_slice(&json);
+                                r
+                            }
+                        };
                         if control.write_all(&reply).is_err() {
                             break;
                         }

@@ -61,6 +61,13 @@ pub enum Command {
     Ps(PsArgs),
     /// OCI: run another process in a running container.
     Exec(ExecArgs),
+    /// OCI: pause every process of a running container.
+    Pause(IdArg),
+    /// OCI: resume a paused container.
+    Resume(IdArg),
+    /// OCI: print a container's resource use as JSON events, every --interval until it
+    /// stops (--stats: once).
+    Events(EventsArgs),
     /// OCI: write a starting config.json.
     Spec(SpecArgs),
     /// OCI: print the runtime's supported features as JSON.
@@ -128,6 +135,18 @@ pub struct ExecArgs {
     /// The command and its arguments.
     #[arg(value_name = "ARGS")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Print the statistics once and exit.
+    #[arg(long)]
+    pub stats: bool,
+    /// How often to print them: a number with a unit (ms, s, m).
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub interval: String,
+    /// The container id.
+    pub id: String,
 }
 
 #[derive(Args, Debug)]

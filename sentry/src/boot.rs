@@ -524,7 +524,57 @@ impl OutsideSignals {
     }
 }
 
+/// The sandbox's resource use, as `moat events` reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Guest threads now.
+    pub pids: usize,
+    /// Guest memory in use (the memory file's allocated pages), bytes.
+    pub memory_bytes: u64,
+    /// CPU time of the live processes and the children they have waited for: in guest
+    /// code (ns).
+    pub cpu_user_ns: u64,
+    /// The same, in the sentry working for the guest (ns).
+    pub cpu_kernel_ns: u64,
+}
+
 impl OutsideSignals {
+    /// Pauses every guest thread (OCI `pause`). Returns whether all had stopped within
+    /// two seconds (the rest stop before they run guest code again).
+    pub fn pause(&self) -> bool {
+        self.kernel
+            .freezer
+            .freeze(&self.kernel.tree, std::time::Duration::from_secs(2))
+    }
+
+    /// Lets the guest run again (OCI `resume`).
+    pub fn resume(&self) {
+        self.kernel.freezer.thaw();
+    }
+
+    /// Whether the sandbox is paused.
+    pub fn is_paused(&self) -> bool {
+        self.kernel.freezer.is_frozen()
+    }
+
+    /// The sandbox's resource use now.
+    pub fn stats(&self) -> Stats {
+        let (processes, pids) = {
+            let tree = self.kernel.tree.lock();
+            (tree.processes(), tree.thread_count())
+        };
+        let mut cpu = crate::kernel::cputime::CpuTimes::default();
+        for tg in processes {
+            cpu = cpu + tg.cpu_times() + tg.usage.lock().children.times;
+        }
+        Stats {
+            pids,
+            memory_bytes: self.kernel.memory_file.frames_in_use() * crate::platform::PAGE_SIZE,
+            cpu_user_ns: cpu.user.as_nanos() as u64,
+            cpu_kernel_ns: cpu.sys.as_nanos() as u64,
+        }
+    }
+
     /// Starts a process in the running sandbox (an OCI `exec`) with the host's `stdio`
     /// as its fds 0-2, running on a task thread of its own. Fails if the program cannot
     /// be loaded, the sandbox is ending, or the pids limit is reached (EAGAIN).

@@ -888,3 +888,73 @@ fn console_socket_gives_the_container_and_execs_a_terminal() {
         text(&out.stderr)
     );
 }
+
+/// The CPU time `moat events --stats` reports for `id`.
+fn cpu_total(env: &Env, id: &str) -> u64 {
+    let out = env.out(&["events", "--stats", id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    assert!(
+        line.starts_with("{") && line.contains("\"type\":\"stats\""),
+        "{line}"
+    );
+    assert!(line.contains(&format!("\"id\":\"{id}\"")), "{line}");
+    let at = line.find("\"total\":").expect("cpu total") + 8;
+    line[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn pause_stops_every_guest_thread_until_resume_and_events_report_use() {
+    let env = Env::new("pause");
+    env.config(&["sh", "-c", "while :; do :; done"], false);
+    let bundle = env.bundle();
+    assert!(env
+        .out(&["create", "--bundle", bundle.to_str().unwrap(), "p1"])
+        .status
+        .success());
+    // Only a running container pauses; only a paused one resumes.
+    assert!(!env.out(&["pause", "p1"]).status.success());
+    assert!(env.out(&["start", "p1"]).status.success());
+    assert!(!env.out(&["resume", "p1"]).status.success());
+    let out = env.out(&["pause", "p1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(env.status("p1"), "paused");
+    // Paused: the busy loop gets no CPU time at all.
+    let before = cpu_total(&env, "p1");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(cpu_total(&env, "p1"), before);
+    assert!(!env.out(&["exec", "p1", "true"]).status.success());
+    assert!(env.out(&["resume", "p1"]).status.success());
+    assert_eq!(env.status("p1"), "running");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cpu_total(&env, "p1") == before {
+        assert!(Instant::now() < deadline, "the guest never ran again");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A stream of events every --interval, ending when the container stops.
+    let mut events = env
+        .moat(&["events", "--interval", "50ms", "p1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(events.stdout.take().unwrap());
+    for _ in 0..2 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert!(line.contains("\"pids\":{\"current\":"), "{line}");
+    }
+    assert!(env.out(&["kill", "p1", "KILL"]).status.success());
+    assert!(events.wait().unwrap().success());
+    assert!(!env.out(&["events", "--stats", "p1"]).status.success());
+    assert!(!env
+        .out(&["events", "--interval", "0s", "p1"])
+        .status
+        .success());
+}

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::cli::{Cli, CreateArgs, DeleteArgs, KillArgs, ListArgs, PsArgs, RunArgs, SpecArgs};
+use crate::cli::{
+    Cli, CreateArgs, DeleteArgs, EventsArgs, KillArgs, ListArgs, PsArgs, RunArgs, SpecArgs,
+};
 use crate::fds::inheritable;
 use state::{Record, Status};
 
@@ -310,7 +312,7 @@ pub fn kill(cli: &Cli, args: &KillArgs) -> Outcome {
     if status == Status::Stopped {
         return Err(format!("container {} is not running", args.id));
     }
-    if args.all && status == Status::Running && sig != Signal::SIGKILL {
+    if args.all && status != Status::Created && sig != Signal::SIGKILL {
         let request = monitor::Request::Signal {
             signal: sig as i32,
             all: true,
@@ -405,6 +407,91 @@ pub fn ps(cli: &Cli, args: &PsArgs) -> Outcome {
         }
     }
     Ok(0)
+}
+
+/// `moat pause` (`pause`) and `moat resume`: no guest thread runs while paused.
+pub fn pause(cli: &Cli, id: &str, pause: bool) -> Outcome {
+    check_id(id)?;
+    let record = state::load(&cli.root, id)?;
+    let (want, request) = if pause {
+        (Status::Running, monitor::Request::Pause)
+    } else {
+        (Status::Paused, monitor::Request::Resume)
+    };
+    if record.current_status() != want {
+        return Err(format!(
+            "container {id} is {}, not {}",
+            record.current_status().name(),
+            want.name()
+        ));
+    }
+    monitor::ask(&state::dir(&cli.root, id), &request)?;
+    Ok(0)
+}
+
+/// Parses a duration as runc's --interval takes it: "5s", "100ms", "1m".
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let bad = || format!("--interval {s:?}: expected a number with ms, s or m");
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let n: u64 = s[..split].parse().map_err(|_| bad())?;
+    let d = match &s[split..] {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => return Err(bad()),
+    };
+    if d.is_zero() {
+        return Err(format!("--interval {s:?}: must be positive"));
+    }
+    Ok(d)
+}
+
+/// `moat events`: the container's resource use as runc's `stats` events, one JSON
+/// object per line.
+pub fn events(cli: &Cli, args: &EventsArgs) -> Outcome {
+    check_id(&args.id)?;
+    let interval = parse_interval(&args.interval)?;
+    let dir = state::dir(&cli.root, &args.id);
+    loop {
+        let record = state::load(&cli.root, &args.id)?;
+        match record.current_status() {
+            Status::Running | Status::Paused => {}
+            _ if !args.stats => return Ok(0),
+            other => {
+                return Err(format!(
+                    "container {} is {}, not running",
+                    args.id,
+                    other.name()
+                ))
+            }
+        }
+        let stats = match monitor::ask(&dir, &monitor::Request::Stats) {
+            Ok(a) => a.stats.unwrap_or_default(),
+            // It stopped meanwhile.
+            Err(_) if !args.stats => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let event = serde_json::json!({
+            "type": "stats",
+            "id": args.id,
+            "data": {
+                "cpu": {
+                    "usage": {
+                        "total": stats.cpu_user_ns + stats.cpu_kernel_ns,
+                        "user": stats.cpu_user_ns,
+                        "kernel": stats.cpu_kernel_ns,
+                    },
+                },
+                "memory": { "usage": { "usage": stats.memory_bytes } },
+                "pids": { "current": stats.pids },
+            },
+        });
+        println!("{event}");
+        if args.stats {
+            return Ok(0);
+        }
+        std::thread::sleep(interval);
+    }
 }
 
 /// `moat list`.

@@ -89,6 +89,12 @@ pub enum Request {
     },
     /// List the container's processes.
     Ps,
+    /// Pause every process of the container.
+    Pause,
+    /// Let them run again.
+    Resume,
+    /// The container's resource use.
+    Stats,
     /// Start `process` in the container; the request carries the exec's socket and
     /// the process's stdin, stdout and stderr (SCM_RIGHTS). See `oci::exec`.
     Exec {
@@ -104,6 +110,9 @@ pub struct Answer {
     pub error: Option<String>,
     /// For `ps`.
     pub processes: Vec<sentry::boot::ProcessInfo>,
+    /// For `stats`.
+    #[serde(default)]
+    pub stats: Option<sentry::boot::Stats>,
 }
 
 /// Sends `request` to the monitor of the container whose state directory is `dir`.
@@ -290,20 +299,54 @@ fn send_signal(control: &Control, signal: i32, all: bool) -> std::io::Result<()>
         .write_all(&msg)
 }
 
-fn list_processes(control: &Control) -> Result<Vec<sentry::boot::ProcessInfo>, String> {
+/// Sends `op` to the sentry and reads its answer: a little-endian u32 length and that
+/// much JSON.
+fn ask_sentry<T: serde::de::DeserializeOwned>(control: &Control, op: u8) -> Result<T, String> {
     let mut c = control
         .lock()
         .map_err(|_| "control channel poisoned".to_string())?;
-    c.write_all(b"P").map_err(|e| e.to_string())?;
+    c.write_all(&[op]).map_err(|e| e.to_string())?;
     let mut len = [0u8; 4];
     c.read_exact(&mut len).map_err(|e| e.to_string())?;
     let len = u32::from_le_bytes(len) as usize;
     if len > 16 << 20 {
-        return Err("process list too large".into());
+        return Err("answer too large".into());
     }
     let mut json = vec![0u8; len];
     c.read_exact(&mut json).map_err(|e| e.to_string())?;
     serde_json::from_slice(&json).map_err(|e| e.to_string())
+}
+
+/// Pauses (`Z`) or resumes (`U`) the sandbox, and records the new state.
+fn pause_or_resume(control: &Control, dir: &Path, pause: bool) -> Result<(), String> {
+    let mut c = control
+        .lock()
+        .map_err(|_| "control channel poisoned".to_string())?;
+    c.write_all(if pause { b"Z" } else { b"U" })
+        .map_err(|e| e.to_string())?;
+    let mut ack = [0u8; 1];
+    c.read_exact(&mut ack).map_err(|e| e.to_string())?;
+    if ack[0] == b'0' {
+        tracing::warn!("some guest threads had not stopped yet when pause returned");
+    }
+    let (root, id) = state_location(dir)?;
+    state::update(&root, &id, |r| {
+        r.status = if pause {
+            Status::Paused
+        } else {
+            Status::Running
+        }
+    })
+}
+
+/// The state root and container id of state directory `dir`.
+fn state_location(dir: &Path) -> Result<(std::path::PathBuf, String), String> {
+    let id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or("bad state directory")?;
+    let root = dir.parent().ok_or("bad state directory")?.to_path_buf();
+    Ok((root, id))
 }
 
 /// Runs `f` on the path of `<dir>/control.sock`, or, when that is longer than a unix
@@ -330,8 +373,9 @@ fn with_socket_path<T>(
 /// connection, from a thread of the monitor.
 fn serve_requests(dir: &Path, started: Arc<AtomicBool>, control: Control) {
     let path = dir.join("control.sock");
+    let dir = dir.to_path_buf();
     let _ = std::fs::remove_file(&path);
-    let Ok(listener) = with_socket_path(dir, |p| std::os::unix::net::UnixListener::bind(p)) else {
+    let Ok(listener) = with_socket_path(&dir, |p| std::os::unix::net::UnixListener::bind(p)) else {
         tracing::warn!("cannot listen on {}", path.display());
         return;
     };
@@ -340,7 +384,7 @@ fn serve_requests(dir: &Path, started: Arc<AtomicBool>, control: Control) {
         .spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let answer = answer_one(&conn, &started, &control);
+                let answer = answer_one(&conn, &dir, &started, &control);
                 let mut line = serde_json::to_vec(&answer).unwrap_or_default();
                 line.push(b'\n');
                 let _ = (&conn).write_all(&line);
@@ -392,7 +436,7 @@ fn exec_in_sentry(
     crate::fds::send_with_fds(&*c, &msg, &borrowed).map_err(|e| e.to_string())
 }
 
-fn answer_one(conn: &UnixStream, started: &AtomicBool, control: &Control) -> Answer {
+fn answer_one(conn: &UnixStream, dir: &Path, started: &AtomicBool, control: &Control) -> Answer {
     let request = read_request(conn);
     let result = match request {
         Err(e) => Err(format!("bad request: {e}")),
@@ -400,7 +444,23 @@ fn answer_one(conn: &UnixStream, started: &AtomicBool, control: &Control) -> Ans
         Ok((Request::Signal { signal, all }, _)) => send_signal(control, signal, all)
             .map(|()| Vec::new())
             .map_err(|e| e.to_string()),
-        Ok((Request::Ps, _)) => list_processes(control),
+        Ok((Request::Ps, _)) => ask_sentry(control, b'P'),
+        Ok((Request::Pause, _)) => pause_or_resume(control, dir, true).map(|()| Vec::new()),
+        Ok((Request::Resume, _)) => pause_or_resume(control, dir, false).map(|()| Vec::new()),
+        Ok((Request::Stats, _)) => {
+            return match ask_sentry(control, b'T') {
+                Ok(stats) => Answer {
+                    error: None,
+                    processes: Vec::new(),
+                    stats: Some(stats),
+                },
+                Err(e) => Answer {
+                    error: Some(e),
+                    processes: Vec::new(),
+                    stats: None,
+                },
+            }
+        }
         Ok((Request::Exec { process }, fds)) => {
             exec_in_sentry(control, &process, &fds).map(|()| Vec::new())
         }
@@ -409,10 +469,12 @@ fn answer_one(conn: &UnixStream, started: &AtomicBool, control: &Control) -> Ans
         Ok(processes) => Answer {
             error: None,
             processes,
+            stats: None,
         },
         Err(e) => Answer {
             error: Some(e),
             processes: Vec::new(),
+            stats: None,
         },
     }
 }

@@ -19,6 +19,8 @@ pub enum Status {
     Created,
     /// The guest is running.
     Running,
+    /// The guest is paused (`moat pause`).
+    Paused,
     /// The guest has exited (or the sandbox died).
     Stopped,
 }
@@ -29,6 +31,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }

@@ -8,6 +8,7 @@ pub mod clone;
 pub mod cputime;
 pub mod creds;
 pub mod fd_table;
+pub mod freezer;
 pub mod fs_context;
 pub mod fsops;
 pub mod futex;
@@ -95,6 +96,8 @@ pub struct Kernel {
     pub tree: Mutex<process::ProcessTree>,
     /// The sandbox's devpts (set at boot; mount(2) of "devpts" mounts it again).
     pub devpts: std::sync::OnceLock<Arc<crate::fs::tty::devpts::DevPts>>,
+    /// Pauses every guest thread (OCI pause/resume).
+    pub freezer: freezer::Freezer,
     shutting_down: std::sync::atomic::AtomicBool,
     init_status: Mutex<Option<task::ExitStatus>>,
     init_done: parking_lot::Condvar,
@@ -121,6 +124,7 @@ impl Kernel {
             futexes: futex::Futexes::default(),
             tree: Mutex::default(),
             devpts: std::sync::OnceLock::new(),
+            freezer: freezer::Freezer::default(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             init_status: Mutex::new(None),
             init_done: parking_lot::Condvar::new(),

@@ -637,6 +637,11 @@ impl Task {
                 debug!(tid = self.tid, ?status, "task exits");
                 return self.exit_and_notify(status);
             }
+            // A paused sandbox runs no guest code; what arrived meanwhile is handled
+            // before going on.
+            if self.kernel.freezer.park_if_frozen() {
+                continue;
+            }
             let space = self.mm.address_space().clone();
             self.install_interrupter(&space);
             self.shared.cpu.enter_guest();
