@@ -72,6 +72,10 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
         return Err(format!("--cwd {}: must be an absolute path", cwd.display()));
     }
     Ok(BootConfig {
+        domainname: None,
+        masked_paths: Vec::new(),
+        readonly_paths: Vec::new(),
+        oom_score_adj: None,
         argv: args.command.iter().map(|a| a.as_bytes().to_vec()).collect(),
         env,
         cwd: cwd.as_os_str().as_bytes().to_vec(),

@@ -69,6 +69,19 @@ pub struct BootConfig {
     /// the sandbox's init (`moat do --tty`).
     #[serde(default)]
     pub tty: bool,
+    /// The sandbox's NIS domain name (default "(none)").
+    #[serde(default)]
+    pub domainname: Option<String>,
+    /// Paths hidden from the guest (an OCI config's maskedPaths): a directory gets an
+    /// empty read-only tmpfs over it, anything else /dev/null. Missing ones are skipped.
+    #[serde(default)]
+    pub masked_paths: Vec<String>,
+    /// Paths made read-only (readonlyPaths): each is bind-mounted on itself read-only.
+    #[serde(default)]
+    pub readonly_paths: Vec<String>,
+    /// The first process's /proc/[pid]/oom_score_adj (-1000..=1000).
+    #[serde(default)]
+    pub oom_score_adj: Option<i32>,
 }
 
 /// A mount the configuration asks for (an OCI config's `mounts`).
@@ -154,6 +167,9 @@ pub struct ProcessSpec {
     /// session of its own).
     #[serde(default)]
     pub terminal: bool,
+    /// Its /proc/[pid]/oom_score_adj.
+    #[serde(default)]
+    pub oom_score_adj: Option<i32>,
 }
 
 impl BootConfig {
@@ -170,6 +186,7 @@ impl BootConfig {
             no_new_privs: self.no_new_privs,
             umask: self.umask,
             terminal: self.tty,
+            oom_score_adj: self.oom_score_adj,
         }
     }
 }
@@ -295,7 +312,10 @@ pub fn prepare(
 
     let uts = Uts {
         hostname: config.hostname.clone(),
-        domainname: "(none)".to_string(),
+        domainname: config
+            .domainname
+            .clone()
+            .unwrap_or_else(|| "(none)".to_string()),
     };
     let kernel = Kernel::new(
         platform,
@@ -326,6 +346,12 @@ pub fn prepare(
 
     for m in &config.mounts {
         mount_configured(&kernel, &client, m, config.pids_limit)?;
+    }
+    for p in &config.readonly_paths {
+        make_read_only(&kernel.mounts, p);
+    }
+    for p in &config.masked_paths {
+        mask(&kernel.mounts, &kernel.memory_file, p);
     }
 
     let (files, tty) = stdio_files(&kernel, stdio, config.tty)?;
@@ -755,6 +781,56 @@ fn mount_at(
     Some(mounts.mount(&dir, root, fs_type, fs_type.to_string(), flags))
 }
 
+/// What absolute path `at` names in the sandbox (following symlinks), if anything.
+fn path_at(mounts: &Arc<MountNamespace>, at: &str) -> Option<crate::vfs::Path> {
+    let root = mounts.root();
+    let resolver = Resolver {
+        mounts,
+        root: &root,
+        creds: None,
+    };
+    resolver.resolve(&root, at.as_bytes(), true).ok()
+}
+
+/// readonlyPaths: `at` bind-mounted on itself (with what is mounted below it),
+/// read-only.
+fn make_read_only(mounts: &Arc<MountNamespace>, at: &str) {
+    let Some(path) = path_at(mounts, at) else {
+        return;
+    };
+    let mount = mounts.bind(&path, &path, true);
+    let mut flags = mount.flags();
+    flags.read_only = true;
+    mount.set_flags(flags);
+}
+
+/// maskedPaths: `at` hidden under an empty read-only tmpfs (a directory) or /dev/null.
+fn mask(mounts: &Arc<MountNamespace>, mf: &Arc<MemoryFile>, at: &str) {
+    let Some(path) = path_at(mounts, at) else {
+        return;
+    };
+    let flags = MountFlags {
+        read_only: true,
+        no_exec: true,
+        no_suid: true,
+        no_dev: true,
+    };
+    if path.file_type() == FileType::Directory {
+        let fs = TmpFs::new_root(
+            mf.clone(),
+            TmpfsLimits::default(),
+            NewOwner {
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+            },
+        );
+        mounts.mount(&path, fs, "tmpfs", "tmpfs".to_string(), flags);
+    } else if let Some(null) = path_at(mounts, "/dev/null") {
+        mounts.bind(&path, &null, false).set_flags(flags);
+    }
+}
+
 /// The directory at absolute path `at` in the root filesystem, if there is one.
 fn dir_at(mounts: &Arc<MountNamespace>, at: &str) -> Option<crate::vfs::Path> {
     let root = mounts.root();
@@ -911,6 +987,13 @@ fn new_process(
                 *l = crate::abi::Rlimit { cur, max };
             }
         }
+    }
+    if let Some(adj) = spec.oom_score_adj {
+        let adj = adj.clamp(-1000, 1000) as i16;
+        *task.tg.oom_score_adj.lock() = crate::kernel::OomScoreAdj {
+            value: adj,
+            min: adj.min(0),
+        };
     }
     kernel.tree.lock().add_process(task.tg.clone(), 0, 0);
     if let Some(t) = tty {

@@ -958,3 +958,57 @@ fn pause_stops_every_guest_thread_until_resume_and_events_report_use() {
         .status
         .success());
 }
+
+#[test]
+fn masked_and_readonly_paths_sysctls_and_oom_score_adj_are_honoured() {
+    let env = Env::new("masked");
+    let rootfs = env.bundle().join("rootfs");
+    fs::create_dir_all(rootfs.join("srv/secret")).unwrap();
+    fs::write(rootfs.join("srv/secret/key"), "hidden\n").unwrap();
+    let write_config = |linux: &str| {
+        let script = "cat /etc/motd; ls /srv/secret; touch /srv/secret/x || echo masked dir is read-only; \
+                      echo h > /proc/sys/kernel/hostname || echo /proc/sys is read-only; \
+                      cat /proc/sys/kernel/domainname /proc/self/oom_score_adj; touch /tmp/ok && echo root writable";
+        fs::write(
+            env.bundle().join("config.json"),
+            format!(
+                r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":["sh","-c",{script:?}],
+"env":["PATH=/bin"],"cwd":"/","oomScoreAdj":100}},"root":{{"path":"rootfs","readonly":false}},
+"linux":{linux}}}"#
+            ),
+        )
+        .unwrap();
+    };
+    write_config(
+        r#"{"maskedPaths":["/etc/motd","/srv/secret","/proc/kcore","/no/such"],
+"readonlyPaths":["/proc/sys","/no/such/either"],
+"sysctl":{"kernel.domainname":"example.org","net.core.somaxconn":"1024","kernel.shmmax":"4096"}}"#,
+    );
+    let bundle = env.bundle();
+    let out = env.out(&["run", "--bundle", bundle.to_str().unwrap(), "m1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "masked dir is read-only\n/proc/sys is read-only\nexample.org\n100\nroot writable\n"
+    );
+    // The host's files are untouched by the masks.
+    assert_eq!(
+        fs::read_to_string(rootfs.join("srv/secret/key")).unwrap(),
+        "hidden\n"
+    );
+    // Sysctls a container has no copy of, and kernel.hostname, are refused.
+    for bad in [
+        r#"{"sysctl":{"vm.swappiness":"10"}}"#,
+        r#"{"sysctl":{"kernel.hostname":"x"}}"#,
+    ] {
+        write_config(bad);
+        let out = env.out(&["run", "--bundle", bundle.to_str().unwrap(), "m2"]);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("sysctl"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(!env.root().join("m2").exists());
+    }
+}

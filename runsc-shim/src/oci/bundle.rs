@@ -87,7 +87,25 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         };
         ensure_destination(&rootfs, &m.destination, is_dir)?;
     }
+    let linux = spec.linux().as_ref();
+    let (domainname, sysctl_hostname) =
+        sysctls(spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()))
+            .map_err(|e| format!("{}: {e}", config.display()))?;
+    if sysctl_hostname {
+        return Err(format!(
+            "{}: linux.sysctl kernel.hostname conflicts with the hostname field",
+            config.display()
+        ));
+    }
     let boot = BootConfig {
+        domainname: spec.domainname().clone().or(domainname),
+        masked_paths: linux
+            .and_then(|l| l.masked_paths().clone())
+            .unwrap_or_default(),
+        readonly_paths: linux
+            .and_then(|l| l.readonly_paths().clone())
+            .unwrap_or_default(),
+        oom_score_adj: ps.oom_score_adj,
         argv: ps.argv,
         env: ps.env,
         cwd: ps.cwd,
@@ -174,7 +192,47 @@ pub fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec,
         no_new_privs: process.no_new_privileges().unwrap_or(false),
         umask: user.umask(),
         terminal: process.terminal().unwrap_or(false),
+        oom_score_adj: process.oom_score_adj(),
     })
+}
+
+/// linux.sysctl: as runc, only the sysctls a container has its own copy of (SysV IPC,
+/// mqueue, the UTS names, the network); others are refused. kernel.domainname sets the
+/// sandbox's domain name (returned); the IPC, mqueue and network ones are accepted but
+/// change nothing yet (the sandbox has no SysV IPC or network tunables). The bool says
+/// whether kernel.hostname was given (the caller refuses it: the hostname field sets
+/// it).
+fn sysctls(
+    map: Option<&std::collections::HashMap<String, String>>,
+) -> Result<(Option<String>, bool), String> {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let mut domainname = None;
+    let mut hostname = false;
+    for (key, value) in map.into_iter().flatten() {
+        let key = key.replace('/', ".");
+        match key.as_str() {
+            "kernel.domainname" => domainname = Some(value.clone()),
+            "kernel.hostname" => hostname = true,
+            k if IPC.contains(&k) || k.starts_with("fs.mqueue.") || k.starts_with("net.") => {
+                tracing::debug!(key = k, value, "sysctl accepted without effect");
+            }
+            k => {
+                return Err(format!(
+                    "linux.sysctl {k}: not a sysctl a container has its own copy of"
+                ))
+            }
+        }
+    }
+    Ok((domainname, hostname))
 }
 
 /// A bind mount's source (absolute) and whether it is writable.
