@@ -305,6 +305,11 @@ pub struct DoArgs {
     /// fail with EAGAIN beyond it).
     #[arg(long, default_value_t = sentry::kernel::DEFAULT_PIDS_LIMIT, value_name = "N")]
     pub pids_limit: usize,
+    /// The most memory the sandbox's processes may use at once (bytes, or with a k, m
+    /// or g suffix); beyond it the process with the most memory is killed, as by a
+    /// memory cgroup's OOM killer.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
     /// Bind the host's HOST (a directory or a file) at GUEST in the sandbox, writable
     /// unless `:ro` is given; GUEST must exist in the root (repeatable).
     #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]")]

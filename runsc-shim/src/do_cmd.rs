@@ -72,6 +72,12 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
         return Err(format!("--cwd {}: must be an absolute path", cwd.display()));
     }
     Ok(BootConfig {
+        memory_limit: args
+            .memory_limit
+            .as_deref()
+            .map(crate::oci::bundle::parse_size)
+            .transpose()
+            .map_err(|e| format!("--memory-limit: {e}"))?,
         domainname: None,
         masked_paths: Vec::new(),
         readonly_paths: Vec::new(),

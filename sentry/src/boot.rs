@@ -82,6 +82,10 @@ pub struct BootConfig {
     /// The first process's /proc/[pid]/oom_score_adj (-1000..=1000).
     #[serde(default)]
     pub oom_score_adj: Option<i32>,
+    /// The most guest memory (bytes) in use at once; beyond it the OOM killer kills
+    /// the process with the most resident memory.
+    #[serde(default)]
+    pub memory_limit: Option<u64>,
 }
 
 /// A mount the configuration asks for (an OCI config's `mounts`).
@@ -273,6 +277,9 @@ pub fn prepare(
     let read_only = config.root != RootMode::WriteThrough;
     let lower = GoferFs::new_root(client.clone(), root_handle, root_stat, read_only);
     let memory_file = Arc::new(MemoryFile::new().map_err(BootError::Kernel)?);
+    if let Some(limit) = config.memory_limit {
+        memory_file.set_limit(limit);
+    }
     let mounts = match config.root {
         RootMode::ReadOnly => {
             let flags = MountFlags {
@@ -334,7 +341,7 @@ pub fn prepare(
     mount_at(
         &kernel.mounts,
         "/sys",
-        crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig::for_sandbox(config.pids_limit)),
+        crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig::for_sandbox(&kernel)),
         "sysfs",
         MountFlags {
             read_only: true,
@@ -345,7 +352,7 @@ pub fn prepare(
     );
 
     for m in &config.mounts {
-        mount_configured(&kernel, &client, m, config.pids_limit)?;
+        mount_configured(&kernel, &client, m)?;
     }
     for p in &config.readonly_paths {
         make_read_only(&kernel.mounts, p);
@@ -562,6 +569,12 @@ pub struct Stats {
     pub cpu_user_ns: u64,
     /// The same, in the sentry working for the guest (ns).
     pub cpu_kernel_ns: u64,
+    /// The memory limit in bytes, if any.
+    #[serde(default)]
+    pub memory_limit: Option<u64>,
+    /// Processes killed because the memory limit was reached.
+    #[serde(default)]
+    pub oom_kills: u64,
 }
 
 impl OutsideSignals {
@@ -598,6 +611,11 @@ impl OutsideSignals {
             memory_bytes: self.kernel.memory_file.frames_in_use() * crate::platform::PAGE_SIZE,
             cpu_user_ns: cpu.user.as_nanos() as u64,
             cpu_kernel_ns: cpu.sys.as_nanos() as u64,
+            memory_limit: self.kernel.memory_file.limit(),
+            oom_kills: self
+                .kernel
+                .oom_kills
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -692,7 +710,6 @@ fn mount_configured(
     kernel: &Arc<Kernel>,
     client: &Arc<gofer::Client>,
     m: &MountSpec,
-    pids_limit: usize,
 ) -> Result<(), BootError> {
     let fail = |reason: String| BootError::Mount {
         destination: m.destination.clone(),
@@ -759,7 +776,7 @@ fn mount_configured(
             return Ok(());
         }
         MountKind::Sysfs => (
-            crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig::for_sandbox(pids_limit)),
+            crate::fs::sys::new_sysfs(&crate::fs::sys::SysConfig::for_sandbox(kernel)),
             "sysfs",
             "sysfs".to_string(),
         ),

@@ -27,12 +27,21 @@ pub fn uname(task: &mut Task, buf: u64) -> Result<u64> {
 }
 
 pub fn sysinfo(task: &mut Task, buf: u64) -> Result<u64> {
+    // The sandbox's own memory: its limit (or the host's RAM) and what it uses.
     let host = nix::sys::sysinfo::sysinfo()?;
+    let mf = &task.kernel.memory_file;
+    let used = mf.frames_in_use() * 4096;
+    let total = mf
+        .limit()
+        .unwrap_or(u64::MAX)
+        .min(host.ram_total())
+        .max(used);
+    let procs = task.kernel.tree.lock().processes().len();
     let info = Sysinfo {
         uptime: (task.kernel.uptime_ns() / 1_000_000_000) as i64,
-        totalram: host.ram_total(),
-        freeram: host.ram_unused(),
-        procs: 1,
+        totalram: total,
+        freeram: total - used,
+        procs: procs.min(u16::MAX as usize) as u16,
         mem_unit: 1,
         ..Default::default()
     };

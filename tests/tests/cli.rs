@@ -225,3 +225,25 @@ fn volume_option_binds_host_directories_and_files() {
     assert!(bad.stderr.contains("HOST:GUEST"), "{}", bad.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// --memory-limit: the sandbox's processes together get at most that much memory; the
+// OOM killer takes the biggest process beyond it (the shell that started it lives on),
+// and /proc/meminfo, sysinfo (free) and the cgroup view show the limit.
+#[test]
+fn memory_limit_oom_kills_the_biggest_process_and_is_shown_inside() {
+    let hog = guest("memhog", Static);
+    let hog = hog.to_str().unwrap();
+    let script = format!(
+        "{hog} 16; echo status $?; {hog} 200; echo status $?; \
+         grep MemTotal /proc/meminfo; cat /sys/fs/cgroup/memory.max; free | grep Mem: | tr -s ' ' | cut -d' ' -f2"
+    );
+    let out = run_moat_cli(&["do", "--memory-limit", "64m", "/bin/sh", "-c", &script]);
+    assert_eq!(out.status, 0, "stderr:\n{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "done\nstatus 0\nstatus 137\nMemTotal:          65536 kB\n67108864\n65536\n"
+    );
+    let out = run_moat_cli(&["do", "--memory-limit", "lots", "/bin/true"]);
+    assert_ne!(out.status, 0);
+    assert!(out.stderr.contains("--memory-limit"), "{}", out.stderr);
+}

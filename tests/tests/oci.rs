@@ -1012,3 +1012,40 @@ fn masked_and_readonly_paths_sysctls_and_oom_score_adj_are_honoured() {
         assert!(!env.root().join("m2").exists());
     }
 }
+
+#[test]
+fn memory_limit_oom_kills_inside_and_events_report_it() {
+    let env = Env::new("memlimit");
+    let rootfs = env.bundle().join("rootfs");
+    fs::copy(
+        moat_tests::guest("memhog", moat_tests::Linkage::Static),
+        rootfs.join("bin/memhog"),
+    )
+    .unwrap();
+    fs::write(
+        env.bundle().join("config.json"),
+        r#"{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},
+"args":["sh","-c","memhog 200; echo status $?; cat /sys/fs/cgroup/memory.max; sleep 1000"],
+"env":["PATH=/bin"],"cwd":"/"},"root":{"path":"rootfs","readonly":true},
+"linux":{"resources":{"memory":{"limit":67108864}}}}"#,
+    )
+    .unwrap();
+    let bundle = env.bundle();
+    let out_file = env.dir.join("memlimit.out");
+    let status = env
+        .moat(&["create", "--bundle", bundle.to_str().unwrap(), "m1"])
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out_file).unwrap())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(env.out(&["start", "m1"]).status.success());
+    assert_eq!(
+        wait_for_file(&out_file, "67108864\n"),
+        "status 137\n67108864\n"
+    );
+    let stats = text(&env.out(&["events", "--stats", "m1"]).stdout);
+    assert!(stats.contains("\"oom_kills\":1"), "{stats}");
+    assert!(stats.contains("\"limit\":67108864"), "{stats}");
+}

@@ -79,6 +79,15 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         .map(|p| p.limit())
         .filter(|&l| l > 0)
         .map_or(sentry::kernel::DEFAULT_PIDS_LIMIT, |l| l as usize);
+    // linux.resources.memory.limit: bytes; 0 or negative is no limit.
+    let memory_limit = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.limit())
+        .filter(|&l| l > 0)
+        .map(|l| l as u64);
     let (mounts, binds) = mounts(&spec)?;
     for m in &mounts {
         let is_dir = match m.kind {
@@ -98,6 +107,7 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         ));
     }
     let boot = BootConfig {
+        memory_limit,
         domainname: spec.domainname().clone().or(domainname),
         masked_paths: linux
             .and_then(|l| l.masked_paths().clone())
@@ -303,8 +313,9 @@ fn option_value<'a>(options: &'a [String], key: &str) -> Option<&'a str> {
         .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
 }
 
-/// A tmpfs `size=`: bytes, or with a k/m/g suffix (a % of RAM is not supported).
-fn parse_size(v: &str) -> Result<u64, String> {
+/// A size: bytes, or with a k/m/g suffix (a tmpfs `size=`; a % of RAM is not
+/// supported).
+pub fn parse_size(v: &str) -> Result<u64, String> {
     let (digits, mult) = match v.char_indices().last() {
         Some((i, 'k' | 'K')) => (&v[..i], 1 << 10),
         Some((i, 'm' | 'M')) => (&v[..i], 1 << 20),
@@ -315,7 +326,7 @@ fn parse_size(v: &str) -> Result<u64, String> {
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("tmpfs size={v:?}"))
+        .ok_or_else(|| format!("bad size {v:?} (bytes, or with a k, m or g suffix)"))
 }
 
 /// Makes a mount's destination in the root filesystem if it is missing, as runc does:

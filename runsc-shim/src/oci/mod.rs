@@ -452,6 +452,7 @@ pub fn events(cli: &Cli, args: &EventsArgs) -> Outcome {
     check_id(&args.id)?;
     let interval = parse_interval(&args.interval)?;
     let dir = state::dir(&cli.root, &args.id);
+    let mut oom_kills = None;
     loop {
         let record = state::load(&cli.root, &args.id)?;
         match record.current_status() {
@@ -482,10 +483,21 @@ pub fn events(cli: &Cli, args: &EventsArgs) -> Outcome {
                         "kernel": stats.cpu_kernel_ns,
                     },
                 },
-                "memory": { "usage": { "usage": stats.memory_bytes } },
+                "memory": {
+                    "usage": {
+                        "usage": stats.memory_bytes,
+                        "limit": stats.memory_limit.unwrap_or(u64::MAX),
+                    },
+                    "oom_kills": stats.oom_kills,
+                },
                 "pids": { "current": stats.pids },
             },
         });
+        // Processes the OOM killer took since the last look, as runc's `oom` events.
+        if oom_kills.is_some_and(|seen| stats.oom_kills > seen) {
+            println!("{}", serde_json::json!({ "type": "oom", "id": args.id }));
+        }
+        oom_kills = Some(stats.oom_kills);
         println!("{event}");
         if args.stats {
             return Ok(0);

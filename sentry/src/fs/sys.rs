@@ -13,14 +13,17 @@ pub struct SysConfig {
     pub cpus: usize,
     /// The sandbox's task limit (pids.max).
     pub pids_limit: usize,
+    /// The sandbox's memory limit in bytes (memory.max), if any.
+    pub memory_limit: Option<u64>,
 }
 
 impl SysConfig {
-    /// The sandbox's: every host CPU it may run on, and its task limit.
-    pub fn for_sandbox(pids_limit: usize) -> SysConfig {
+    /// The sandbox's: every host CPU it may run on, its task and memory limits.
+    pub fn for_sandbox(kernel: &crate::kernel::Kernel) -> SysConfig {
         SysConfig {
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            pids_limit,
+            pids_limit: kernel.options.pids_limit,
+            memory_limit: kernel.memory_file.limit(),
         }
     }
 }
@@ -65,7 +68,14 @@ pub fn new_sysfs(config: &SysConfig) -> Arc<dyn Inode> {
     let cgroup = dir(vec![
         ("cgroup.controllers", file("cpu memory pids\n".to_string())),
         ("cpu.max", file("max 100000\n".to_string())),
-        ("memory.max", file("max\n".to_string())),
+        (
+            "memory.max",
+            file(
+                config
+                    .memory_limit
+                    .map_or("max\n".to_string(), |b| format!("{b}\n")),
+            ),
+        ),
         ("pids.max", file(format!("{}\n", config.pids_limit))),
     ]);
     dir(vec![

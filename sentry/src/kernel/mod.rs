@@ -27,7 +27,7 @@ pub mod time;
 pub mod timer;
 pub mod wait;
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -98,6 +98,8 @@ pub struct Kernel {
     pub devpts: std::sync::OnceLock<Arc<crate::fs::tty::devpts::DevPts>>,
     /// Pauses every guest thread (OCI pause/resume).
     pub freezer: freezer::Freezer,
+    /// Processes the OOM killer has killed (the memory limit was reached).
+    pub oom_kills: AtomicU64,
     shutting_down: std::sync::atomic::AtomicBool,
     init_status: Mutex<Option<task::ExitStatus>>,
     init_done: parking_lot::Condvar,
@@ -125,6 +127,7 @@ impl Kernel {
             tree: Mutex::default(),
             devpts: std::sync::OnceLock::new(),
             freezer: freezer::Freezer::default(),
+            oom_kills: AtomicU64::new(0),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             init_status: Mutex::new(None),
             init_done: parking_lot::Condvar::new(),
@@ -158,6 +161,54 @@ impl Kernel {
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
+    }
+
+    /// The memory limit is reached (a page fault of process `faulting` could not get
+    /// memory): kills the process with the most resident memory, weighted by its
+    /// oom_score_adj, as the memory cgroup's OOM killer does (-1000 exempts a process),
+    /// and waits a little for it to go. Returns false if no process could be killed.
+    pub fn out_of_memory(&self, faulting: i32) -> bool {
+        let limit_pages = self
+            .memory_file
+            .limit()
+            .map_or(u64::MAX, |b| b / crate::platform::PAGE_SIZE) as i64;
+        let processes = self.tree.lock().processes();
+        let victim = processes
+            .into_iter()
+            .filter_map(|tg| {
+                let adj = tg.oom_score_adj.lock().value as i64;
+                if adj <= -1000 || tg.tasks.lock().is_empty() {
+                    return None;
+                }
+                let badness = tg.resident_pages() as i64 + adj * limit_pages / 1000;
+                Some((badness, tg))
+            })
+            .max_by_key(|(badness, tg)| (*badness, tg.tgid));
+        let Some((_, victim)) = victim else {
+            return false;
+        };
+        tracing::warn!(
+            pid = victim.tgid,
+            resident_pages = victim.resident_pages(),
+            "memory limit reached: the OOM killer kills a process"
+        );
+        self.oom_kills.fetch_add(1, Ordering::Relaxed);
+        victim.send_signal(signal::SigInfo::kernel(libc::SIGKILL));
+        if victim.tgid != faulting {
+            // Its memory goes back as its threads end.
+            let waiter = Arc::new(wait::Waiter::default());
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            loop {
+                waiter.prepare();
+                let _registration = victim.exited.register(&waiter);
+                if victim.tasks.lock().is_empty()
+                    || waiter.sleep(Some(deadline)) == wait::WakeReason::TimedOut
+                {
+                    break;
+                }
+            }
+        }
+        true
     }
 
     /// Records that the sandbox's init process exited (its last thread did).

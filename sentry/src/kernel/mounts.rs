@@ -265,7 +265,7 @@ impl Task {
                         return Err(errno!(EINVAL));
                     }
                 }
-                let config = SysConfig::for_sandbox(self.kernel.options.pids_limit);
+                let config = SysConfig::for_sandbox(&self.kernel);
                 (new_sysfs(&config), "sysfs")
             }
             b"devpts" => {

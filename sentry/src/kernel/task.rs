@@ -148,6 +148,15 @@ impl ThreadGroup {
         })
     }
 
+    /// Pages of the memory file its address space holds (0 once it has none).
+    pub fn resident_pages(&self) -> u64 {
+        let tasks = self.tasks.lock();
+        tasks
+            .iter()
+            .find_map(|t| t.view.lock().as_ref().map(|v| v.mm.resident_pages()))
+            .unwrap_or(0)
+    }
+
     /// The CPU time of every thread the process has had.
     pub fn cpu_times(&self) -> CpuTimes {
         let tasks = self.tasks.lock();
@@ -684,6 +693,12 @@ impl Task {
                     match self.mm.handle_fault(addr, code) {
                         Ok(None) => {}
                         Ok(Some(sig)) => self.force_signal(sig),
+                        // The memory limit: the OOM killer makes room (or kills this
+                        // process), and the access is tried again.
+                        Err(e)
+                            if e == errno!(ENOMEM)
+                                && self.kernel.memory_file.limit().is_some()
+                                && self.kernel.out_of_memory(self.tg.tgid) => {}
                         Err(e) => {
                             warn!(tid = self.tid, addr, "fault could not be resolved: {e:?}");
                             self.force_signal(FaultSignal {

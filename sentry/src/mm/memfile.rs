@@ -34,6 +34,8 @@ struct Allocator {
     refs: Vec<u32>,
     /// Frames currently allocated.
     in_use: u64,
+    /// The most frames that may be allocated at once (the sandbox's memory limit).
+    limit: u64,
 }
 
 /// The sentry's memory file.
@@ -78,6 +80,7 @@ impl MemoryFile {
                 next: 0,
                 free: BTreeMap::new(),
                 refs: Vec::new(),
+                limit: u64::MAX,
                 in_use: 0,
             }),
         })
@@ -89,8 +92,12 @@ impl MemoryFile {
     }
 
     /// Allocates `count` contiguous zeroed frames, each with one reference.
+    /// ENOMEM beyond the memory limit.
     pub fn allocate(&self, count: u64) -> Result<Frame> {
         let mut a = self.alloc.lock();
+        if a.in_use.saturating_add(count) > a.limit {
+            bail!(ENOMEM, "the sandbox's memory limit is reached");
+        }
         let found = a
             .free
             .iter()
@@ -190,6 +197,17 @@ impl MemoryFile {
     /// Frames allocated right now (for accounting and tests).
     pub fn frames_in_use(&self) -> u64 {
         self.alloc.lock().in_use
+    }
+
+    /// Limits the memory allocated at once to `bytes` (rounded down to whole pages).
+    pub fn set_limit(&self, bytes: u64) {
+        self.alloc.lock().limit = bytes / PAGE_SIZE;
+    }
+
+    /// The memory limit in bytes, if there is one.
+    pub fn limit(&self) -> Option<u64> {
+        let l = self.alloc.lock().limit;
+        (l != u64::MAX).then(|| l * PAGE_SIZE)
     }
 
     fn release(&self, a: &mut Allocator, start: Frame, len: u64) {

@@ -143,7 +143,8 @@ pub(super) fn sys_file(fs: &ProcFs, what: SysFile) -> Result<Vec<u8>> {
         }
         SysFile::MemInfo => {
             let used = kernel.memory_file.frames_in_use() * PAGE_SIZE;
-            let total = fs.mem_total.max(used);
+            let limit = kernel.memory_file.limit().unwrap_or(u64::MAX);
+            let total = fs.mem_total.min(limit).max(used);
             let free = total - used;
             let kb = |b: u64| b / 1024;
             let rows = [
