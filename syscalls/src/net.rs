@@ -518,6 +518,13 @@ fn do_recvmsg(task: &mut Task, file: &File, msg_addr: u64, flags: i32) -> Result
     }
     let iovs = message_iovecs(task, msg.iov, msg.iovlen)?;
     let total = iovs.iter().map(|v| v.len as usize).sum::<usize>();
+    // A buffer the guest cannot write is EFAULT before anything is taken from the queue.
+    if iovs
+        .iter()
+        .any(|v| v.len > 0 && task.mm.writable_prefix(v.base, v.len as usize) < v.len as usize)
+    {
+        bail!(EFAULT);
+    }
     let mut got = sock(file).recv(recv_request(file, total, flags))?;
     scatter(task, &iovs, &got.data)?;
     if msg.name != 0 {

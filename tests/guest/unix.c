@@ -331,6 +331,24 @@ static void addresses(void) {
   expect_errno("bind_missing_dir", bind(s, (struct sockaddr *)&a, sizeof a), ENOENT);
   path_addr(&a, "nobody-here");
   expect_errno("connect_missing_path", connect(s, (struct sockaddr *)&a, sizeof a), ENOENT);
+  /* Connecting needs write permission on the socket node: a child that can drop
+   * root finds EACCES (one that cannot, as an unprivileged caller, skips it). */
+  int perm = socket(AF_UNIX, SOCK_STREAM, 0);
+  socklen_t plen = path_addr(&a, "noperm");
+  must(bind(perm, (struct sockaddr *)&a, plen) == 0 && listen(perm, 1) == 0, "bind noperm");
+  chmod(dir, 0755);
+  chmod(a.sun_path, 0755);
+  pid_t child = fork();
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+      _exit(0);
+    int c2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    _exit(connect(c2, (struct sockaddr *)&a, plen) == -1 && errno == EACCES ? 0 : 1);
+  }
+  expect_eq("connect_without_write_permission_eacces", child_exit(child), 0);
+  close(perm);
+  unlink(a.sun_path);
+  chmod(dir, 0700);
   path_addr(&a, "regular");
   close(open(a.sun_path, O_CREAT | O_WRONLY, 0600));
   expect_errno("connect_regular_file", connect(s, (struct sockaddr *)&a, sizeof a), ECONNREFUSED);

@@ -93,10 +93,9 @@ struct State {
     /// A pending error for SO_ERROR (ECONNRESET).
     error: i32,
     opts: CommonOptions,
-    /// The peer's credentials at connect time (SO_PEERCRED).
+    /// The peer's credentials at connect time (SO_PEERCRED); a listener's own, from
+    /// listen(), which its connecting peers get.
     peer_cred: Option<Ucred>,
-    /// The credentials listen() recorded, given to connecting peers.
-    listen_cred: Option<Ucred>,
     /// Datagram sockets connected to this one, woken when its queue drains.
     senders: Vec<Weak<Endpoint>>,
 }
@@ -151,7 +150,6 @@ impl Endpoint {
                 error: 0,
                 opts: CommonOptions::default(),
                 peer_cred: None,
-                listen_cred: None,
                 senders: Vec::new(),
             }),
         })
@@ -366,7 +364,7 @@ impl Endpoint {
                 }
             }
         }
-        s.listen_cred = Some(caller.effective);
+        s.peer_cred = Some(caller.effective);
         drop(s);
         self.wq.notify_all();
         Ok(())
@@ -404,7 +402,7 @@ impl Endpoint {
             if listener.is_closed() {
                 return Some(Err(errno!(ECONNREFUSED)));
             }
-            let (local, passcred, cred) = (l.local.clone(), l.opts.passcred, l.listen_cred);
+            let (local, passcred, cred) = (l.local.clone(), l.opts.passcred, l.peer_cred);
             let Conn::Listening { backlog, pending } = &mut l.conn else {
                 return Some(Err(errno!(ECONNREFUSED)));
             };
