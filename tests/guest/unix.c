@@ -751,6 +751,51 @@ static void processes(void) {
   unlink(a.sun_path);
 }
 
+static volatile sig_atomic_t usr1_hits;
+static void on_usr1(int sig) {
+  (void)sig;
+  usr1_hits++;
+}
+
+/* A child that keeps signalling its parent until it is killed, so that one signal
+ * surely arrives while the parent is blocked. */
+static pid_t pester(void) {
+  pid_t parent = getpid(), p = fork();
+  if (p == 0) {
+    for (;;) {
+      kill(parent, SIGUSR1);
+      usleep(5000);
+    }
+  }
+  return p;
+}
+
+static void interrupted(void) {
+  struct sigaction sa = {.sa_handler = on_usr1}; /* no SA_RESTART */
+  sigaction(SIGUSR1, &sa, NULL);
+  int sv[2];
+  char c;
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  pid_t p = pester();
+  expect_errno("blocking_recv_interrupted_eintr", recv(sv[0], &c, 1, 0), EINTR);
+  kill(p, SIGKILL);
+  child_exit(p);
+  struct sockaddr_un a;
+  socklen_t alen = path_addr(&a, "intr");
+  int l = socket(AF_UNIX, SOCK_STREAM, 0);
+  bind(l, (struct sockaddr *)&a, alen);
+  listen(l, 1);
+  p = pester();
+  expect_errno("blocking_accept_interrupted_eintr", accept(l, NULL, NULL), EINTR);
+  kill(p, SIGKILL);
+  child_exit(p);
+  signal(SIGUSR1, SIG_DFL);
+  close(l);
+  unlink(a.sun_path);
+  close(sv[0]);
+  close(sv[1]);
+}
+
 static void mmsg(void) {
   int sv[2];
   socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
@@ -786,6 +831,7 @@ int main(int argc, char **argv) {
   credentials();
   readiness();
   processes();
+  interrupted();
   mmsg();
   rmdir(dir);
   return check_finish();
