@@ -16,6 +16,7 @@ pub mod kernel;
 pub mod loader;
 #[allow(unsafe_code)]
 pub mod mm;
+pub mod net;
 #[allow(unsafe_code)]
 pub mod platform;
 pub mod vfs;

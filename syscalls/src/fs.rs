@@ -168,7 +168,7 @@ pub fn pwrite64(task: &mut Task, fd: i32, buf: u64, count: usize, offset: i64) -
     do_write(task, &file, buf, count, Some(offset))
 }
 
-fn read_iovecs(task: &Task, iov: u64, count: i32) -> Result<Vec<Iovec>> {
+pub(crate) fn read_iovecs(task: &Task, iov: u64, count: i32) -> Result<Vec<Iovec>> {
     if !(0..=UIO_MAXIOV).contains(&count) {
         bail!(EINVAL);
     }
@@ -192,6 +192,9 @@ fn do_readv(
     offset: Option<u64>,
 ) -> Result<u64> {
     let iovs = read_iovecs(task, iov, count)?;
+    if offset.is_none() && file.ops().as_socket().is_some() {
+        return crate::net::readv_socket(task, file, &iovs);
+    }
     let mut done: u64 = 0;
     for v in iovs.iter().filter(|v| v.len > 0) {
         let n = do_read(task, file, v.base, v.len as usize, offset.map(|o| o + done))?;

@@ -18,6 +18,7 @@ mod info;
 mod locks;
 mod mm;
 mod mount;
+mod net;
 mod notify;
 mod poll;
 mod process;

@@ -8,7 +8,7 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    creds, events, fs, fschange, futex, info, locks, mm, mount, notify, poll, process, signal,
+    creds, events, fs, fschange, futex, info, locks, mm, mount, net, notify, poll, process, signal,
     splice, time,
 };
 
@@ -107,6 +107,14 @@ const MOUNT_NOTE: &str =
     "tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs, devpts (the sandbox's one instance again: newinstance is accepted but not a new set of ptys), bind (MS_REC), MS_MOVE, remount (per-mount flags: ro, nosuid, nodev, noexec); propagation flags accepted, but every mount is private (nothing propagates); other filesystem types: ENODEV";
 const PIVOT_NOTE: &str =
     "Linux's checks, except that the sandbox's root mount has no parent mount and need not have one";
+const UNIX_NOTE: &str =
+    "AF_UNIX only (stream, datagram, seqpacket), the sentry's own; AF_INET, AF_INET6, AF_NETLINK, AF_PACKET and other families: EAFNOSUPPORT";
+const SEND_NOTE: &str =
+    "unix sockets; no MSG_OOB (EOPNOTSUPP); SO_SNDBUF counts payload bytes, not Linux's per-skb overhead";
+const RECV_NOTE: &str =
+    "unix sockets; no MSG_OOB or MSG_ERRQUEUE; files passed in a message that queues itself on its own socket are never collected";
+const SOCKOPT_NOTE: &str =
+    "SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_SNDBUF/SO_RCVBUF, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO/SO_SNDTIMEO, SO_LINGER and flags such as SO_REUSEADDR/SO_KEEPALIVE (stored, no effect); other levels on unix sockets: EOPNOTSUPP";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -149,6 +157,21 @@ syscalls! {
     38 setitimer => Partial("CPU-time timers (VIRTUAL, PROF) are checked every 4 ms of wall time"), time::setitimer [i32, u64, u64];
     40 sendfile => Partial(SPLICE_NOTE), splice::sendfile [i32, i32, u64, usize];
     39 getpid => Full, process::getpid [];
+    41 socket => Partial(UNIX_NOTE), net::socket [i32, i32, i32];
+    42 connect => Partial(UNIX_NOTE), net::connect [i32, u64, i32];
+    43 accept => Partial(UNIX_NOTE), net::accept [i32, u64, u64];
+    44 sendto => Partial(SEND_NOTE), net::sendto [i32, u64, usize, i32, u64, i32];
+    45 recvfrom => Partial(RECV_NOTE), net::recvfrom [i32, u64, usize, i32, u64, u64];
+    46 sendmsg => Partial(SEND_NOTE), net::sendmsg [i32, u64, i32];
+    47 recvmsg => Partial(RECV_NOTE), net::recvmsg [i32, u64, i32];
+    48 shutdown => Partial(UNIX_NOTE), net::shutdown [i32, i32];
+    49 bind => Partial(UNIX_NOTE), net::bind [i32, u64, i32];
+    50 listen => Partial(UNIX_NOTE), net::listen [i32, i32];
+    51 getsockname => Partial(UNIX_NOTE), net::getsockname [i32, u64, u64];
+    52 getpeername => Partial(UNIX_NOTE), net::getpeername [i32, u64, u64];
+    53 socketpair => Partial(UNIX_NOTE), net::socketpair [i32, i32, i32, u64];
+    54 setsockopt => Partial(SOCKOPT_NOTE), net::setsockopt [i32, i32, i32, u64, i32];
+    55 getsockopt => Partial(SOCKOPT_NOTE), net::getsockopt [i32, i32, i32, u64, u64];
     56 clone => Partial("CLONE_NEWNS copies the mount table; other namespaces: EPERM; CLONE_PIDFD not yet"), process::clone [u64, u64, u64, u64, u64];
     57 fork => Full, process::fork [];
     58 vfork => Full, process::vfork [];
@@ -301,6 +324,7 @@ syscalls! {
     285 fallocate => Partial("modes 0, KEEP_SIZE and PUNCH_HOLE|KEEP_SIZE; others EOPNOTSUPP"), fschange::fallocate [i32, i32, i64, i64];
     286 timerfd_settime => Full, events::timerfd_settime [i32, i32, u64, u64];
     287 timerfd_gettime => Full, events::timerfd_gettime [i32, u64];
+    288 accept4 => Partial(UNIX_NOTE), net::accept4 [i32, u64, u64, i32];
     290 eventfd2 => Full, events::eventfd2 [u32, i32];
     291 epoll_create1 => Full, events::epoll_create1 [i32];
     292 dup3 => Full, fs::dup3 [i32, i32, i32];
@@ -308,9 +332,11 @@ syscalls! {
     294 inotify_init1 => Partial(INOTIFY_NOTE), notify::inotify_init1 [i32];
     295 preadv => Full, fs::preadv [i32, u64, i32, i64];
     296 pwritev => Full, fs::pwritev [i32, u64, i32, i64];
+    299 recvmmsg => Partial(RECV_NOTE), net::recvmmsg [i32, u64, u32, i32, u64];
     297 rt_tgsigqueueinfo => Full, signal::rt_tgsigqueueinfo [i32, i32, i32, u64];
     302 prlimit64 => Full, process::prlimit64 [i32, u32, u64, u64];
     306 syncfs => Full, fschange::syncfs [i32];
+    307 sendmmsg => Partial(SEND_NOTE), net::sendmmsg [i32, u64, u32, i32];
     309 getcpu => Full, process::getcpu [u64, u64, u64];
     316 renameat2 => Partial("RENAME_WHITEOUT: EINVAL"), fschange::renameat2 [i32, u64, i32, u64, u32];
     318 getrandom => Full, info::getrandom [u64, usize, u32];

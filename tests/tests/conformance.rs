@@ -294,3 +294,16 @@ fn pty_line_discipline_and_job_control_static_match_native() {
 fn pty_line_discipline_and_job_control_dynamic_match_native() {
     assert_guest_matches_native(guest("pty", Dynamic), &[]);
 }
+
+// Unix domain sockets: socketpairs, connect/accept on a path in a scratch directory
+// under /tmp (the overlay's, under moat) and on abstract names, datagrams, SCM_RIGHTS
+// and SCM_CREDENTIALS across fork, shutdown and SIGPIPE, readiness and a 1 MiB transfer.
+#[test]
+fn unix_sockets_static_match_native() {
+    assert_guest_matches_native(guest("unix", Static), &["/tmp"]);
+}
+
+#[test]
+fn unix_sockets_dynamic_match_native() {
+    assert_guest_matches_native(guest("unix", Dynamic), &["/tmp"]);
+}

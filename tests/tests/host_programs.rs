@@ -228,6 +228,100 @@ if __name__ == '__main__':
     assert_eq!(stdout, "332833500\nfrom child\nexitcode 0\n");
 }
 
+/// socket.socketpair(): a unix stream pair, a round trip, 100 kB back, EOF after close.
+#[test]
+fn python_socketpair_round_trip_matches_native() {
+    let stdout = assert_host_program_matches_native(
+        "/usr/bin/python3",
+        &[
+            "-c",
+            r#"import socket
+a, b = socket.socketpair()
+a.sendall(b'hello over socketpair')
+print(b.recv(100).decode())
+b.sendall(b'x' * 100000)
+got = b''
+while len(got) < 100000:
+    got += a.recv(65536)
+print(len(got), a.family, a.type)
+a.close()
+print(repr(b.recv(10)))
+"#,
+        ],
+    );
+    assert_eq!(stdout, "hello over socketpair\n100000 1 1\nb''\n");
+}
+
+/// multiprocessing.Pipe (a socketpair between processes) and a forkserver pool (a
+/// unix socket server that passes fds to its clients with SCM_RIGHTS).
+#[test]
+fn python_multiprocessing_pipe_and_forkserver_match_native() {
+    let stdout = assert_host_program_matches_native(
+        "/usr/bin/python3",
+        &[
+            "-c",
+            r#"import multiprocessing as mp
+def worker(conn):
+    while True:
+        m = conn.recv()
+        if m is None:
+            break
+        conn.send(m * 2)
+    conn.close()
+if __name__ == '__main__':
+    parent, child = mp.Pipe()
+    p = mp.Process(target=worker, args=(child,))
+    p.start()
+    for i in range(5):
+        parent.send(i)
+        print(parent.recv())
+    parent.send(None)
+    p.join()
+    print('exitcode', p.exitcode)
+    ctx = mp.get_context('forkserver')
+    with ctx.Pool(2) as pool:
+        print(sum(pool.map(abs, range(-50, 50))))
+"#,
+        ],
+    );
+    assert_eq!(stdout, "0\n2\n4\n6\n8\nexitcode 0\n2500\n");
+}
+
+/// An AF_UNIX stream server (socketserver, one thread per connection) and its
+/// clients in one sandbox, on a path in a fresh /tmp directory.
+#[test]
+fn python_unix_stream_server_and_clients_match_native() {
+    let stdout = assert_host_program_matches_native(
+        "/usr/bin/python3",
+        &[
+            "-c",
+            r#"import os, socket, socketserver, tempfile, threading
+d = tempfile.mkdtemp()
+path = os.path.join(d, 'srv.sock')
+class Echo(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line.upper())
+srv = socketserver.ThreadingUnixStreamServer(path, Echo)
+t = threading.Thread(target=srv.serve_forever)
+t.start()
+for n in range(3):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.connect(path)
+        f = c.makefile('rwb')
+        f.write(b'hello %d\n' % n); f.flush()
+        print(f.readline().decode().strip())
+        c.shutdown(socket.SHUT_WR)
+print(os.path.exists(path), oct(os.stat(path).st_mode & 0o170000))
+srv.shutdown(); srv.server_close(); t.join()
+os.unlink(path); os.rmdir(d)
+print('done')
+"#,
+        ],
+    );
+    assert_eq!(stdout, "HELLO 0\nHELLO 1\nHELLO 2\nTrue 0o140000\ndone\n");
+}
+
 /// sqlite3: a database file with a rollback journal and one in WAL mode (the -shm file
 /// is a shared mapping), transactions, an index, aggregates.
 #[test]

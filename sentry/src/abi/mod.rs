@@ -152,6 +152,39 @@ pub struct Iovec {
     pub len: u64,
 }
 
+/// `struct msghdr` (sendmsg, recvmsg).
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct MsgHdr {
+    /// `msg_name`: the address.
+    pub name: u64,
+    /// `msg_namelen` (an int to the kernel).
+    pub namelen: u32,
+    pub pad0: u32,
+    /// `msg_iov`.
+    pub iov: u64,
+    /// `msg_iovlen`.
+    pub iovlen: u64,
+    /// `msg_control`.
+    pub control: u64,
+    /// `msg_controllen`.
+    pub controllen: u64,
+    /// `msg_flags`.
+    pub flags: i32,
+    pub pad1: u32,
+}
+
+/// `struct mmsghdr` (sendmmsg, recvmmsg).
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct MmsgHdr {
+    /// The message.
+    pub hdr: MsgHdr,
+    /// Bytes sent or received.
+    pub len: u32,
+    pub pad: u32,
+}
+
 /// The kernel's `struct sigaction` for rt_sigaction on x86-64.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,

@@ -100,6 +100,8 @@ pub struct Kernel {
     pub freezer: freezer::Freezer,
     /// Processes the OOM killer has killed (the memory limit was reached).
     pub oom_kills: AtomicU64,
+    /// The sandbox's unix socket names (abstract names and bound socket nodes).
+    pub unix_names: Arc<crate::net::unix::Names>,
     shutting_down: std::sync::atomic::AtomicBool,
     init_status: Mutex<Option<task::ExitStatus>>,
     init_done: parking_lot::Condvar,
@@ -128,6 +130,7 @@ impl Kernel {
             devpts: std::sync::OnceLock::new(),
             freezer: freezer::Freezer::default(),
             oom_kills: AtomicU64::new(0),
+            unix_names: crate::net::unix::Names::new(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             init_status: Mutex::new(None),
             init_done: parking_lot::Condvar::new(),

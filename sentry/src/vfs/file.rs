@@ -241,6 +241,12 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// The socket, if this is one (bind, connect, sendmsg and the other socket calls;
+    /// ENOTSOCK otherwise).
+    fn as_socket(&self) -> Option<&dyn crate::net::Socket> {
+        None
+    }
+
     /// The inotify instance, if this is one (inotify_add_watch, inotify_rm_watch).
     fn as_inotify(&self) -> Option<&crate::fs::inotify::Inotify> {
         None
