@@ -362,6 +362,9 @@ pub fn prepare(
     }
 
     let (files, tty) = stdio_files(&kernel, stdio, config.tty)?;
+    if let Some(t) = &tty {
+        let _ = kernel.console.set(t.clone());
+    }
     Ok(Sandbox {
         kernel,
         config,
@@ -380,23 +383,41 @@ fn stdio_files(
 ) -> Result<(Arc<FdTable>, Option<Arc<Tty>>), BootError> {
     let files = Arc::new(FdTable::default());
     let mut tty: Option<Arc<Tty>> = None;
+    // The sandbox's console node, for the first terminal (the init's) only.
+    let console = (kernel.console.get().is_none())
+        .then(|| path_at(&kernel.mounts, "/dev/console"))
+        .flatten()
+        .filter(|p| p.file_type() == FileType::CharDevice);
+    let mut host_rdev = 0;
     for (fd, host) in stdio.into_iter().enumerate() {
         let Some(host) = host else { continue };
         let hf = Arc::new(HostFile::new(host).map_err(BootError::Kernel)?);
+        let mut at = None;
         if terminal && hf.is_tty() {
-            // stdin's terminal is the sandbox's; stdout and stderr on it share it.
+            // stdin's terminal is the sandbox's; stdout and stderr on it share it. The
+            // init's is the sandbox's console: its fds are opened at /dev/console.
             match &tty {
                 None if fd == 0 => {
-                    let t = Tty::new_host(Arc::downgrade(kernel), hf.rdev(), hf.clone());
+                    host_rdev = hf.rdev();
+                    let rdev = if console.is_some() {
+                        crate::vfs::makedev(5, 1)
+                    } else {
+                        host_rdev
+                    };
+                    let t = Tty::new_host(Arc::downgrade(kernel), rdev, hf.clone());
                     hf.attach_tty(t.clone());
                     tty = Some(t);
+                    at = console.clone();
                 }
-                Some(t) if hf.rdev() == t.rdev() => hf.attach_tty(t.clone()),
+                Some(t) if hf.rdev() == host_rdev => {
+                    hf.attach_tty(t.clone());
+                    at = console.clone();
+                }
                 _ => {}
             }
         }
         let flags = hf.host_flags();
-        let file = File::new(hf, flags & !(libc::O_CLOEXEC as u32), None);
+        let file = File::new(hf, flags & !(libc::O_CLOEXEC as u32), at);
         files
             .install_at(fd as i32, file, false, 1024)
             .map_err(BootError::Kernel)?;

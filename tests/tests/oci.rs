@@ -812,7 +812,9 @@ fn console_listener(socket: &Path, input: &str) -> std::process::Child {
 fn console_socket_gives_the_container_and_execs_a_terminal() {
     let env = Env::new("console");
     let script = "stty size; [ -t 0 ] && echo stdin is a tty; read x; echo got $x; exit 5";
-    let args: Vec<String> = ["sh", "-c", script]
+    // The container's terminal is its console: `tty` names it /dev/console.
+    let with_tty = format!("tty; {script}");
+    let args: Vec<String> = ["sh", "-c", &with_tty]
         .iter()
         .map(|a| format!("{a:?}"))
         .collect();
@@ -827,6 +829,7 @@ fn console_socket_gives_the_container_and_execs_a_terminal() {
     .unwrap();
     symlink("busybox", env.bundle().join("rootfs/bin/stty")).unwrap();
     symlink("busybox", env.bundle().join("rootfs/bin/[")).unwrap();
+    symlink("busybox", env.bundle().join("rootfs/bin/tty")).unwrap();
     let bundle = env.bundle();
     // A terminal needs a console socket when detached, and a console socket needs a
     // terminal.
@@ -855,7 +858,7 @@ fn console_socket_gives_the_container_and_execs_a_terminal() {
     let shown = text(&out.stdout).replace('\r', "");
     assert_eq!(
         shown,
-        "got a terminal named /dev/pts/N\nhello\n40 100\nstdin is a tty\ngot hello\n"
+        "got a terminal named /dev/pts/N\nhello\n/dev/console\n40 100\nstdin is a tty\ngot hello\n"
     );
     env.wait_status("t1", "stopped");
 

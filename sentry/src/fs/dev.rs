@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::synthetic::{StaticDir, StaticSymlink, SyntheticAttr};
-use super::tty::devpts::{DevPts, DevTtyNode, PtmxNode};
+use super::tty::devpts::{ConsoleNode, DevPts, DevTtyNode, PtmxNode};
 use crate::errno;
 use crate::errno::Result;
 use crate::vfs::{anon_dev, makedev, File, FileOps, FileType, Inode, SeekWhence, Stat};
@@ -165,6 +165,7 @@ pub fn new_devfs(devpts: Arc<DevPts>) -> Arc<dyn Inode> {
             ("random", node(CharDevice::Random)),
             ("urandom", node(CharDevice::Urandom)),
             ("tty", DevTtyNode::new(dev)),
+            ("console", ConsoleNode::new(dev)),
             ("ptmx", PtmxNode::new_in_devfs(dev, devpts)),
             // Where the sandbox mounts its devpts.
             ("pts", StaticDir::new(dev, Vec::new())),

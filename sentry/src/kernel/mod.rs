@@ -96,6 +96,8 @@ pub struct Kernel {
     pub tree: Mutex<process::ProcessTree>,
     /// The sandbox's devpts (set at boot; mount(2) of "devpts" mounts it again).
     pub devpts: std::sync::OnceLock<Arc<crate::fs::tty::devpts::DevPts>>,
+    /// The sandbox's console: the host terminal handed to its init, if any.
+    pub console: std::sync::OnceLock<Arc<crate::fs::tty::Tty>>,
     /// Pauses every guest thread (OCI pause/resume).
     pub freezer: freezer::Freezer,
     /// Processes the OOM killer has killed (the memory limit was reached).
@@ -128,6 +130,7 @@ impl Kernel {
             futexes: futex::Futexes::default(),
             tree: Mutex::default(),
             devpts: std::sync::OnceLock::new(),
+            console: std::sync::OnceLock::new(),
             freezer: freezer::Freezer::default(),
             oom_kills: AtomicU64::new(0),
             unix_names: crate::net::unix::Names::new(),

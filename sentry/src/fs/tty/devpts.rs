@@ -274,6 +274,48 @@ impl Inode for PtmxNode {
     }
 }
 
+/// /dev/console (5:1): the sandbox's console, the host terminal its init was given
+/// (`moat do --tty`, an OCI container's terminal); ENXIO without one. The init's stdio
+/// on that terminal are opened at this node, so they look like it (fstat, ttyname,
+/// /proc/[pid]/fd) instead of like the host's terminal.
+pub struct ConsoleNode {
+    attr: SyntheticAttr,
+}
+
+impl ConsoleNode {
+    /// The node on the devfs `dev`.
+    pub fn new(dev: u64) -> Arc<ConsoleNode> {
+        let mut attr = SyntheticAttr::new(dev, libc::S_IFCHR | 0o600);
+        attr.rdev = makedev(5, 1);
+        Arc::new(ConsoleNode { attr })
+    }
+}
+
+impl Inode for ConsoleNode {
+    fn fs_id(&self) -> usize {
+        self.attr.dev as usize
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(self.attr.stat(0, 1))
+    }
+
+    fn file_type(&self) -> FileType {
+        FileType::CharDevice
+    }
+
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>> {
+        let tty = crate::kernel::current_task()
+            .and_then(|c| c.kernel.console.get().cloned())
+            .ok_or_else(|| errno!(ENXIO))?;
+        tty.reopen(flags | libc::O_NOCTTY as u32)
+    }
+}
+
 /// /dev/tty (5:0): the caller's controlling terminal (ENXIO without one).
 pub struct DevTtyNode {
     attr: SyntheticAttr,
