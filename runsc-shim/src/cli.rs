@@ -75,9 +75,6 @@ pub enum Command {
     /// Internal: a container's monitor process (started by create/run).
     #[command(hide = true)]
     OciMonitor(MonitorArgs),
-    /// Internal: waits for a process `exec --detach` started.
-    #[command(hide = true)]
-    OciExecWait(ExecWaitArgs),
 }
 
 #[derive(Args, Debug)]
@@ -130,6 +127,10 @@ pub struct ExecArgs {
     /// Accepted for runc compatibility.
     #[arg(long)]
     pub ignore_paused: bool,
+    /// Internal: this is the background waiter of a --detach'ed exec; say on this fd
+    /// when the process has started.
+    #[arg(long, hide = true)]
+    pub started_fd: Option<i32>,
     /// The container id.
     pub id: String,
     /// The command and its arguments.
@@ -147,13 +148,6 @@ pub struct EventsArgs {
     pub interval: String,
     /// The container id.
     pub id: String,
-}
-
-#[derive(Args, Debug)]
-pub struct ExecWaitArgs {
-    /// The exec's socket.
-    #[arg(long)]
-    pub sock_fd: i32,
 }
 
 #[derive(Args, Debug)]

@@ -37,7 +37,6 @@ fn main() {
         cli::Command::Events(ref a) => oci::finish(&cli, oci::events(&cli, a)),
         cli::Command::Exec(ref a) => oci::finish(&cli, oci::exec::exec(&cli, a)),
         cli::Command::OciMonitor(ref a) => oci::monitor(&cli, &a.id, a.ready_fd, a.console_fd),
-        cli::Command::OciExecWait(ref a) => oci::exec::waiter(a.sock_fd),
     };
     std::process::exit(code);
 }

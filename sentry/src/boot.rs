@@ -709,6 +709,19 @@ impl ExecProcess {
         Ok(())
     }
 
+    /// Sends `signo` to the foreground job of the process's terminal (what a key on
+    /// it, or a window change, does); false if it has no terminal.
+    pub fn signal_terminal(&self, signo: i32) -> bool {
+        let tty = self.tg.tty.lock().clone();
+        match tty {
+            Some(t) => {
+                t.signal_foreground(signo);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Waits until every thread of the process has exited; returns its status.
     pub fn wait(&self) -> ExitStatus {
         let waiter = Arc::new(crate::kernel::wait::Waiter::default());

@@ -7,7 +7,9 @@
  * connection and receives the terminal's master fd (SCM_RIGHTS); sets its window size
  * to ROWS x COLS; writes INPUT (with "\n" escapes turned into newlines) to it; then
  * copies everything the container writes to its terminal to stdout, until the
- * terminal hangs up (every slave closed: EIO). Exits 0, or 1 with a message. */
+ * terminal hangs up (every slave closed: EIO). Exits 0, or 1 with a message.
+ * INPUT of the form "@MARK@REST" waits until the container has written MARK before
+ * writing REST. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +62,30 @@ int main(int argc, char **argv) {
     struct winsize ws = {.ws_row = atoi(argv[2]), .ws_col = atoi(argv[3])};
     if (ioctl(master, TIOCSWINSZ, &ws) < 0)
         return die("TIOCSWINSZ");
+    char buf[4096];
+    const char *input = argv[4];
+    if (input[0] == '@' && strchr(input + 1, '@')) {
+        const char *end = strchr(input + 1, '@');
+        char mark[256] = {0};
+        snprintf(mark, sizeof mark, "%.*s", (int)(end - input - 1), input + 1);
+        char seen[8192] = {0};
+        size_t have = 0;
+        while (!strstr(seen, mark)) {
+            ssize_t r = read(master, buf, sizeof buf);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                return die("waiting for the mark");
+            fwrite(buf, 1, r, stdout);
+            fflush(stdout);
+            for (ssize_t i = 0; i < r && have < sizeof seen - 1; i++)
+                seen[have++] = buf[i] ? buf[i] : ' ';
+        }
+        input = end + 1;
+    }
     char in[1024];
     size_t n = 0;
-    for (const char *p = argv[4]; *p && n < sizeof in; p++) {
+    for (const char *p = input; *p && n < sizeof in; p++) {
         if (p[0] == '\\' && p[1] == 'n') {
             in[n++] = '\n';
             p++;
@@ -72,7 +95,6 @@ int main(int argc, char **argv) {
     }
     if (write(master, in, n) != (ssize_t)n)
         return die("write");
-    char buf[4096];
     for (;;) {
         ssize_t r = read(master, buf, sizeof buf);
         if (r > 0) {

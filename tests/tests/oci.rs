@@ -756,7 +756,7 @@ fn exec_runs_more_processes_in_a_running_container() {
         .parse()
         .unwrap();
     let cmdline = fs::read_to_string(format!("/proc/{waiter}/cmdline")).unwrap();
-    assert!(cmdline.contains("oci-exec-wait"), "{cmdline:?}");
+    assert!(cmdline.contains("--started-fd"), "{cmdline:?}");
     Command::new("kill")
         .args(["-TERM", &waiter.to_string()])
         .status()
@@ -883,6 +883,42 @@ fn console_socket_gives_the_container_and_execs_a_terminal() {
         shown,
         "got a terminal named /dev/pts/N\nworld\n40 100\nstdin is a tty\ngot world\n"
     );
+    // ^C on the exec's terminal interrupts its foreground job (the key signals the
+    // `moat exec` holding the terminal, which passes it on).
+    let socket = env.dir.join("intr.sock");
+    let listener = console_listener(&socket, "@ready@\u{3}");
+    let out = env.out(&[
+        "exec",
+        "--tty",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "t2",
+        "sh",
+        "-c",
+        "echo ready; sleep 1000",
+    ]);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let shown = text(&listener.wait_with_output().unwrap().stdout).replace('\r', "");
+    assert!(shown.contains("ready\n^C"), "{shown:?}");
+    // The same, detached (as podman and containerd run `exec -t`): the waiter left
+    // behind holds the terminal.
+    let socket = env.dir.join("intr2.sock");
+    let listener = console_listener(&socket, "@ready@\u{3}");
+    let out = env.out(&[
+        "exec",
+        "--tty",
+        "--detach",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "t2",
+        "sh",
+        "-c",
+        "echo ready; sleep 1000",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The terminal hangs up once the interrupted process is gone.
+    let shown = text(&listener.wait_with_output().unwrap().stdout).replace('\r', "");
+    assert!(shown.contains("ready\n^C"), "{shown:?}");
     let out = env.out(&["exec", "--tty", "--detach", "t2", "true"]);
     assert!(!out.status.success());
     assert!(

@@ -6,9 +6,12 @@
 //! the process and talks to the caller directly on that socket: one JSON line when the
 //! process started (its pid in the sandbox) or failed to, one when it exited (its exit
 //! code). The caller writes the signals it receives to the socket (a little-endian i32
-//! each) and the sentry delivers them to the process. The caller — `moat exec`, or with
-//! `--detach` a waiter process it leaves behind, whose pid goes to `--pid-file` — exits
-//! with the process's status, as runc's exec does.
+//! each) and the sentry delivers them to the process (or, for the keys of its terminal,
+//! to the terminal's foreground job). The caller — `moat exec`, or with `--detach` the
+//! same exec run again in a background process whose pid goes to `--pid-file` — exits
+//! with the process's status, as runc's exec does. With `--console-socket`, the caller
+//! makes the new terminal its controlling terminal, so its keys signal the caller, which
+//! passes them on.
 
 use std::io::{BufRead, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -50,6 +53,7 @@ const FORWARDED: &[Signal] = &[
     Signal::SIGHUP,
     Signal::SIGINT,
     Signal::SIGQUIT,
+    Signal::SIGTSTP,
     Signal::SIGTERM,
     Signal::SIGUSR1,
     Signal::SIGUSR2,
@@ -77,11 +81,20 @@ pub fn exec(cli: &Cli, args: &ExecArgs) -> Outcome {
     if spec.terminal && args.console_socket.is_none() && args.detach {
         return Err("--tty with --detach needs --console-socket".into());
     }
+    if args.detach && args.started_fd.is_none() {
+        return detach(args);
+    }
     // The process's stdio: a new terminal (its master goes to the console socket), or
     // ours.
     let stdio: Vec<OwnedFd> = match (&args.console_socket, spec.terminal) {
         (Some(sock), true) => {
             let slave = super::console::open_and_send(sock)?;
+            // Its keys (^C, ^Z, ^\\) and window changes signal our process group: we
+            // pass them on to the process's foreground job. (Not possible when we lead
+            // a process group already: then the terminal sends no signals.)
+            if let Err(e) = crate::fds::take_terminal(slave.as_fd()) {
+                tracing::debug!(%e, "cannot take the exec's terminal");
+            }
             let dup = |f: &OwnedFd| f.try_clone().map_err(|e| e.to_string());
             vec![dup(&slave)?, dup(&slave)?, slave]
         }
@@ -109,22 +122,67 @@ pub fn exec(cli: &Cli, args: &ExecArgs) -> Outcome {
     drop(theirs);
     drop(stdio);
     let mut events = std::io::BufReader::new(ours.try_clone().map_err(|e| e.to_string())?);
-    match next_event(&mut events)? {
-        Some(Event::Started { .. }) => {}
-        Some(Event::Failed { error }) => return Err(format!("exec failed: {error}")),
-        other => return Err(format!("exec: unexpected answer {other:?}")),
-    }
-    if args.detach {
-        let pid = spawn_waiter(&ours)?;
-        if let Some(p) = &args.pid_file {
-            super::write_pid_file(p, pid)?;
+    let started = match next_event(&mut events)? {
+        Some(Event::Started { .. }) => Ok(()),
+        Some(Event::Failed { error }) => Err(format!("exec failed: {error}")),
+        other => Err(format!("exec: unexpected answer {other:?}")),
+    };
+    if let Some(fd) = args.started_fd {
+        // We are the waiter of a `--detach`ed exec: tell the caller how it went.
+        if let Some(fd) = crate::fds::adopt(fd) {
+            let msg = match &started {
+                Ok(()) => "ok".to_string(),
+                Err(e) => e.clone(),
+            };
+            let _ = std::fs::File::from(fd).write_all(msg.as_bytes());
         }
-        return Ok(0);
     }
+    started?;
     if let Some(p) = &args.pid_file {
-        super::write_pid_file(p, std::process::id() as i32)?;
+        if args.started_fd.is_none() {
+            super::write_pid_file(p, std::process::id() as i32)?;
+        }
     }
     Ok(wait(ours, events, set))
+}
+
+/// `--detach`: runs this same exec in a process of our own, in the background, which
+/// stays to wait for the exec'd process (forwarding signals, taking its terminal's
+/// keys) and exits with its status; returns once it has started, with that waiter's
+/// pid in `--pid-file`.
+fn detach(args: &ExecArgs) -> Outcome {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
+    let fd = crate::fds::inheritable(&w).map_err(|e| e.to_string())?;
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let at = argv
+        .iter()
+        .position(|a| a == "exec")
+        .ok_or("cannot find the exec subcommand in the arguments")?;
+    argv.insert(at + 1, format!("--started-fd={fd}").into());
+    let exe = crate::do_cmd::self_exe()?;
+    let mut child = std::process::Command::new(exe)
+        .args(&argv)
+        .spawn()
+        .map_err(|e| format!("cannot start the exec waiter: {e}"))?;
+    drop(w);
+    let mut answer = String::new();
+    let _ = std::fs::File::from(r).read_to_string(&mut answer);
+    if answer != "ok" {
+        let _ = child.wait();
+        return Err(if answer.is_empty() {
+            "the exec waiter failed".into()
+        } else {
+            answer
+        });
+    }
+    let pid = child.id() as i32;
+    // The waiter lives on; whoever reaps our orphans (the engine, a subreaper) gets
+    // its status.
+    std::mem::forget(child);
+    if let Some(p) = &args.pid_file {
+        super::write_pid_file(p, pid)?;
+    }
+    Ok(0)
 }
 
 /// The process `moat exec` starts, from the container's own process (its env, user,
@@ -233,42 +291,6 @@ fn wait(sock: UnixStream, mut events: impl BufRead, set: SigSet) -> i32 {
     }
 }
 
-/// `--detach`: a process of our own that stays to wait for the exec'd one (and to
-/// forward signals to it) and exits with its status. Returns its pid.
-fn spawn_waiter(sock: &UnixStream) -> Result<i32, String> {
-    let exe = crate::do_cmd::self_exe()?;
-    let fd = crate::fds::inheritable(sock).map_err(|e| e.to_string())?;
-    let child = std::process::Command::new(exe)
-        .arg("oci-exec-wait")
-        .arg("--sock-fd")
-        .arg(fd.to_string())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start the exec waiter: {e}"))?;
-    Ok(child.id() as i32)
-}
-
-/// `moat oci-exec-wait` (internal): the waiter `--detach` leaves behind.
-pub fn waiter(sock_fd: i32) -> i32 {
-    let Some(fd) = crate::fds::adopt(sock_fd) else {
-        return 125;
-    };
-    let mut set = SigSet::empty();
-    for s in FORWARDED {
-        set.add(*s);
-    }
-    if set.thread_block().is_err() {
-        return 125;
-    }
-    let sock = UnixStream::from(fd);
-    let Ok(reader) = sock.try_clone() else {
-        return 125;
-    };
-    wait(sock, std::io::BufReader::new(reader), set)
-}
-
 /// The sentry's side: starts `spec` with `fds` (the exec's socket, then stdin, stdout
 /// and stderr) and reports on the socket, from threads of its own.
 pub fn serve(signals: &OutsideSignals, spec: ProcessSpec, fds: Vec<OwnedFd>) {
@@ -304,6 +326,15 @@ pub fn serve(signals: &OutsideSignals, spec: ProcessSpec, fds: Vec<OwnedFd>) {
                 let mut sig = [0u8; 4];
                 while reader.read_exact(&mut sig).is_ok() {
                     let signo = i32::from_le_bytes(sig);
+                    // What the terminal's keys and size changes send goes to its
+                    // foreground job, as the terminal itself would send it.
+                    let from_terminal = matches!(
+                        signo,
+                        libc::SIGINT | libc::SIGQUIT | libc::SIGTSTP | libc::SIGWINCH
+                    );
+                    if from_terminal && p.signal_terminal(signo) {
+                        continue;
+                    }
                     if let Err(e) = p.signal(signo) {
                         tracing::debug!(signo, %e, "a signal for an exec'd process found no target");
                     }
