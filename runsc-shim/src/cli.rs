@@ -27,8 +27,82 @@ pub struct Cli {
     /// runs in the cgroup its caller places the runtime in).
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
+    #[command(flatten)]
+    pub sandbox: SandboxOpts,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How sandboxes run, for `moat do` and the OCI commands alike (container engines pass
+/// them as runtime flags).
+#[derive(Args, Debug, Clone)]
+pub struct SandboxOpts {
+    /// How guest code is run: `ptrace` (PTRACE_SYSEMU in a stub process).
+    #[arg(long, global = true, default_value = "ptrace", value_name = "NAME")]
+    pub platform: String,
+    /// The sandbox's network: `none` (loopback only, inside the sentry; the host's
+    /// network is never reached).
+    #[arg(long, global = true, default_value = "none", value_name = "MODE")]
+    pub network: String,
+    /// Print every system call the sandboxed program makes (to stderr), like strace(1).
+    #[arg(long, global = true)]
+    pub strace: bool,
+    /// Write the sentry's and gofer's debug log to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub debug_log: Option<PathBuf>,
+}
+
+impl SandboxOpts {
+    /// Checks the platform and network names.
+    pub fn check(&self) -> Result<(), String> {
+        if self.platform != "ptrace" {
+            return Err(format!(
+                "unknown platform {:?} (available: ptrace)",
+                self.platform
+            ));
+        }
+        match self.network.as_str() {
+            "none" => Ok(()),
+            "sandbox" | "host" => Err(format!(
+                "--network {}: not supported yet (available: none)",
+                self.network
+            )),
+            other => Err(format!("unknown network mode {other:?} (available: none)")),
+        }
+    }
+
+    /// The flags again, for a moat process started with them.
+    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+        let mut v: Vec<std::ffi::OsString> = vec![
+            "--platform".into(),
+            self.platform.clone().into(),
+            "--network".into(),
+            self.network.clone().into(),
+        ];
+        if self.strace {
+            v.push("--strace".into());
+        }
+        if let Some(l) = &self.debug_log {
+            v.push("--debug-log".into());
+            v.push(l.clone().into());
+        }
+        v
+    }
+
+    /// Opens the --debug-log file (appending).
+    pub fn open_log(&self) -> Result<Option<std::os::fd::OwnedFd>, String> {
+        match &self.debug_log {
+            Some(p) => Ok(Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|e| format!("--debug-log {}: {e}", p.display()))?
+                    .into(),
+            )),
+            None => Ok(None),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -268,12 +342,6 @@ pub struct MonitorArgs {
 #[derive(Args, Debug)]
 #[command(trailing_var_arg = true)]
 pub struct DoArgs {
-    /// How guest code is run: `ptrace` (PTRACE_SYSEMU in a stub process).
-    #[arg(long, default_value = "ptrace", value_name = "NAME")]
-    pub platform: String,
-    /// Print every system call the sandboxed program makes (to stderr), like strace(1).
-    #[arg(long)]
-    pub strace: bool,
     /// Use DIR as the root filesystem instead of the host's `/`.
     #[arg(long, value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
@@ -313,9 +381,6 @@ pub struct DoArgs {
     /// and ^C, ^Z, ^\ and window-size changes go to the sandbox's foreground job.
     #[arg(long)]
     pub tty: bool,
-    /// Write the sentry's and gofer's debug log to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub debug_log: Option<PathBuf>,
     /// The command and its arguments.
     #[arg(required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,

@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use sentry::boot::{BootConfig, MountKind, MountSpec, RootMode};
 
-use crate::cli::DoArgs;
+use crate::cli::{DoArgs, SandboxOpts};
 use crate::fds::inheritable;
 
 /// Runs `moat do`; returns the exit code.
-pub fn run(args: DoArgs) -> i32 {
-    match start(args) {
+pub fn run(args: DoArgs, opts: SandboxOpts) -> i32 {
+    match start(args, &opts) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("moat: {e}");
@@ -33,13 +33,8 @@ pub(crate) fn self_exe() -> Result<PathBuf, String> {
     std::env::current_exe().map_err(|e| format!("cannot find the moat binary: {e}"))
 }
 
-fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
-    if args.platform != "ptrace" {
-        return Err(format!(
-            "unknown platform {:?} (available: ptrace)",
-            args.platform
-        ));
-    }
+fn build_config(args: &DoArgs, opts: &SandboxOpts) -> Result<BootConfig, String> {
+    opts.check()?;
     let mut env: Vec<Vec<u8>> = if args.env_clear {
         Vec::new()
     } else {
@@ -91,8 +86,8 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
         groups: nix::unistd::getgroups()
             .map(|g| g.iter().map(|g| g.as_raw()).collect())
             .unwrap_or_default(),
-        strace: args.strace,
-        platform: args.platform.clone(),
+        strace: opts.strace,
+        platform: opts.platform.clone(),
         root: if args.overlay == "none" {
             RootMode::WriteThrough
         } else {
@@ -168,8 +163,8 @@ fn take_terminal() -> Result<nix::sys::termios::Termios, String> {
     Ok(modes)
 }
 
-fn start(args: DoArgs) -> Result<i32, String> {
-    let config = build_config(&args)?;
+fn start(args: DoArgs, opts: &SandboxOpts) -> Result<i32, String> {
+    let config = build_config(&args, opts)?;
     let terminal = if args.tty {
         Some(take_terminal()?)
     } else {
@@ -183,17 +178,7 @@ fn start(args: DoArgs) -> Result<i32, String> {
     if !rootfs.is_dir() {
         return Err(format!("--rootfs {}: not a directory", rootfs.display()));
     }
-    let log: Option<OwnedFd> = match &args.debug_log {
-        Some(p) => Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| format!("--debug-log {}: {e}", p.display()))?
-                .into(),
-        ),
-        None => None,
-    };
+    let log: Option<OwnedFd> = opts.open_log()?;
     let exe = self_exe()?;
     let (sentry_end, gofer_end) = socketpair(
         AddressFamily::Unix,

@@ -18,7 +18,7 @@ use clap::Parser;
 fn main() {
     let cli = cli::Cli::parse();
     let code = match cli.command {
-        cli::Command::Do(args) => do_cmd::run(args),
+        cli::Command::Do(args) => do_cmd::run(args, cli.sandbox.clone()),
         cli::Command::Boot(args) => boot_cmd::run(args),
         cli::Command::Gofer(args) => gofer_cmd::run(args),
         cli::Command::Syscalls(ref args) => print_syscalls(args),

@@ -1088,3 +1088,41 @@ fn memory_limit_oom_kills_inside_and_events_report_it() {
     assert!(stats.contains("\"oom_kills\":1"), "{stats}");
     assert!(stats.contains("\"limit\":67108864"), "{stats}");
 }
+
+#[test]
+fn runtime_flags_strace_debug_log_and_network_reach_oci_containers() {
+    let env = Env::new("flags");
+    env.config(&["echo", "traced"], false);
+    let bundle = env.bundle();
+    let log = env.dir.join("debug.log");
+    let out = env.out(&[
+        "--strace",
+        "--debug-log",
+        log.to_str().unwrap(),
+        "run",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "f1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "traced\n");
+    assert!(
+        text(&out.stderr).contains("exit_group(0)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(fs::metadata(&log).unwrap().len() > 0);
+    for (flag, value) in [("--network", "host"), ("--platform", "kvm")] {
+        let out = env.out(&[
+            flag,
+            value,
+            "run",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "f2",
+        ]);
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains(value), "{}", text(&out.stderr));
+        assert!(!env.root().join("f2").exists());
+    }
+}

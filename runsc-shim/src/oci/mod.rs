@@ -87,6 +87,7 @@ fn create_container(
     detach: bool,
 ) -> Result<i32, String> {
     check_id(id)?;
+    cli.sandbox.check()?;
     let bundle = bundle::load(bundle_dir, id)?;
     match (bundle.plan.boot.tty, console_socket) {
         (true, None) if detach => {
@@ -138,6 +139,7 @@ fn start_monitor(
     let mut cmd = Command::new(&exe);
     cmd.arg("--root")
         .arg(&cli.root)
+        .args(cli.sandbox.to_args())
         .arg("oci-monitor")
         .arg("--ready-fd")
         .arg(
@@ -607,5 +609,5 @@ pub fn monitor(cli: &Cli, id: &str, ready_fd: i32, console_fd: Option<i32>) -> i
             return 125;
         }
     };
-    monitor::run(&cli.root, id, ready, console)
+    monitor::run(&cli.root, id, ready, console, &cli.sandbox)
 }

@@ -38,7 +38,13 @@ const FORWARDED: &[Signal] = &[
 
 /// Runs the monitor of container `id`; `ready` is the pipe `create` waits on ("ok", or
 /// an error message). Returns the exit code.
-pub fn run(root: &Path, id: &str, ready: OwnedFd, console: Option<OwnedFd>) -> i32 {
+pub fn run(
+    root: &Path,
+    id: &str,
+    ready: OwnedFd,
+    console: Option<OwnedFd>,
+    opts: &crate::cli::SandboxOpts,
+) -> i32 {
     let mut ready = std::fs::File::from(ready);
     // The start fifo's read end is open before `create` returns, so `start` always
     // finds a reader (it opens the write end without blocking).
@@ -53,7 +59,7 @@ pub fn run(root: &Path, id: &str, ready: OwnedFd, console: Option<OwnedFd>) -> i
             return 1;
         }
     };
-    match prepare(root, id, console) {
+    match prepare(root, id, console, opts) {
         Ok(mut sandbox) => {
             let _ = ready.write_all(b"ok");
             drop(ready);
@@ -144,9 +150,14 @@ pub fn ask_with_fds(
     }
 }
 
-fn prepare(root: &Path, id: &str, console: Option<OwnedFd>) -> Result<Prepared, String> {
+fn prepare(
+    root: &Path,
+    id: &str,
+    console: Option<OwnedFd>,
+    opts: &crate::cli::SandboxOpts,
+) -> Result<Prepared, String> {
     let dir = state::dir(root, id);
-    let plan: Plan = serde_json::from_slice(
+    let mut plan: Plan = serde_json::from_slice(
         &std::fs::read(dir.join("plan.json")).map_err(|e| format!("cannot read the plan: {e}"))?,
     )
     .map_err(|e| format!("bad plan: {e}"))?;
@@ -159,6 +170,11 @@ fn prepare(root: &Path, id: &str, console: Option<OwnedFd>) -> Result<Prepared, 
     }
     set.thread_block()
         .map_err(|e| format!("cannot block signals: {e}"))?;
+    // The runtime's own flags (--platform, --strace, --debug-log).
+    opts.check()?;
+    plan.boot.platform = opts.platform.clone();
+    plan.boot.strace = opts.strace;
+    let log = opts.open_log()?;
     let exe = do_cmd::self_exe()?;
     let (gofer_end, sentry_end) = nix::sys::socket::socketpair(
         nix::sys::socket::AddressFamily::Unix,
@@ -174,7 +190,7 @@ fn prepare(root: &Path, id: &str, console: Option<OwnedFd>) -> Result<Prepared, 
         plan.writable,
         &plan.binds,
         gofer_end,
-        None,
+        log.as_ref(),
         false,
     )?;
     let theirs = OwnedFd::from(theirs);
@@ -182,7 +198,7 @@ fn prepare(root: &Path, id: &str, console: Option<OwnedFd>) -> Result<Prepared, 
         &exe,
         sentry_end,
         &plan.boot,
-        None,
+        log.as_ref(),
         Some(&theirs),
         console.as_ref(),
     ) {
