@@ -243,7 +243,7 @@ syscalls! {
     138 fstatfs => Full, fs::fstatfs [i32, u64];
     140 getpriority => Full, process::getpriority [i32, i32];
     149 mlock => Full, mm::mlock [u64, u64];
-    150 munlock => Full, mm::mlock [u64, u64];
+    150 munlock => Full, mm::munlock [u64, u64];
     151 mlockall => Full, mm::mlockall [i32];
     152 munlockall => Full, mm::munlockall [];
     155 pivot_root => Partial(PIVOT_NOTE), mount::pivot_root [u64, u64];

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 use sentry::boot::{BootConfig, MountKind, MountSpec, ProcessSpec, RootMode};
+use sentry::kernel::caps::{self, CapSets};
 use serde::{Deserialize, Serialize};
 
 /// What the container monitor needs to start a container: the sentry's configuration
@@ -107,6 +108,7 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         ));
     }
     let boot = BootConfig {
+        capabilities: ps.capabilities,
         memory_limit,
         domainname: spec.domainname().clone().or(domainname),
         masked_paths: linux
@@ -179,7 +181,9 @@ pub fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec,
         }
     }
     let user = process.user();
+    let capabilities = process.capabilities().as_ref().map(cap_sets).transpose()?;
     Ok(ProcessSpec {
+        capabilities,
         argv: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         env: process
             .env()
@@ -203,6 +207,22 @@ pub fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec,
         umask: user.umask(),
         terminal: process.terminal().unwrap_or(false),
         oom_score_adj: process.oom_score_adj(),
+    })
+}
+
+/// `process.capabilities` as the sandbox's capability sets (a missing list: none).
+fn cap_sets(c: &oci_spec::runtime::LinuxCapabilities) -> Result<CapSets, String> {
+    let mask = |set: &Option<oci_spec::runtime::Capabilities>| {
+        let names: Vec<String> = set.iter().flatten().map(|c| format!("CAP_{c}")).collect();
+        caps::mask_of(names.iter().map(String::as_str))
+            .map_err(|n| format!("process.capabilities: unknown capability {n:?}"))
+    };
+    Ok(CapSets {
+        bounding: mask(c.bounding())?,
+        effective: mask(c.effective())?,
+        inheritable: mask(c.inheritable())?,
+        permitted: mask(c.permitted())?,
+        ambient: mask(c.ambient())?,
     })
 }
 
