@@ -4,7 +4,8 @@
  * execve, the set*id fixups and SECBIT_KEEP_CAPS, ambient capabilities and
  * their survival over execve as a non-root user, securebits and their locks,
  * privileged operations failing once the capability they need is dropped
- * while still uid 0, and the Cap lines of /proc/self/status.
+ * while still uid 0, the Cap lines of /proc/self/status, and execve of files
+ * with file capabilities (security.capability) or a set-user-id bit.
  *
  * Natively this runs as root. The program first narrows its own sets to a
  * fixed list, so that what it prints does not depend on the capabilities the
@@ -28,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define BIT(c) (1ULL << (c))
@@ -378,6 +380,72 @@ static void kill_across_users(void) {
   waitpid(other, NULL, 0);
 }
 
+/* A copy of this program at `path` with `mode`, owned by root. */
+static int copy_self(const char *path, mode_t mode) {
+  int in = open("/proc/self/exe", O_RDONLY);
+  int out = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0700);
+  if (in < 0 || out < 0)
+    return -1;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0)
+    if (write(out, buf, n) != n)
+      return -1;
+  close(in);
+  close(out);
+  return chmod(path, mode);
+}
+
+/* security.capability, revision 2: permitted `p`, no inheritable, the
+ * effective bit. */
+static long set_file_caps(const char *path, unsigned long long p) {
+  uint32_t v[5] = {0x02000001, (uint32_t)p, 0, (uint32_t)(p >> 32), 0};
+  return setxattr(path, "security.capability", v, sizeof v, 0);
+}
+
+static char fcap_file[700], suid_file[700], fcap_bad_file[700];
+
+static void exec_as_1000(const char *path, const char *label) {
+  setresuid(1000, 1000, 1000);
+  char *argv[] = {"caps", "--report", (char *)label, NULL};
+  execv(path, argv);
+  check(label, -1);
+  exit(check_finish());
+}
+
+static void file_caps_exec(void) {
+  exec_as_1000(fcap_file, "exec of a file with CAP_KILL as file capability");
+}
+
+static void file_caps_beyond_bounding(void) {
+  exec_as_1000(fcap_bad_file, "exec of a file whose capabilities exceed the bounding set");
+}
+
+static void setuid_root_exec(void) {
+  exec_as_1000(suid_file, "exec of a set-user-id root file");
+}
+
+static void file_capabilities(void) {
+  chmod(dir, 0755);
+  snprintf(fcap_file, sizeof fcap_file, "%s/fcap", dir);
+  snprintf(fcap_bad_file, sizeof fcap_bad_file, "%s/fcap-bad", dir);
+  snprintf(suid_file, sizeof suid_file, "%s/suid", dir);
+  if (copy_self(fcap_file, 0755) || copy_self(fcap_bad_file, 0755) ||
+      copy_self(suid_file, 04755)) {
+    perror("copy");
+    exit(2);
+  }
+  expect_eq("set file capabilities", set_file_caps(fcap_file, BIT(CAP_KILL)), 0);
+  expect_eq("set file capabilities beyond bounding",
+            set_file_caps(fcap_bad_file, BIT(CAP_KILL) | BIT(CAP_SYS_RESOURCE)), 0);
+  in_child("file capabilities", file_caps_exec);
+  in_child("file capabilities beyond bounding", file_caps_beyond_bounding);
+  in_child("set-user-id root", setuid_root_exec);
+  unlink(fcap_file);
+  unlink(fcap_bad_file);
+  unlink(suid_file);
+}
+
 int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "--report") == 0) {
     report(argv[2]);
@@ -430,6 +498,7 @@ int main(int argc, char **argv) {
   in_child("SECBIT_NO_SETUID_FIXUP", no_setuid_fixup);
   in_child("privileged calls without their capability", dropped_caps_fail);
   in_child("kill across users", kill_across_users);
+  file_capabilities();
 
   unlink(file);
   rmdir(dir);
