@@ -305,8 +305,8 @@ impl Credentials {
         }
         // Root's implicit capabilities, except that a set-user-id-root file with file
         // capabilities gets only those.
-        let suid_root = new.uid != 0 && new.euid == 0;
-        if !old.secure(caps::SECBIT_NOROOT) && !(fcaps.is_some() && suid_root) {
+        let suid_root_with_fcaps = fcaps.is_some() && new.uid != 0 && new.euid == 0;
+        if !old.secure(caps::SECBIT_NOROOT) && !suid_root_with_fcaps {
             if new.euid == 0 || new.uid == 0 {
                 new.caps.permitted = old.caps.bounding | old.caps.inheritable;
             }
