@@ -185,8 +185,8 @@ pub struct ExecArgs {
     /// Set no_new_privs for the process.
     #[arg(long)]
     pub no_new_privs: bool,
-    /// Capabilities to add (accepted for runc compatibility; the sandbox's processes
-    /// have the container's capability view).
+    /// A capability to add to the process's bounding, effective and permitted sets
+    /// (repeatable; "CAP_SYS_ADMIN").
     #[arg(long, short = 'c', value_name = "CAP")]
     pub cap: Vec<String>,
     /// Extra fds to pass (only 0 is supported).

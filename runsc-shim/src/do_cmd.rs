@@ -67,6 +67,7 @@ fn build_config(args: &DoArgs, opts: &SandboxOpts) -> Result<BootConfig, String>
         return Err(format!("--cwd {}: must be an absolute path", cwd.display()));
     }
     Ok(BootConfig {
+        capabilities: None,
         memory_limit: args
             .memory_limit
             .as_deref()

@@ -16,6 +16,7 @@ use crate::fs::overlay::OverlayFs;
 use crate::fs::proc::ProcFs;
 use crate::fs::tmpfs::{TmpFs, TmpfsLimits};
 use crate::fs::tty::Tty;
+use crate::kernel::caps::CapSets;
 use crate::kernel::creds::Credentials;
 use crate::kernel::fd_table::FdTable;
 use crate::kernel::fs_context::FsContext;
@@ -86,6 +87,9 @@ pub struct BootConfig {
     /// the process with the most resident memory.
     #[serde(default)]
     pub memory_limit: Option<u64>,
+    /// The first process's capability sets (None: Linux's for its uid).
+    #[serde(default)]
+    pub capabilities: Option<CapSets>,
 }
 
 /// A mount the configuration asks for (an OCI config's `mounts`).
@@ -174,6 +178,9 @@ pub struct ProcessSpec {
     /// Its /proc/[pid]/oom_score_adj.
     #[serde(default)]
     pub oom_score_adj: Option<i32>,
+    /// Its capability sets before it execs its program (None: Linux's for its uid).
+    #[serde(default)]
+    pub capabilities: Option<CapSets>,
 }
 
 impl BootConfig {
@@ -191,6 +198,7 @@ impl BootConfig {
             umask: self.umask,
             terminal: self.tty,
             oom_score_adj: self.oom_score_adj,
+            capabilities: self.capabilities,
         }
     }
 }
@@ -1027,6 +1035,9 @@ fn new_process(
         {
             let mut creds = Credentials::new(spec.uid, spec.gid, spec.groups.clone());
             creds.no_new_privs = spec.no_new_privs;
+            if let Some(sets) = spec.capabilities {
+                creds.caps = sets.normalized();
+            }
             creds
         },
         kernel.platform.new_context(),

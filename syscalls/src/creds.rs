@@ -1,10 +1,13 @@
 //! Changing credentials: the set*id family, setgroups, capget/capset.
 //!
-//! The rules are Linux's: a task with CAP_SETUID (here: effective uid 0) may set any
+//! The rules are Linux's: a task with CAP_SETUID (CAP_SETGID for groups) may set any
 //! id; others may only move between their real, effective and saved ids. The
-//! filesystem id follows the effective one.
+//! filesystem id follows the effective one. A change of uid changes the capability
+//! sets as commoncap does ([`Credentials::fix_setuid`]).
 
 use sentry::errno::Result;
+use sentry::kernel::caps::{self, CAP_SETGID, CAP_SETUID};
+use sentry::kernel::creds::Credentials;
 use sentry::kernel::Task;
 use sentry::{bail, errno};
 
@@ -12,8 +15,19 @@ const UNCHANGED: u32 = u32::MAX;
 /// Most supplementary groups (NGROUPS_MAX).
 const NGROUPS_MAX: usize = 65536;
 
-fn privileged(task: &Task) -> bool {
-    task.creds.euid == 0
+fn may_setuid(task: &Task) -> bool {
+    task.creds.capable(CAP_SETUID)
+}
+
+fn may_setgid(task: &Task) -> bool {
+    task.creds.capable(CAP_SETGID)
+}
+
+/// Changes the uids with `f`, then the capabilities as the change demands.
+fn change_uids(task: &mut Task, f: impl FnOnce(&mut Credentials)) {
+    let old = task.creds.clone();
+    f(&mut task.creds);
+    task.creds.fix_setuid(&old);
 }
 
 /// The rule setresuid and setresgid share: from the current (real, effective, saved)
@@ -43,16 +57,17 @@ fn new_ids(
 /// setresuid's core: `None` leaves an id unchanged; fsuid follows euid.
 fn set_uids(task: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> Result<u64> {
     let c = &task.creds;
-    let (uid, euid, suid) = new_ids(privileged(task), (c.uid, c.euid, c.suid), (r, e, s))?;
-    let c = &mut task.creds;
-    (c.uid, c.euid, c.suid, c.fsuid) = (uid, euid, suid, euid);
+    let (uid, euid, suid) = new_ids(may_setuid(task), (c.uid, c.euid, c.suid), (r, e, s))?;
+    change_uids(task, |c| {
+        (c.uid, c.euid, c.suid, c.fsuid) = (uid, euid, suid, euid)
+    });
     Ok(0)
 }
 
 /// setresgid's core: `None` leaves an id unchanged; fsgid follows egid.
 fn set_gids(task: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) -> Result<u64> {
     let c = &task.creds;
-    let (gid, egid, sgid) = new_ids(privileged(task), (c.gid, c.egid, c.sgid), (r, e, s))?;
+    let (gid, egid, sgid) = new_ids(may_setgid(task), (c.gid, c.egid, c.sgid), (r, e, s))?;
     let c = &mut task.creds;
     (c.gid, c.egid, c.sgid, c.fsgid) = (gid, egid, sgid, egid);
     Ok(0)
@@ -74,7 +89,7 @@ pub fn setuid(task: &mut Task, uid: u32) -> Result<u64> {
     if uid == UNCHANGED {
         bail!(EINVAL);
     }
-    if privileged(task) {
+    if may_setuid(task) {
         return set_uids(task, Some(uid), Some(uid), Some(uid));
     }
     if uid != task.creds.uid && uid != task.creds.suid {
@@ -87,7 +102,7 @@ pub fn setgid(task: &mut Task, gid: u32) -> Result<u64> {
     if gid == UNCHANGED {
         bail!(EINVAL);
     }
-    if privileged(task) {
+    if may_setgid(task) {
         return set_gids(task, Some(gid), Some(gid), Some(gid));
     }
     if gid != task.creds.gid && gid != task.creds.sgid {
@@ -99,7 +114,7 @@ pub fn setgid(task: &mut Task, gid: u32) -> Result<u64> {
 pub fn setreuid(task: &mut Task, r: u32, e: u32) -> Result<u64> {
     let (r, e) = (opt(r), opt(e));
     let c = task.creds.clone();
-    if !privileged(task)
+    if !may_setuid(task)
         && (r.is_some_and(|r| r != c.uid && r != c.euid)
             || e.is_some_and(|e| e != c.uid && e != c.euid && e != c.suid))
     {
@@ -116,7 +131,7 @@ pub fn setreuid(task: &mut Task, r: u32, e: u32) -> Result<u64> {
 pub fn setregid(task: &mut Task, r: u32, e: u32) -> Result<u64> {
     let (r, e) = (opt(r), opt(e));
     let c = task.creds.clone();
-    if !privileged(task)
+    if !may_setgid(task)
         && (r.is_some_and(|r| r != c.gid && r != c.egid)
             || e.is_some_and(|e| e != c.gid && e != c.egid && e != c.sgid))
     {
@@ -139,24 +154,29 @@ pub fn setregid(task: &mut Task, r: u32, e: u32) -> Result<u64> {
 }
 
 fn set_uids_unchecked(task: &mut Task, r: Option<u32>, e: Option<u32>, s: Option<u32>) {
-    let c = &mut task.creds;
-    if let Some(r) = r {
-        c.uid = r;
-    }
-    if let Some(e) = e {
-        c.euid = e;
-    }
-    if let Some(s) = s {
-        c.suid = s;
-    }
-    c.fsuid = c.euid;
+    change_uids(task, |c| {
+        if let Some(r) = r {
+            c.uid = r;
+        }
+        if let Some(e) = e {
+            c.euid = e;
+        }
+        if let Some(s) = s {
+            c.suid = s;
+        }
+        c.fsuid = c.euid;
+    });
 }
 
 pub fn setfsuid(task: &mut Task, uid: u32) -> Result<u64> {
     let c = &task.creds;
     let old = c.fsuid;
-    if uid != UNCHANGED && (privileged(task) || [c.uid, c.euid, c.suid, c.fsuid].contains(&uid)) {
+    if uid != UNCHANGED
+        && uid != old
+        && (may_setuid(task) || [c.uid, c.euid, c.suid, c.fsuid].contains(&uid))
+    {
         task.creds.fsuid = uid;
+        task.creds.fix_setfsuid(old);
     }
     Ok(old as u64)
 }
@@ -164,7 +184,7 @@ pub fn setfsuid(task: &mut Task, uid: u32) -> Result<u64> {
 pub fn setfsgid(task: &mut Task, gid: u32) -> Result<u64> {
     let c = &task.creds;
     let old = c.fsgid;
-    if gid != UNCHANGED && (privileged(task) || [c.gid, c.egid, c.sgid, c.fsgid].contains(&gid)) {
+    if gid != UNCHANGED && (may_setgid(task) || [c.gid, c.egid, c.sgid, c.fsgid].contains(&gid)) {
         task.creds.fsgid = gid;
     }
     Ok(old as u64)
@@ -174,7 +194,7 @@ pub fn setgroups(task: &mut Task, size: i32, list: u64) -> Result<u64> {
     if size < 0 || size as usize > NGROUPS_MAX {
         bail!(EINVAL);
     }
-    if !privileged(task) {
+    if !may_setgid(task) {
         bail!(EPERM);
     }
     let mut groups = vec![0u32; size as usize];
@@ -189,56 +209,126 @@ pub fn setgroups(task: &mut Task, size: i32, list: u64) -> Result<u64> {
     Ok(0)
 }
 
-/// `struct __user_cap_header_struct`.
+/// Versions of `struct __user_cap_header_struct`: v1 has one 32-bit data struct, v2
+/// (deprecated) and v3 two.
+const LINUX_CAPABILITY_VERSION_1: u32 = 0x1998_0330;
+const LINUX_CAPABILITY_VERSION_2: u32 = 0x2007_1026;
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-/// Capabilities a root task holds in the sandbox (CAP_CHOWN .. CAP_CHECKPOINT_RESTORE).
-const ALL_CAPS: u64 = (1 << 41) - 1;
+
+/// The header's version and pid, and how many `__user_cap_data_struct`s follow. An
+/// unknown version is answered with v3 written back into the header and EINVAL.
+fn read_header(task: &Task, header: u64) -> Result<(i32, usize)> {
+    let hdr: [u32; 2] = task.mm.read_obj(header)?;
+    let words = match hdr[0] {
+        LINUX_CAPABILITY_VERSION_1 => 1,
+        LINUX_CAPABILITY_VERSION_2 | LINUX_CAPABILITY_VERSION_3 => 2,
+        _ => {
+            task.mm.write_obj(header, &LINUX_CAPABILITY_VERSION_3)?;
+            bail!(EINVAL);
+        }
+    };
+    Ok((hdr[1] as i32, words))
+}
 
 pub fn capget(task: &mut Task, header: u64, data: u64) -> Result<u64> {
-    let hdr: [u32; 2] = task.mm.read_obj(header)?;
-    if hdr[0] != LINUX_CAPABILITY_VERSION_3 && hdr[0] != 0x2007_1026 {
-        task.mm
-            .write_obj(header, &[LINUX_CAPABILITY_VERSION_3, hdr[1]])?;
+    let hdr = read_header(task, header);
+    // With no data pointer, capget only probes the version: EINVAL is success.
+    if data == 0 {
+        return match hdr {
+            Err(e) if e.code() == libc::EINVAL => Ok(0),
+            Err(e) => Err(e),
+            Ok(_) => Ok(0),
+        };
+    }
+    let (pid, words) = hdr?;
+    if pid < 0 {
         bail!(EINVAL);
     }
-    if hdr[1] as i32 != 0 && hdr[1] as i32 != task.tid {
-        let found = task.kernel.tree.lock().thread(hdr[1] as i32).is_some();
-        if !found {
-            bail!(ESRCH);
+    let sets = if pid == 0 || pid == task.tid {
+        task.creds.caps
+    } else {
+        let (target, _) = task
+            .kernel
+            .tree
+            .lock()
+            .thread(pid)
+            .ok_or_else(|| errno!(ESRCH))?;
+        target.view().map(|v| v.creds.caps).unwrap_or_default()
+    };
+    // __user_cap_data_struct { effective, permitted, inheritable } per 32 bits.
+    let mut out = Vec::with_capacity(words * 3);
+    for i in 0..words {
+        for set in [sets.effective, sets.permitted, sets.inheritable] {
+            out.push((set >> (32 * i)) as u32);
         }
     }
-    if data != 0 {
-        let caps = if task.creds.euid == 0 { ALL_CAPS } else { 0 };
-        // Two __user_cap_data_struct { effective, permitted, inheritable } (low, high).
-        let words: [u32; 6] = [
-            caps as u32,
-            caps as u32,
-            0,
-            (caps >> 32) as u32,
-            (caps >> 32) as u32,
-            0,
-        ];
-        task.mm.write_obj(data, &words)?;
-    }
+    task.mm
+        .copy_out(data, zerocopy::IntoBytes::as_bytes(out.as_slice()))?;
     Ok(0)
 }
 
 pub fn capset(task: &mut Task, header: u64, data: u64) -> Result<u64> {
-    let hdr: [u32; 2] = task.mm.read_obj(header)?;
-    if hdr[0] != LINUX_CAPABILITY_VERSION_3 && hdr[0] != 0x2007_1026 {
-        bail!(EINVAL);
-    }
-    if hdr[1] as i32 != 0 && hdr[1] as i32 != task.tid {
+    let (pid, words) = read_header(task, header)?;
+    // Only a task's own capabilities can be set.
+    if pid != 0 && pid != task.tid {
         bail!(EPERM);
     }
-    let words: [u32; 6] = task.mm.read_obj(data)?;
-    let permitted = words[1] as u64 | ((words[4] as u64) << 32);
-    let effective = words[0] as u64 | ((words[3] as u64) << 32);
-    let held = if task.creds.euid == 0 { ALL_CAPS } else { 0 };
-    if permitted & !held != 0 || effective & !permitted != 0 {
-        return Err(errno!(EPERM));
-    }
-    // The sandbox models capabilities by uid alone: dropping them is accepted and
-    // recorded nowhere yet.
+    let mut raw = [0u32; 6];
+    task.mm.copy_in(
+        data,
+        &mut zerocopy::IntoBytes::as_mut_bytes(&mut raw[..])[..words * 12],
+    )?;
+    let set = |j: usize| u64::from(raw[j]) | (u64::from(raw[3 + j]) << 32);
+    task.creds.set_caps(set(0), set(1), set(2))?;
     Ok(0)
+}
+
+/// Capability numbers past the last are EINVAL.
+pub(crate) fn cap_arg(cap: u64) -> Result<u32> {
+    if !caps::valid(cap) {
+        bail!(EINVAL);
+    }
+    Ok(cap as u32)
+}
+
+/// The prctl options about capabilities and securebits (None: not one of them).
+pub(crate) fn cap_prctl(task: &mut Task, option: i32, args: [u64; 4]) -> Option<Result<u64>> {
+    let c = &mut task.creds;
+    let [arg2, arg3, arg4, arg5] = args;
+    Some(match option {
+        libc::PR_CAPBSET_READ => {
+            cap_arg(arg2).map(|cap| u64::from(c.caps.bounding & caps::bit(cap) != 0))
+        }
+        libc::PR_CAPBSET_DROP => c.drop_bounding(arg2).map(|()| 0),
+        libc::PR_GET_KEEPCAPS => Ok(u64::from(c.secure(caps::SECBIT_KEEP_CAPS))),
+        libc::PR_SET_KEEPCAPS => c.set_keepcaps(arg2).map(|()| 0),
+        libc::PR_GET_SECUREBITS => Ok(u64::from(c.securebits)),
+        libc::PR_SET_SECUREBITS => c.set_securebits(arg2).map(|()| 0),
+        libc::PR_CAP_AMBIENT => ambient(c, arg2, arg3, arg4 | arg5),
+        _ => return None,
+    })
+}
+
+/// PR_CAP_AMBIENT's operations.
+fn ambient(c: &mut Credentials, op: u64, cap: u64, rest: u64) -> Result<u64> {
+    if op == libc::PR_CAP_AMBIENT_CLEAR_ALL as u64 {
+        if cap | rest != 0 {
+            bail!(EINVAL);
+        }
+        c.caps.ambient = 0;
+        return Ok(0);
+    }
+    if rest != 0 {
+        bail!(EINVAL);
+    }
+    let cap = cap_arg(cap)?;
+    match op as i32 {
+        libc::PR_CAP_AMBIENT_IS_SET => Ok(u64::from(c.caps.ambient & caps::bit(cap) != 0)),
+        libc::PR_CAP_AMBIENT_RAISE => c.raise_ambient(cap).map(|()| 0),
+        libc::PR_CAP_AMBIENT_LOWER => {
+            c.caps.ambient &= !caps::bit(cap);
+            Ok(0)
+        }
+        _ => Err(errno!(EINVAL)),
+    }
 }

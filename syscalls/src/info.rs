@@ -53,7 +53,7 @@ fn read_name(task: &Task, addr: u64, len: usize) -> Result<String> {
     if len > 64 {
         bail!(EINVAL);
     }
-    if !task.creds.is_root() {
+    if !task.creds.capable(sentry::kernel::caps::CAP_SYS_ADMIN) {
         bail!(EPERM);
     }
     let b = task.mm.read_bytes(addr, len)?;

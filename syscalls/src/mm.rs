@@ -234,7 +234,23 @@ pub fn madvise(task: &mut Task, addr: u64, len: u64, advice: i32) -> Result<u64>
     Ok(0)
 }
 
+/// Locking memory needs a nonzero RLIMIT_MEMLOCK or CAP_IPC_LOCK (EPERM).
+fn may_lock(task: &Task) -> Result<()> {
+    if task.tg.limit(libc::RLIMIT_MEMLOCK) == 0
+        && !task.creds.capable(sentry::kernel::caps::CAP_IPC_LOCK)
+    {
+        bail!(EPERM);
+    }
+    Ok(())
+}
+
 pub fn mlock(task: &mut Task, addr: u64, len: u64) -> Result<u64> {
+    may_lock(task)?;
+    munlock(task, addr, len)
+}
+
+/// munlock, and mlock's range check: every page of the range must be mapped.
+pub fn munlock(task: &mut Task, addr: u64, len: u64) -> Result<u64> {
     let start = addr & !(PAGE_SIZE - 1);
     let end = page_up(addr.checked_add(len).ok_or_else(|| errno!(ENOMEM))?)
         .ok_or_else(|| errno!(ENOMEM))?;
@@ -242,11 +258,12 @@ pub fn mlock(task: &mut Task, addr: u64, len: u64) -> Result<u64> {
     Ok(0)
 }
 
-pub fn mlockall(_task: &mut Task, flags: i32) -> Result<u64> {
+pub fn mlockall(task: &mut Task, flags: i32) -> Result<u64> {
     let known = libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT;
     if flags == 0 || flags & !known != 0 || flags == libc::MCL_ONFAULT {
         bail!(EINVAL);
     }
+    may_lock(task)?;
     Ok(0)
 }
 

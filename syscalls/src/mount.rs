@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sentry::bail;
 use sentry::errno::Result;
+use sentry::kernel::caps::CAP_SYS_ADMIN;
 use sentry::kernel::clone::flags::*;
 use sentry::kernel::mounts::MountRequest;
 use sentry::kernel::Task;
@@ -49,7 +50,7 @@ pub fn umount2(task: &mut Task, target: u64, flags: u32) -> Result<u64> {
     if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 {
         bail!(EINVAL);
     }
-    if !task.creds.capable() {
+    if !task.creds.capable(CAP_SYS_ADMIN) {
         bail!(EPERM);
     }
     let target = read_path(task, target)?;
@@ -58,7 +59,7 @@ pub fn umount2(task: &mut Task, target: u64, flags: u32) -> Result<u64> {
 }
 
 pub fn pivot_root(task: &mut Task, new_root: u64, put_old: u64) -> Result<u64> {
-    if !task.creds.capable() {
+    if !task.creds.capable(CAP_SYS_ADMIN) {
         bail!(EPERM);
     }
     let new_root = read_path(task, new_root)?;

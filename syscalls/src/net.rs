@@ -274,12 +274,13 @@ fn read_control(task: &Task, addr: u64, len: u64) -> Result<Control> {
 }
 
 /// Credentials a sender may state: its own pid and one of its user and group ids,
-/// unless privileged (EPERM).
+/// unless it holds CAP_SYS_ADMIN, CAP_SETUID and CAP_SETGID respectively (EPERM).
 fn check_creds(task: &Task, cred: Ucred) -> Result<()> {
+    use sentry::kernel::caps::{CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN};
     let c = &task.creds;
-    let pid_ok = cred.pid == task.pid() || c.capable();
-    let uid_ok = [c.uid, c.euid, c.suid].contains(&cred.uid) || c.capable();
-    let gid_ok = [c.gid, c.egid, c.sgid].contains(&cred.gid) || c.capable();
+    let pid_ok = cred.pid == task.pid() || c.capable(CAP_SYS_ADMIN);
+    let uid_ok = [c.uid, c.euid, c.suid].contains(&cred.uid) || c.capable(CAP_SETUID);
+    let gid_ok = [c.gid, c.egid, c.sgid].contains(&cred.gid) || c.capable(CAP_SETGID);
     if !(pid_ok && uid_ok && gid_ok) {
         bail!(EPERM);
     }

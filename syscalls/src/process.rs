@@ -505,10 +505,13 @@ pub fn prctl(
     task: &mut Task,
     option: i32,
     arg2: u64,
-    _arg3: u64,
-    _arg4: u64,
-    _arg5: u64,
+    arg3: u64,
+    arg4: u64,
+    arg5: u64,
 ) -> Result<u64> {
+    if let Some(r) = crate::creds::cap_prctl(task, option, [arg2, arg3, arg4, arg5]) {
+        return r;
+    }
     match option {
         libc::PR_SET_NAME => {
             let mut name = [0u8; 16];
@@ -559,12 +562,6 @@ pub fn prctl(
             task.mm.write_obj(arg2, &v)?;
             Ok(0)
         }
-        libc::PR_CAPBSET_READ => {
-            if arg2 > 40 {
-                bail!(EINVAL);
-            }
-            Ok(1)
-        }
         _ => Err(errno!(EINVAL, "prctl option {option} not supported")),
     }
 }
@@ -605,7 +602,7 @@ pub fn prlimit64(task: &mut Task, pid: i32, res: u32, new: u64, old: u64) -> Res
             bail!(EINVAL);
         }
         let cur = task.tg.limits.lock().0[r];
-        if n.max > cur.max && !task.creds.is_root() {
+        if n.max > cur.max && !task.creds.capable(sentry::kernel::caps::CAP_SYS_RESOURCE) {
             bail!(EPERM);
         }
         if r == libc::RLIMIT_NOFILE as usize && n.max != INFINITY && n.max > 1 << 20 {

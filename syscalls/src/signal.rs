@@ -2,13 +2,15 @@
 
 use sentry::abi::SigAction;
 use sentry::errno::{Errno, Result, ERESTARTNOHAND};
+use sentry::kernel::caps::CAP_KILL;
+use sentry::kernel::creds::Credentials;
 use sentry::kernel::signal::{
     sigmask, AltStack, SigInfo, NSIG, SI_TKILL, SI_USER, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK,
     UNBLOCKABLE,
 };
 use sentry::kernel::signal_frame::StackT;
 use sentry::kernel::wait::{current_waiter, WakeReason};
-use sentry::kernel::Task;
+use sentry::kernel::{Task, ThreadGroup};
 use sentry::{bail, errno};
 
 /// The smallest alternate stack sigaltstack accepts (MINSIGSTKSZ).
@@ -236,6 +238,23 @@ fn sender_info(task: &Task, signo: i32, code: i32) -> SigInfo {
     SigInfo::from_process(signo, code, task.pid(), task.creds.uid)
 }
 
+/// Linux's check_kill_permission: a task may signal its own process, processes of
+/// its user (its real or effective uid is the target's real or saved uid), SIGCONT
+/// within its session, and anyone with CAP_KILL.
+fn may_signal(task: &Task, tg: &ThreadGroup, target: Option<Credentials>, sig: i32) -> bool {
+    let c = &task.creds;
+    if tg.tgid == task.pid() || c.capable(CAP_KILL) {
+        return true;
+    }
+    let same_user =
+        target.is_some_and(|t| [c.euid, c.uid].iter().any(|&u| u == t.uid || u == t.suid));
+    same_user || (sig == libc::SIGCONT && *tg.sid.lock() == *task.tg.sid.lock())
+}
+
+fn may_signal_process(task: &Task, tg: &ThreadGroup, sig: i32) -> bool {
+    may_signal(task, tg, tg.creds(), sig)
+}
+
 pub fn kill(task: &mut Task, pid: i32, sig: i32) -> Result<u64> {
     if sig < 0 || sig as usize > NSIG {
         bail!(EINVAL);
@@ -257,9 +276,18 @@ pub fn kill(task: &mut Task, pid: i32, sig: i32) -> Result<u64> {
     if targets.is_empty() {
         bail!(ESRCH);
     }
+    // A process or group needs one target it may signal (EPERM); kill(-1) skips the
+    // others silently.
+    let allowed: Vec<_> = targets
+        .into_iter()
+        .filter(|t| may_signal_process(task, t, sig))
+        .collect();
+    if allowed.is_empty() && pid != -1 {
+        bail!(EPERM);
+    }
     if sig != 0 {
         let info = sender_info(task, sig, SI_USER);
-        for t in targets {
+        for t in allowed {
             t.send_signal(info);
         }
     }
@@ -278,6 +306,9 @@ fn send_to_thread(task: &mut Task, tgid: Option<i32>, tid: i32, sig: i32) -> Res
         .ok_or_else(|| errno!(ESRCH))?;
     if tgid.is_some_and(|t| t != tg.tgid) {
         bail!(ESRCH);
+    }
+    if !may_signal(task, &tg, target.view().map(|v| v.creds), sig) {
+        bail!(EPERM);
     }
     if sig != 0 {
         target.send_signal(&tg, sender_info(task, sig, SI_TKILL));
@@ -313,6 +344,9 @@ pub fn rt_sigqueueinfo(task: &mut Task, tgid: i32, sig: i32, uinfo: u64) -> Resu
         .process(tgid)
         .ok_or_else(|| errno!(ESRCH))?;
     let info = queued_info(task, sig, uinfo, tgid == task.pid())?;
+    if !may_signal_process(task, &tg, sig) {
+        bail!(EPERM);
+    }
     tg.send_signal(info);
     Ok(0)
 }
@@ -338,6 +372,9 @@ pub fn rt_tgsigqueueinfo(
         bail!(ESRCH);
     }
     let info = queued_info(task, sig, uinfo, tgid == task.pid())?;
+    if !may_signal(task, &tg, target.view().map(|v| v.creds), sig) {
+        bail!(EPERM);
+    }
     target.send_signal(&tg, info);
     Ok(0)
 }

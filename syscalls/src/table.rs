@@ -230,8 +230,8 @@ syscalls! {
     122 setfsuid => Full, creds::setfsuid [u32];
     123 setfsgid => Full, creds::setfsgid [u32];
     124 getsid => Full, process::getsid [i32];
-    125 capget => Partial("root holds every capability, others none; capset accepts drops without recording them"), creds::capget [u64, u64];
-    126 capset => Partial("root holds every capability, others none; capset accepts drops without recording them"), creds::capset [u64, u64];
+    125 capget => Full, creds::capget [u64, u64];
+    126 capset => Full, creds::capset [u64, u64];
     127 rt_sigpending => Full, signal::rt_sigpending [u64, usize];
     128 rt_sigtimedwait => Full, signal::rt_sigtimedwait [u64, u64, u64, usize];
     129 rt_sigqueueinfo => Full, signal::rt_sigqueueinfo [i32, i32, u64];
@@ -243,11 +243,11 @@ syscalls! {
     138 fstatfs => Full, fs::fstatfs [i32, u64];
     140 getpriority => Full, process::getpriority [i32, i32];
     149 mlock => Full, mm::mlock [u64, u64];
-    150 munlock => Full, mm::mlock [u64, u64];
+    150 munlock => Full, mm::munlock [u64, u64];
     151 mlockall => Full, mm::mlockall [i32];
     152 munlockall => Full, mm::munlockall [];
     155 pivot_root => Partial(PIVOT_NOTE), mount::pivot_root [u64, u64];
-    157 prctl => Partial("PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_DUMPABLE/SET, PR_SET_NO_NEW_PRIVS"), process::prctl [i32, u64, u64, u64, u64];
+    157 prctl => Partial("PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_DUMPABLE/SET, PR_SET/GET_NO_NEW_PRIVS, PR_SET/GET_CHILD_SUBREAPER, PR_CAPBSET_READ/DROP, PR_CAP_AMBIENT, PR_GET/SET_SECUREBITS, PR_GET/SET_KEEPCAPS"), process::prctl [i32, u64, u64, u64, u64];
     158 arch_prctl => Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), process::arch_prctl [i32, u64];
     160 setrlimit => Full, process::setrlimit [u32, u64];
     161 chroot => Full, mount::chroot [u64];

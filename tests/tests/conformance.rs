@@ -307,3 +307,16 @@ fn unix_sockets_static_match_native() {
 fn unix_sockets_dynamic_match_native() {
     assert_guest_matches_native(guest("unix", Dynamic), &["/tmp"]);
 }
+
+// Capabilities: capget/capset, the bounding and ambient sets over execve, set*id
+// fixups, securebits, and privileged calls failing once their capability is dropped
+// (natively as root, narrowed first to a fixed list so nothing depends on the host's).
+#[test]
+fn caps_sets_transitions_and_checks_static_match_native() {
+    assert_guest_matches_native(guest("caps", Static), &["/tmp"]);
+}
+
+#[test]
+fn caps_sets_transitions_and_checks_dynamic_match_native() {
+    assert_guest_matches_native(guest("caps", Dynamic), &["/tmp"]);
+}

@@ -1126,3 +1126,94 @@ fn runtime_flags_strace_debug_log_and_network_reach_oci_containers() {
         assert!(!env.root().join("f2").exists());
     }
 }
+
+/// Docker's default capability list (no CAP_SYS_ADMIN) and its mask.
+const DOCKER_CAPS: &str = r#"["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER",
+"CAP_MKNOD","CAP_NET_RAW","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP",
+"CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL","CAP_AUDIT_WRITE"]"#;
+const DOCKER_MASK: &str = "00000000a80425fb";
+
+fn caps_config(args: &str, caps: &str) -> String {
+    format!(
+        r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":{args},
+"env":["PATH=/bin"],"cwd":"/","capabilities":{{"bounding":{caps},"effective":{caps},
+"permitted":{caps}}}}},"root":{{"path":"rootfs"}}}}"#
+    )
+}
+
+fn cap_lines(mask: &str) -> String {
+    format!(
+        "CapInh:\t0000000000000000\nCapPrm:\t{mask}\nCapEff:\t{mask}\nCapBnd:\t{mask}\n\
+         CapAmb:\t0000000000000000\n"
+    )
+}
+
+#[test]
+fn process_capabilities_are_the_containers_and_exec_cap_adds() {
+    let env = Env::new("caps");
+    let bundle = env.bundle();
+    let b = bundle.to_str().unwrap();
+    fs::write(
+        bundle.join("config.json"),
+        caps_config(
+            r#"["sh","-c","grep Cap /proc/self/status; hostname x"]"#,
+            DOCKER_CAPS,
+        ),
+    )
+    .unwrap();
+    let out = env.out(&["run", "--bundle", b, "c1"]);
+    assert_ne!(out.status.code(), Some(0), "hostname x must fail");
+    assert_eq!(text(&out.stdout), cap_lines(DOCKER_MASK));
+    assert!(
+        text(&out.stderr).contains("not permitted"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Processes exec'd into it get the container's sets, plus --cap.
+    fs::write(
+        bundle.join("config.json"),
+        caps_config(r#"["sleep","1000"]"#, DOCKER_CAPS),
+    )
+    .unwrap();
+    assert!(env.out(&["create", "--bundle", b, "c2"]).status.success());
+    assert!(env.out(&["start", "c2"]).status.success());
+    let out = env.out(&["exec", "c2", "grep", "Cap", "/proc/self/status"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), cap_lines(DOCKER_MASK));
+    let out = env.out(&[
+        "exec",
+        "--cap",
+        "CAP_SYS_ADMIN",
+        "c2",
+        "grep",
+        "Cap",
+        "/proc/self/status",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), cap_lines("00000000a82425fb"));
+    let out = env.out(&["exec", "--cap", "CAP_SYS_ADMIN", "c2", "hostname", "x"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.out(&["exec", "--cap", "CAP_NOPE", "c2", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("CAP_NOPE"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // An unknown name is refused, as runc refuses it.
+    fs::write(
+        bundle.join("config.json"),
+        caps_config(r#"["true"]"#, r#"["CAP_CHOWN","CAP_NOPE"]"#),
+    )
+    .unwrap();
+    let out = env.out(&["create", "--bundle", b, "c3"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("CAP_NOPE"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!env.root().join("c3").exists());
+}

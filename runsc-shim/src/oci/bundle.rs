@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 use sentry::boot::{BootConfig, MountKind, MountSpec, ProcessSpec, RootMode};
+use sentry::kernel::caps::{self, CapSets};
 use serde::{Deserialize, Serialize};
 
 /// What the container monitor needs to start a container: the sentry's configuration
@@ -42,7 +43,10 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
     if !config.is_file() {
         return Err(format!("bundle {}: no config.json", dir.display()));
     }
-    let spec = Spec::load(&config).map_err(|e| format!("{}: {e}", config.display()))?;
+    let spec = Spec::load(&config).map_err(|e| {
+        let why = unknown_capability(&config).unwrap_or_else(|| e.to_string());
+        format!("{}: {why}", config.display())
+    })?;
     let version = spec.version();
     if !(version.starts_with("1.0.") || version.starts_with("1.1.") || version.starts_with("1.2."))
     {
@@ -107,6 +111,7 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         ));
     }
     let boot = BootConfig {
+        capabilities: ps.capabilities,
         memory_limit,
         domainname: spec.domainname().clone().or(domainname),
         masked_paths: linux
@@ -179,7 +184,9 @@ pub fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec,
         }
     }
     let user = process.user();
+    let capabilities = process.capabilities().as_ref().map(cap_sets).transpose()?;
     Ok(ProcessSpec {
+        capabilities,
         argv: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         env: process
             .env()
@@ -203,6 +210,46 @@ pub fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec,
         umask: user.umask(),
         terminal: process.terminal().unwrap_or(false),
         oom_score_adj: process.oom_score_adj(),
+    })
+}
+
+/// Why a config failed to load when the reason is a capability name the sandbox does
+/// not know (the OCI library says only that deserializing failed).
+fn unknown_capability(config: &Path) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(config).ok()?).ok()?;
+    let sets = v.pointer("/process/capabilities")?.as_object()?;
+    sets.iter().find_map(|(set, names)| {
+        let bad = names.as_array()?.iter().find_map(|n| {
+            // Spelled as the OCI library accepts them: any case, "CAP_" optional.
+            let n = n.as_str()?;
+            let upper = n.to_uppercase();
+            let mut bare = upper.as_str();
+            while let Some(rest) = bare.strip_prefix("CAP_") {
+                bare = rest;
+            }
+            caps::from_name(&format!("CAP_{bare}"))
+                .is_none()
+                .then_some(n)
+        })?;
+        Some(format!(
+            "process.capabilities.{set}: unknown capability {bad:?}"
+        ))
+    })
+}
+
+/// `process.capabilities` as the sandbox's capability sets (a missing list: none).
+fn cap_sets(c: &oci_spec::runtime::LinuxCapabilities) -> Result<CapSets, String> {
+    let mask = |set: &Option<oci_spec::runtime::Capabilities>| {
+        let names: Vec<String> = set.iter().flatten().map(|c| format!("CAP_{c}")).collect();
+        caps::mask_of(names.iter().map(String::as_str))
+            .map_err(|n| format!("process.capabilities: unknown capability {n:?}"))
+    };
+    Ok(CapSets {
+        bounding: mask(c.bounding())?,
+        effective: mask(c.effective())?,
+        inheritable: mask(c.inheritable())?,
+        permitted: mask(c.permitted())?,
+        ambient: mask(c.ambient())?,
     })
 }
 

@@ -248,10 +248,32 @@ fn process_spec(dir: &std::path::Path, args: &ExecArgs) -> Result<ProcessSpec, S
     if args.no_new_privs {
         spec.no_new_privs = true;
     }
+    add_caps(&mut spec, &args.cap)?;
     if args.tty {
         spec.terminal = true;
     }
     Ok(spec)
+}
+
+/// `--cap CAP_X`, as runc: the capability joins the bounding, effective and
+/// permitted sets (and the ambient one when the process has inheritable ones).
+fn add_caps(spec: &mut ProcessSpec, names: &[String]) -> Result<(), String> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let add = sentry::kernel::caps::mask_of(names.iter().map(String::as_str))
+        .map_err(|n| format!("--cap {n:?}: unknown capability"))?;
+    let mut sets = spec
+        .capabilities
+        .unwrap_or_else(|| sentry::kernel::caps::CapSets::for_uid(spec.uid));
+    sets.bounding |= add;
+    sets.effective |= add;
+    sets.permitted |= add;
+    if sets.inheritable != 0 {
+        sets.ambient |= add;
+    }
+    spec.capabilities = Some(sets);
+    Ok(())
 }
 
 fn next_event(r: &mut impl BufRead) -> Result<Option<Event>, String> {

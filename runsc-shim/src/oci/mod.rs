@@ -579,10 +579,9 @@ pub fn features() -> Outcome {
             "bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "size", "mode"
         ],
         "linux": {
-            // The sandbox's own (the sentry implements them); capabilities are not
-            // modelled per guest yet, so none is listed.
+            // The sandbox's own (the sentry implements them, capabilities included).
             "namespaces": ["pid", "ipc", "uts", "mount", "network"],
-            "capabilities": [],
+            "capabilities": &sentry::kernel::caps::NAMES[..],
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",

@@ -97,7 +97,7 @@ impl Task {
     /// clone(2) family. Returns the child's tid.
     pub fn clone_task(&mut self, args: CloneArgs) -> Result<i32> {
         args.validate()?;
-        if args.flags & CLONE_NEWNS != 0 && !self.creds.capable() {
+        if args.flags & CLONE_NEWNS != 0 && !self.creds.capable(super::caps::CAP_SYS_ADMIN) {
             return Err(errno!(EPERM));
         }
         if args.flags & CLONE_VM != 0 {

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::caps::{CAP_CHOWN, CAP_FOWNER, CAP_FSETID, CAP_MKNOD, CAP_SETFCAP, CAP_SYS_ADMIN};
 use super::creds::Credentials;
 use super::Task;
 use crate::errno;
@@ -19,12 +20,6 @@ const MAY_WRITE: u32 = 2;
 const MAY_EXEC: u32 = 1;
 
 impl Credentials {
-    /// Whether the filesystem capabilities (CAP_FOWNER, CAP_CHOWN, CAP_FSETID, …)
-    /// apply: root over files, as `is_root`.
-    fn fs_capable(&self) -> bool {
-        self.is_root()
-    }
-
     /// Whether `gid` is the filesystem group or a supplementary group.
     pub fn in_group(&self, gid: u32) -> bool {
         self.fsgid == gid || self.groups.contains(&gid)
@@ -41,9 +36,9 @@ impl Credentials {
         )
     }
 
-    /// Owner of the file or privileged (Linux's inode_owner_or_capable).
+    /// Owner of the file or holding CAP_FOWNER (Linux's inode_owner_or_capable).
     fn owns(&self, st: &Stat) -> bool {
-        self.fsuid == st.uid || self.fs_capable()
+        self.fsuid == st.uid || self.capable(CAP_FOWNER)
     }
 }
 
@@ -76,7 +71,7 @@ impl Task {
         dir.mode & libc::S_ISVTX == 0
             || self.creds.fsuid == victim.uid
             || self.creds.fsuid == dir.uid
-            || self.creds.fs_capable()
+            || self.creds.capable(CAP_FOWNER)
     }
 
     /// Whether something is mounted on `p` (it cannot be removed or renamed: EBUSY).
@@ -100,7 +95,7 @@ impl Task {
         if !is_dir
             && mode & (libc::S_ISGID | libc::S_IXGRP) == (libc::S_ISGID | libc::S_IXGRP)
             && !self.creds.in_group(gid)
-            && !self.creds.fs_capable()
+            && !self.creds.capable(CAP_FSETID)
         {
             mode &= !libc::S_ISGID;
         }
@@ -148,7 +143,7 @@ impl Task {
     /// mknodat/mkdirat/symlinkat: creates `path` relative to `dirfd`.
     pub fn mknod_at(&self, dirfd: i32, path: &[u8], kind: NodeKind, mode: u32) -> Result<()> {
         if matches!(kind, NodeKind::CharDevice(_) | NodeKind::BlockDevice(_))
-            && !self.creds.fs_capable()
+            && !self.creds.capable(CAP_MKNOD)
         {
             return Err(errno!(EPERM));
         }
@@ -393,7 +388,10 @@ impl Task {
         Self::writable_mount(p)?;
         let mut mode = mode & 0o7777;
         // Only a member of the file's group (or a privileged task) may set setgid.
-        if mode & libc::S_ISGID != 0 && !self.creds.in_group(st.gid) && !self.creds.fs_capable() {
+        if mode & libc::S_ISGID != 0
+            && !self.creds.in_group(st.gid)
+            && !self.creds.capable(CAP_FSETID)
+        {
             mode &= !libc::S_ISGID;
         }
         p.inode().setattr(&SetAttr {
@@ -409,11 +407,11 @@ impl Task {
         let st = p.inode().stat()?;
         let uid = uid.filter(|&u| u != u32::MAX);
         let gid = gid.filter(|&g| g != u32::MAX);
-        let capable = self.creds.fs_capable();
-        let uid_ok = uid.is_none_or(|u| u == st.uid || capable);
-        let gid_ok = gid.is_none_or(|g| {
-            capable || (self.creds.fsuid == st.uid && (g == st.gid || self.creds.in_group(g)))
-        });
+        let capable = self.creds.capable(CAP_CHOWN);
+        let owner = self.creds.fsuid == st.uid;
+        let uid_ok = uid.is_none_or(|u| (owner && u == st.uid) || capable);
+        let gid_ok =
+            gid.is_none_or(|g| capable || (owner && (g == st.gid || self.creds.in_group(g))));
         if !uid_ok || !gid_ok {
             return Err(errno!(EPERM));
         }
@@ -524,7 +522,7 @@ impl Task {
                 return Err(errno!(EACCES));
             }
         } else if name.starts_with(b"trusted.") {
-            if !self.creds.fs_capable() {
+            if !self.creds.capable(CAP_SYS_ADMIN) {
                 return Err(if write {
                     errno!(EPERM)
                 } else {
@@ -532,7 +530,14 @@ impl Task {
                 });
             }
         } else if name.starts_with(b"security.") {
-            if write && !self.creds.fs_capable() {
+            // File capabilities need CAP_SETFCAP, other security attributes
+            // CAP_SYS_ADMIN.
+            let cap = if name == super::caps::XATTR_NAME {
+                CAP_SETFCAP
+            } else {
+                CAP_SYS_ADMIN
+            };
+            if write && !self.creds.capable(cap) {
                 return Err(errno!(EPERM));
             }
         } else {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::caps::{CAP_SYS_ADMIN, CAP_SYS_CHROOT};
 use super::fs_context::FsContext;
 use super::Task;
 use crate::errno;
@@ -175,7 +176,7 @@ impl Task {
         if flags & MS_NOUSER != 0 {
             return Err(errno!(EINVAL));
         }
-        if !self.creds.capable() {
+        if !self.creds.capable(CAP_SYS_ADMIN) {
             return Err(errno!(EPERM));
         }
         let ns = self.fs.mounts();
@@ -320,7 +321,7 @@ impl Task {
         if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 {
             return Err(errno!(EINVAL));
         }
-        if !self.creds.capable() {
+        if !self.creds.capable(CAP_SYS_ADMIN) {
             return Err(errno!(EPERM));
         }
         let p = self.lookup(libc::AT_FDCWD, target, flags & UMOUNT_NOFOLLOW == 0)?;
@@ -365,7 +366,7 @@ impl Task {
         {
             return Err(errno!(EACCES));
         }
-        if !self.creds.capable() {
+        if !self.creds.capable(CAP_SYS_CHROOT) {
             return Err(errno!(EPERM));
         }
         self.fs.set_root(p);
@@ -376,7 +377,7 @@ impl Task {
     /// whose root or working directory was the old root; the old root is mounted at
     /// `put_old`.
     pub fn pivot_root(&self, new_root: &[u8], put_old: &[u8]) -> Result<()> {
-        if !self.creds.capable() {
+        if !self.creds.capable(CAP_SYS_ADMIN) {
             return Err(errno!(EPERM));
         }
         let dir = |path: &[u8]| -> Result<Path> {
@@ -443,7 +444,7 @@ impl Task {
     /// unshare(CLONE_NEWNS): the task gets a private copy of its mount namespace (and
     /// of its filesystem context, which must not be shared across namespaces).
     pub fn unshare_mounts(&mut self) -> Result<()> {
-        if !self.creds.capable() {
+        if !self.creds.capable(CAP_SYS_ADMIN) {
             return Err(errno!(EPERM));
         }
         self.fs = Arc::new(self.fs.fork_namespace());

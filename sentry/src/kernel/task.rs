@@ -122,6 +122,16 @@ pub struct OomScoreAdj {
 }
 
 impl ThreadGroup {
+    /// The process's credentials as others see them: its first thread's, or its
+    /// exited leader's.
+    pub fn creds(&self) -> Option<Credentials> {
+        let tasks = self.tasks.lock().clone();
+        tasks
+            .iter()
+            .find_map(|t| t.view().map(|v| v.creds))
+            .or_else(|| self.exited_leader.lock().as_ref().map(|(_, c)| c.clone()))
+    }
+
     /// A new thread group led by `tgid`.
     pub fn new(tgid: i32) -> Arc<ThreadGroup> {
         Arc::new_cyclic(|me| ThreadGroup {

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use crate::errno;
 use crate::errno::Result;
+use crate::kernel::caps::{self, FileCaps};
+use crate::kernel::creds::ExecFile;
 use crate::kernel::{random, Task};
 use crate::mm::{page_down, page_up, Backing, Mappable, MemoryManager, MmapRequest, VmaKind};
 use crate::platform::{Prot, Regs, MAX_USER_ADDRESS, PAGE_SIZE};
@@ -242,6 +244,8 @@ pub fn execve(
     if !elf::is_elf(&exe.head) {
         return Err(errno!(ENOEXEC));
     }
+    let mut creds = task.creds.clone();
+    let secure = creds.exec(&exec_file(&exe_path)?)?;
     let ehdr = elf::parse_ehdr(&exe.head)?;
     let phdrs = read_phdrs(&exe, &ehdr)?;
 
@@ -328,7 +332,7 @@ pub fn execve(
         kind: VmaKind::Stack,
     })?;
 
-    let c = &task.creds;
+    let c = &creds;
     let auxv_head = vec![
         (at::MINSIGSTKSZ, host_auxval(at::MINSIGSTKSZ).max(2048)),
         (at::HWCAP, host_auxval(at::HWCAP)),
@@ -344,7 +348,7 @@ pub fn execve(
         (at::EUID, c.euid as u64),
         (at::GID, c.gid as u64),
         (at::EGID, c.egid as u64),
-        (at::SECURE, 0),
+        (at::SECURE, u64::from(secure)),
     ];
     let hwcap2 = host_auxval(at::HWCAP2);
     let auxv_tail = if hwcap2 != 0 {
@@ -386,7 +390,26 @@ pub fn execve(
     let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&execfn);
     task.set_comm(base);
     task.exe = Some(exe_path);
+    task.creds = creds;
     Ok(())
+}
+
+/// What the credentials' execve rules need of the program file: owner, mode, the
+/// mount's nosuid, and its `security.capability` (none if absent or malformed).
+fn exec_file(p: &Path) -> Result<ExecFile> {
+    let st = p.inode().stat()?;
+    let caps = p
+        .inode()
+        .getxattr(caps::XATTR_NAME)
+        .ok()
+        .and_then(|v| FileCaps::parse(&v));
+    Ok(ExecFile {
+        uid: st.uid,
+        gid: st.gid,
+        mode: st.mode,
+        nosuid: p.mount.flags().no_suid,
+        caps,
+    })
 }
 
 fn initial_regs(entry: u64, sp: u64) -> Regs {

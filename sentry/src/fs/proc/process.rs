@@ -197,18 +197,20 @@ pub(super) fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Resul
                  SigBlk:\t{blocked:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}",
                 tg.limit(libc::RLIMIT_SIGPENDING)
             );
-            let caps = if view.as_ref().is_some_and(|v| v.creds.euid == 0) {
-                0x1ff_ffff_ffffu64
-            } else {
-                0
-            };
+            let (caps, nnp) = view
+                .as_ref()
+                .map_or_else(Default::default, |v| (v.creds.caps, v.creds.no_new_privs));
             let _ = writeln!(
                 out,
-                "CapInh:\t{:016x}\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\n\
+                "CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n\
                  CapBnd:\t{:016x}\nCapAmb:\t{:016x}",
-                0, 0x1ff_ffff_ffffu64, 0
+                caps.inheritable, caps.permitted, caps.effective, caps.bounding, caps.ambient
             );
-            let _ = writeln!(out, "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0");
+            let _ = writeln!(
+                out,
+                "NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0",
+                u8::from(nnp)
+            );
             let n = fs.cpus;
             let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
             // Voluntary switches are the times the thread blocked in the sentry; the

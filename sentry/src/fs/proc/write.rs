@@ -81,8 +81,10 @@ impl ProcFile {
             value
         } as i16;
         let (tg, _) = self.fs.process(self.tgid).map_err(|_| errno!(ESRCH))?;
-        // The sandbox's root holds CAP_SYS_RESOURCE; no one else does.
-        let privileged = self.fs.reader().is_some_and(|v| v.creds.euid == 0);
+        let privileged = self
+            .fs
+            .reader()
+            .is_some_and(|v| v.creds.capable(crate::kernel::caps::CAP_SYS_RESOURCE));
         let mut adj = tg.oom_score_adj.lock();
         let floor = if legacy { adj.value } else { adj.min };
         if value < floor && !privileged {

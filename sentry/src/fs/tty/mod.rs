@@ -56,10 +56,12 @@ fn is_leader(tg: &ThreadGroup) -> bool {
     *tg.sid.lock() == tg.tgid
 }
 
-fn is_root() -> bool {
+/// Whether the calling task holds CAP_SYS_ADMIN (TIOCSCTTY stealing a terminal, or
+/// taking one it cannot read).
+fn is_admin() -> bool {
     current_task()
         .and_then(|c| c.shared.view())
-        .is_some_and(|v| v.creds.euid == 0)
+        .is_some_and(|v| v.creds.capable(crate::kernel::caps::CAP_SYS_ADMIN))
 }
 
 fn read_i32(mem: &dyn IoctlMemory, arg: u64) -> Result<i32> {
@@ -296,14 +298,14 @@ impl Tty {
             return Err(errno!(EPERM));
         }
         if owner != 0 {
-            if !(steal && is_root()) {
+            if !(steal && is_admin()) {
                 return Err(errno!(EPERM));
             }
             if let Some(k) = self.kernel.upgrade() {
                 self.clear_session(&k, owner, false);
             }
         }
-        if !readable && !is_root() {
+        if !readable && !is_admin() {
             return Err(errno!(EPERM));
         }
         *self.control.lock() = Control {
