@@ -24,6 +24,7 @@ pub mod signal_frame;
 mod task;
 pub mod time;
 pub mod timer;
+pub mod vdso;
 pub mod wait;
 
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -93,6 +94,8 @@ pub struct Kernel {
     pub futexes: futex::Futexes,
     /// Every process and thread.
     pub tree: Mutex<process::ProcessTree>,
+    /// The vDSO and its parameter page, mapped into every program.
+    pub vdso: vdso::Vdso,
     /// The sandbox's devpts (set at boot; mount(2) of "devpts" mounts it again).
     pub devpts: std::sync::OnceLock<Arc<crate::fs::tty::devpts::DevPts>>,
     shutting_down: std::sync::atomic::AtomicBool,
@@ -110,6 +113,7 @@ impl Kernel {
         uts: Uts,
         syscalls: Arc<dyn SyscallTable>,
         options: KernelOptions,
+        vdso: vdso::Vdso,
     ) -> Arc<Kernel> {
         Arc::new(Kernel {
             platform,
@@ -120,6 +124,7 @@ impl Kernel {
             options,
             futexes: futex::Futexes::default(),
             tree: Mutex::default(),
+            vdso,
             devpts: std::sync::OnceLock::new(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             init_status: Mutex::new(None),

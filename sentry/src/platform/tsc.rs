@@ -1,0 +1,37 @@
+//! The CPU's time-stamp counter, as the vDSO's clock reads it (see `kernel::vdso`).
+
+use std::arch::asm;
+use std::arch::x86_64::__cpuid;
+
+/// The TSC, read after every earlier instruction and before any later one (the same
+/// fenced read the vDSO makes).
+pub fn read() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: lfence and rdtsc touch no memory and only the named registers; user space
+    // may execute rdtsc (neither the host kernel nor the sentry sets CR4.TSD). Without
+    // `nomem` the block is also a compiler barrier, like the fences themselves.
+    unsafe {
+        asm!("lfence", "rdtsc", "lfence", out("eax") lo, out("edx") hi, options(nostack, preserves_flags));
+    }
+    (u64::from(hi) << 32) | u64::from(lo)
+}
+
+/// The TSC, read only once every earlier store is globally visible: a seqlock writer
+/// reads it right after marking the parameter page as being updated, so that any
+/// reader that still sees the old parameters read an earlier TSC value.
+pub fn read_after_stores() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: as in `read`; mfence only orders this thread's memory accesses.
+    unsafe {
+        asm!("mfence", "lfence", "rdtsc", "lfence", out("eax") lo, out("edx") hi, options(nostack, preserves_flags));
+    }
+    (u64::from(hi) << 32) | u64::from(lo)
+}
+
+/// Whether the CPU says its TSC runs at a constant rate in every power state
+/// (CPUID 0x8000_0007, EDX bit 8: "invariant TSC", which Linux reports as
+/// constant_tsc + nonstop_tsc).
+pub fn invariant() -> bool {
+    let max_extended = __cpuid(0x8000_0000).eax;
+    max_extended >= 0x8000_0007 && __cpuid(0x8000_0007).edx & (1 << 8) != 0
+}
