@@ -294,3 +294,16 @@ fn pty_line_discipline_and_job_control_static_match_native() {
 fn pty_line_discipline_and_job_control_dynamic_match_native() {
     assert_guest_matches_native(guest("pty", Dynamic), &[]);
 }
+
+// The vDSO, found through AT_SYSINFO_EHDR and its own symbol table: clocks agreeing
+// with the clock_gettime system call, never going back (threads, fork), [vdso] and
+// [vvar] in maps, and a vDSO again after fork and exec.
+#[test]
+fn vdso_clocks_symbols_maps_fork_and_exec_static_match_native() {
+    assert_guest_matches_native(guest("vdso", Static), &[]);
+}
+
+#[test]
+fn vdso_clocks_symbols_maps_fork_and_exec_dynamic_match_native() {
+    assert_guest_matches_native(guest("vdso", Dynamic), &[]);
+}

@@ -1,7 +1,6 @@
 //! The CPU's time-stamp counter, as the vDSO's clock reads it (see `kernel::vdso`).
 
 use std::arch::asm;
-use std::arch::x86_64::__cpuid;
 
 /// The TSC, read after every earlier instruction and before any later one (the same
 /// fenced read the vDSO makes).
@@ -26,12 +25,4 @@ pub fn read_after_stores() -> u64 {
         asm!("mfence", "lfence", "rdtsc", "lfence", out("eax") lo, out("edx") hi, options(nostack, preserves_flags));
     }
     (u64::from(hi) << 32) | u64::from(lo)
-}
-
-/// Whether the CPU says its TSC runs at a constant rate in every power state
-/// (CPUID 0x8000_0007, EDX bit 8: "invariant TSC", which Linux reports as
-/// constant_tsc + nonstop_tsc).
-pub fn invariant() -> bool {
-    let max_extended = __cpuid(0x8000_0000).eax;
-    max_extended >= 0x8000_0007 && __cpuid(0x8000_0007).edx & (1 << 8) != 0
 }

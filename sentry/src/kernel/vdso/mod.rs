@@ -49,7 +49,7 @@ use std::sync::Arc;
 
 use crate::errno::Result;
 use crate::mm::{Backing, KernelPages, MemoryFile, MemoryManager, MmapRequest, VmaKind};
-use crate::platform::{tsc, Prot};
+use crate::platform::Prot;
 
 /// The vDSO image, as built from `sentry/vdso/`.
 static IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
@@ -70,11 +70,11 @@ pub fn probe_host_tsc() -> HostTsc {
     let clocksource =
         std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
             .unwrap_or_default();
-    judge_host_tsc(&cpuinfo, &clocksource, tsc::invariant())
+    judge_host_tsc(&cpuinfo, &clocksource)
 }
 
 /// The verdict of [`probe_host_tsc`] on what it read.
-fn judge_host_tsc(cpuinfo: &str, clocksource: &str, cpuid_invariant: bool) -> HostTsc {
+fn judge_host_tsc(cpuinfo: &str, clocksource: &str) -> HostTsc {
     let flags: Vec<&str> = cpuinfo
         .lines()
         .find(|l| l.starts_with("flags"))
@@ -82,7 +82,7 @@ fn judge_host_tsc(cpuinfo: &str, clocksource: &str, cpuid_invariant: bool) -> Ho
         .map(|(_, f)| f.split_whitespace().collect())
         .unwrap_or_default();
     let has = |f: &str| flags.contains(&f);
-    if !(cpuid_invariant || has("constant_tsc") && has("nonstop_tsc")) {
+    if !(has("constant_tsc") && has("nonstop_tsc")) {
         return HostTsc::Unusable("the TSC is not invariant (no constant_tsc/nonstop_tsc)".into());
     }
     if clocksource.trim() != "tsc" {
