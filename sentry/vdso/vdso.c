@@ -70,14 +70,20 @@ static inline uint64_t read_tsc(void) {
   return ((uint64_t)hi << 32) | lo;
 }
 
+/* Reads attempted while the sentry is updating the page before giving up and
+ * asking the sentry instead (its updating thread may have been preempted). */
+#define MAX_SPINS 1000
+
 /* A consistent reading: CLOCK_MONOTONIC now, and the offsets of the other
- * clocks. Returns 0 when the page is not ready (use the system call). */
+ * clocks. Returns 0 when the page is not ready or busy (use the system call). */
 static inline int read_clock(uint64_t *mono, int64_t *realtime_offset,
                              int64_t *boottime_offset) {
   const volatile struct moat_vvar *v = vvar();
   uint64_t seq, ready, tsc_base, mono_ns, mono_frac, mult, tsc;
   int64_t rt, bt;
-  for (;;) {
+  for (int spins = 0;; spins++) {
+    if (spins == MAX_SPINS)
+      return 0;
     seq = __atomic_load_n(&v->seq, __ATOMIC_ACQUIRE);
     if (seq & 1) {
       __asm__ volatile("pause" ::: "memory");

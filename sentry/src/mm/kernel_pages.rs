@@ -35,11 +35,6 @@ impl KernelPages {
         }))
     }
 
-    /// How many pages.
-    pub fn pages(&self) -> u64 {
-        self.pages
-    }
-
     /// Length in bytes.
     pub fn len(&self) -> u64 {
         self.pages * PAGE_SIZE
