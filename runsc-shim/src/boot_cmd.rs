@@ -66,6 +66,8 @@ pub fn run(args: BootArgs) -> i32 {
             return 125;
         }
     }
+    // The vDSO's clock needs to know the host's TSC, from files the empty root hides.
+    let host_tsc = sentry::kernel::vdso::probe_host_tsc();
     // Before anything else: the sentry's own namespaces and an empty root.
     if let Err(e) = crate::jail::sentry_ns::enter() {
         eprintln!("moat boot: cannot confine the sentry: {e}");
@@ -80,7 +82,8 @@ pub fn run(args: BootArgs) -> i32 {
         dup(std::io::stdout().as_fd()),
         dup(std::io::stderr().as_fd()),
     ];
-    let sandbox = match sentry::boot::prepare(config, gofer, stdio, moat_syscalls::Linux64::new()) {
+    let syscalls = moat_syscalls::Linux64::new();
+    let sandbox = match sentry::boot::prepare(config, gofer, stdio, syscalls, host_tsc) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("moat: {e}");

@@ -20,6 +20,7 @@ use crate::kernel::caps::CapSets;
 use crate::kernel::creds::Credentials;
 use crate::kernel::fd_table::FdTable;
 use crate::kernel::fs_context::FsContext;
+use crate::kernel::vdso::{HostTsc, Vdso};
 use crate::kernel::{ExitStatus, Kernel, KernelOptions, SyscallTable, Task, ThreadGroup, Uts};
 use crate::mm::{MemoryFile, MemoryManager};
 use crate::platform::ptrace::PtracePlatform;
@@ -269,12 +270,15 @@ pub struct Sandbox {
     tty: Option<Arc<Tty>>,
 }
 
-/// Sets up the sandbox kernel.
+/// Sets up the sandbox kernel. `host_tsc` says whether the vDSO may read the clock
+/// from the TSC ([`crate::kernel::vdso::probe_host_tsc`], which the caller runs while
+/// it can still see the host's /proc and /sys).
 pub fn prepare(
     config: BootConfig,
     gofer_sock: OwnedFd,
     stdio: Vec<Option<OwnedFd>>,
     syscalls: Arc<dyn SyscallTable>,
+    host_tsc: HostTsc,
 ) -> Result<Sandbox, BootError> {
     let platform: Arc<dyn Platform> = match config.platform.as_str() {
         "ptrace" => Arc::new(PtracePlatform),
@@ -332,6 +336,7 @@ pub fn prepare(
             .clone()
             .unwrap_or_else(|| "(none)".to_string()),
     };
+    let vdso = Vdso::new(&memory_file, &host_tsc).map_err(BootError::Kernel)?;
     let kernel = Kernel::new(
         platform,
         memory_file,
@@ -342,6 +347,7 @@ pub fn prepare(
             strace: config.strace,
             pids_limit: config.pids_limit,
         },
+        vdso,
     );
 
     let _ = kernel.devpts.set(devpts);

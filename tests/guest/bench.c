@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,17 @@ static void wait_ok(pid_t p) {
 }
 
 static void op_getppid(void) { syscall(SYS_getppid); }
+
+/* Through the C library, hence the vDSO where there is one. */
+static void op_clock_gettime(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+}
+
+static void op_gettimeofday(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+}
 
 static void op_fork_exit_wait(void) {
   pid_t p = fork();
@@ -265,6 +277,8 @@ static const struct {
     {"pwrite_4k_shm", op_pwrite_4k_shm},
     {"readdir_1000", op_readdir_1000},
     {"getppid", op_getppid},
+    {"clock_gettime", op_clock_gettime},
+    {"gettimeofday", op_gettimeofday},
     {"fork_exit_wait", op_fork_exit_wait},
     {"fork_exec_wait", op_fork_exec_wait},
     {"thread_create_join", op_thread_create_join},

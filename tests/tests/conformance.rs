@@ -320,3 +320,16 @@ fn caps_sets_transitions_and_checks_static_match_native() {
 fn caps_sets_transitions_and_checks_dynamic_match_native() {
     assert_guest_matches_native(guest("caps", Dynamic), &["/tmp"]);
 }
+
+// The vDSO, found through AT_SYSINFO_EHDR and its own symbol table: clocks agreeing
+// with the clock_gettime system call, never going back (threads, fork), [vdso] and
+// [vvar] in maps, and a vDSO again after fork and exec.
+#[test]
+fn vdso_clocks_symbols_maps_fork_and_exec_static_match_native() {
+    assert_guest_matches_native(guest("vdso", Static), &[]);
+}
+
+#[test]
+fn vdso_clocks_symbols_maps_fork_and_exec_dynamic_match_native() {
+    assert_guest_matches_native(guest("vdso", Dynamic), &[]);
+}

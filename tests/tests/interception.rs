@@ -163,3 +163,35 @@ fn sentry_survives_every_syscall_with_adversarial_arguments() {
         run.stderr
     );
 }
+
+/// Whether moat's vDSO can read the clock from the TSC on this host (the rule of
+/// sentry::kernel::vdso::probe_host_tsc): otherwise every clock read traps.
+fn host_tsc_is_usable() -> bool {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .unwrap_or_default();
+    let clocksource =
+        std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+            .unwrap_or_default();
+    flags.split_whitespace().any(|f| f == "constant_tsc")
+        && flags.split_whitespace().any(|f| f == "nonstop_tsc")
+        && clocksource.trim() == "tsc"
+}
+
+#[test]
+fn clock_gettime_through_the_vdso_does_not_trap() {
+    // 1000 clock_gettime calls through the C library, then one raw system call.
+    let traced = run_moat(
+        &["--strace"],
+        guest("vdso", Static),
+        &["loop", "1000"],
+        &[],
+        None,
+    );
+    assert_eq!(traced.status, 0, "stderr:\n{}", traced.stderr);
+    let traps = traced.stderr.matches("clock_gettime(").count();
+    let expected = if host_tsc_is_usable() { 1 } else { 1001 };
+    assert_eq!(traps, expected, "stderr:\n{}", traced.stderr);
+}

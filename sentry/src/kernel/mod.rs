@@ -26,6 +26,7 @@ pub mod signal_frame;
 mod task;
 pub mod time;
 pub mod timer;
+pub mod vdso;
 pub mod wait;
 
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
@@ -95,6 +96,8 @@ pub struct Kernel {
     pub futexes: futex::Futexes,
     /// Every process and thread.
     pub tree: Mutex<process::ProcessTree>,
+    /// The vDSO and its parameter page, mapped into every program.
+    pub vdso: vdso::Vdso,
     /// The sandbox's devpts (set at boot; mount(2) of "devpts" mounts it again).
     pub devpts: std::sync::OnceLock<Arc<crate::fs::tty::devpts::DevPts>>,
     /// The sandbox's console: the host terminal handed to its init, if any.
@@ -120,6 +123,7 @@ impl Kernel {
         uts: Uts,
         syscalls: Arc<dyn SyscallTable>,
         options: KernelOptions,
+        vdso: vdso::Vdso,
     ) -> Arc<Kernel> {
         Arc::new(Kernel {
             platform,
@@ -130,6 +134,7 @@ impl Kernel {
             options,
             futexes: futex::Futexes::default(),
             tree: Mutex::default(),
+            vdso,
             devpts: std::sync::OnceLock::new(),
             console: std::sync::OnceLock::new(),
             freezer: freezer::Freezer::default(),

@@ -1,4 +1,6 @@
-//! Clocks as the sentry serves them to guests.
+//! Clocks as the sentry serves them to guests: the host's. Guests mostly read them
+//! through moat's vDSO ([`super::vdso`]), which follows these within about a
+//! microsecond without a system call.
 
 use crate::abi::Timespec;
 

@@ -1,5 +1,6 @@
 //! The program loader: execve of ELF executables (static and dynamic, PIE or not) and
-//! `#!` scripts into a fresh address space.
+//! `#!` scripts into a fresh address space, with the sentry's vDSO mapped in
+//! (AT_SYSINFO_EHDR).
 
 pub mod elf;
 mod stack;
@@ -303,6 +304,7 @@ pub fn execve(
         entry = ibias + iehdr.e_entry;
         interp_base = ibias + ilo;
     }
+    let vdso = task.kernel.vdso.map(&mm)?;
     let brk = page_up(end).ok_or_else(|| errno!(ENOMEM))? + random_pages(13);
     mm.set_brk_start(brk);
 
@@ -334,6 +336,7 @@ pub fn execve(
 
     let c = &creds;
     let auxv_head = vec![
+        (at::SYSINFO_EHDR, vdso),
         (at::MINSIGSTKSZ, host_auxval(at::MINSIGSTKSZ).max(2048)),
         (at::HWCAP, host_auxval(at::HWCAP)),
         (at::PAGESZ, PAGE_SIZE),

@@ -320,6 +320,28 @@ impl MemoryFile {
         Ok(done)
     }
 
+    /// Stores a 64-bit word atomically at `offset` (8-byte aligned): the sentry's side of
+    /// a page it shares with guests that read it with atomic loads (the vDSO's parameter
+    /// page, which guests map read-only). Callers must hold a reference on the frame.
+    pub fn store_u64(&self, offset: u64, value: u64, order: std::sync::atomic::Ordering) {
+        assert!(offset.is_multiple_of(8), "unaligned atomic store");
+        let p = self.as_ptr(offset, 8).cast::<u64>();
+        // SAFETY: `p` is 8-byte aligned (the mapping is page aligned) and valid for the
+        // life of the mapping, which outlives this call; every access the sentry makes to
+        // such a word goes through these atomic accessors, and guests only read it.
+        let word = unsafe { std::sync::atomic::AtomicU64::from_ptr(p) };
+        word.store(value, order);
+    }
+
+    /// Loads a 64-bit word atomically from `offset` (8-byte aligned); see `store_u64`.
+    pub fn load_u64(&self, offset: u64, order: std::sync::atomic::Ordering) -> u64 {
+        assert!(offset.is_multiple_of(8), "unaligned atomic load");
+        let p = self.as_ptr(offset, 8).cast::<u64>();
+        // SAFETY: as in `store_u64`.
+        let word = unsafe { std::sync::atomic::AtomicU64::from_ptr(p) };
+        word.load(order)
+    }
+
     /// Copies the contents of `count` consecutive frames from `src` to `dst`.
     pub fn copy_frames(&self, dst: Frame, src: Frame, count: u64) {
         assert!(

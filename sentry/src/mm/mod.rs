@@ -10,6 +10,7 @@
 //! mapping calls (injections into the stub) happen with `inner` held.
 
 mod io;
+mod kernel_pages;
 #[allow(unsafe_code)]
 pub mod memfile;
 mod pagetable;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+pub use kernel_pages::KernelPages;
 pub use memfile::{Frame, MemoryFile};
 pub use resident::{ResidentStats, PSS_SHIFT};
 pub use shared::SharedAnon;

@@ -6,6 +6,7 @@
 
 pub mod ptrace;
 mod regs;
+pub mod tsc;
 
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;

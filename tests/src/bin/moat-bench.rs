@@ -29,6 +29,16 @@ const BENCHES: &[Bench] = &[
         sandboxed: 20_000,
     },
     Bench {
+        name: "clock_gettime",
+        native: 10_000_000,
+        sandboxed: 1_000_000,
+    },
+    Bench {
+        name: "gettimeofday",
+        native: 10_000_000,
+        sandboxed: 1_000_000,
+    },
+    Bench {
         name: "fork_exit_wait",
         native: 2_000,
         sandboxed: 100,
