@@ -601,6 +601,8 @@ pub fn fcntl(task: &mut Task, fd: i32, cmd: i32, arg: u64) -> Result<u64> {
         | libc::F_OFD_SETLK
         | libc::F_OFD_SETLKW => crate::locks::fcntl_lock(task, fd, file, cmd, arg),
         libc::F_GETOWN | libc::F_SETOWN | F_SETSIG | F_GETSIG => Ok(0),
+        libc::F_ADD_SEALS => crate::memfd::add_seals(task, &file, arg),
+        libc::F_GET_SEALS => crate::memfd::get_seals(&file),
         _ => Err(errno!(EINVAL)),
     }
 }

@@ -16,6 +16,7 @@ mod fschange;
 mod futex;
 mod info;
 mod locks;
+mod memfd;
 mod mm;
 mod mount;
 mod notify;

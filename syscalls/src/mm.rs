@@ -101,13 +101,23 @@ pub fn mmap(
         if prot.exec && noexec {
             bail!(EPERM);
         }
+        // A memfd sealed against writing maps shared only read-only, for good.
+        let write_sealed = shared
+            && file.ops().as_tmpfs().is_some_and(|i| {
+                i.seals()
+                    & (sentry::fs::memfd::F_SEAL_WRITE | sentry::fs::memfd::F_SEAL_FUTURE_WRITE)
+                    != 0
+            });
+        if write_sealed && prot.write {
+            bail!(EPERM);
+        }
         let obj = file.ops().mappable()?;
-        if shared && writable {
+        if shared && writable && !write_sealed {
             file.ops().map_shared_writable()?;
         }
         let max = Prot {
             read: true,
-            write: !shared || writable,
+            write: !shared || (writable && !write_sealed),
             exec: !noexec,
         };
         (

@@ -8,8 +8,8 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    creds, events, fs, fschange, futex, info, locks, mm, mount, notify, poll, process, signal,
-    splice, time,
+    creds, events, fs, fschange, futex, info, locks, memfd, mm, mount, notify, poll, process,
+    signal, splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -157,7 +157,7 @@ syscalls! {
     61 wait4 => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::wait4 [i32, u64, i32, u64];
     62 kill => Full, signal::kill [i32, i32];
     63 uname => Full, info::uname [u64];
-    72 fcntl => Partial("F_SETOWN/F_GETOWN/F_SETSIG/F_GETSIG accepted without effect; leases, F_NOTIFY, seals and F_GETOWN_EX/F_SETOWN_EX: EINVAL"), fs::fcntl [i32, i32, u64];
+    72 fcntl => Partial("F_SETOWN/F_GETOWN/F_SETSIG/F_GETSIG accepted without effect; leases, F_NOTIFY and F_GETOWN_EX/F_SETOWN_EX: EINVAL"), fs::fcntl [i32, i32, u64];
     73 flock => Full, locks::flock [i32, u32];
     74 fsync => Full, fschange::fsync [i32];
     75 fdatasync => Full, fschange::fdatasync [i32];
@@ -314,6 +314,7 @@ syscalls! {
     309 getcpu => Full, process::getcpu [u64, u64, u64];
     316 renameat2 => Partial("RENAME_WHITEOUT: EINVAL"), fschange::renameat2 [i32, u64, i32, u64, u32];
     318 getrandom => Full, info::getrandom [u64, usize, u32];
+    319 memfd_create => Partial("MFD_HUGETLB: EINVAL; the files live on one internal tmpfs of the sandbox's own memory"), memfd::memfd_create [u64, u32];
     322 execveat => Partial("AT_EMPTY_PATH and paths relative to dirfd"), process::execveat [i32, u64, u64, u64, i32];
     326 copy_file_range => Full, splice::copy_file_range [i32, u64, i32, u64, usize, u32];
     332 statx => Full, fs::statx [i32, u64, i32, u32, u64];

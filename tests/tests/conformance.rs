@@ -215,6 +215,16 @@ fn readiness_poll_select_epoll_eventfd_timerfd_timers_pidfd_dynamic_match_native
 }
 
 #[test]
+fn memfd_names_shared_mappings_and_seals_static_match_native() {
+    assert_guest_matches_native(guest("memfd", Static), &[]);
+}
+
+#[test]
+fn memfd_names_shared_mappings_and_seals_dynamic_match_native() {
+    assert_guest_matches_native(guest("memfd", Dynamic), &[]);
+}
+
+#[test]
 fn cpu_time_accounting_clocks_and_cpu_timers_static_match_native() {
     assert_guest_matches_native(guest("cputime", Static), &[]);
 }

@@ -6,6 +6,7 @@ pub mod eventfd;
 pub mod gofer;
 pub mod host;
 pub mod inotify;
+pub mod memfd;
 pub mod overlay;
 pub mod pidfd;
 pub mod pipe;

@@ -95,6 +95,8 @@ pub struct Kernel {
     pub tree: Mutex<process::ProcessTree>,
     /// The sandbox's devpts (set at boot; mount(2) of "devpts" mounts it again).
     pub devpts: std::sync::OnceLock<Arc<crate::fs::tty::devpts::DevPts>>,
+    /// The internal tmpfs memfd_create makes its files on (mounted nowhere).
+    pub shm_mount: std::sync::OnceLock<Arc<crate::vfs::Mount>>,
     shutting_down: std::sync::atomic::AtomicBool,
     init_status: Mutex<Option<task::ExitStatus>>,
     init_done: parking_lot::Condvar,
@@ -121,6 +123,7 @@ impl Kernel {
             futexes: futex::Futexes::default(),
             tree: Mutex::default(),
             devpts: std::sync::OnceLock::new(),
+            shm_mount: std::sync::OnceLock::new(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             init_status: Mutex::new(None),
             init_done: parking_lot::Condvar::new(),

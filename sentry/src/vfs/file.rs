@@ -231,6 +231,11 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// The tmpfs file, if this is one (memfd seals).
+    fn as_tmpfs(&self) -> Option<&Arc<crate::fs::tmpfs::TmpInode>> {
+        None
+    }
+
     /// The pty master, if this is one (TIOCGPTPEER).
     fn as_pty_master(&self) -> Option<&crate::fs::tty::pty::MasterFile> {
         None
