@@ -296,11 +296,13 @@ syscalls! {
     277 sync_file_range => Full, fschange::sync_file_range [i32, i64, i64, u32];
     278 vmsplice => Partial(VMSPLICE_NOTE), splice::vmsplice [i32, u64, u64, u32];
     281 epoll_pwait => Partial(POLL_NOTE), events::epoll_pwait [i32, u64, i32, i32, u64, usize];
+    282 signalfd => Full, signal::signalfd [i32, u64, usize];
     283 timerfd_create => Partial("REALTIME/MONOTONIC/BOOTTIME clocks; TFD_TIMER_CANCEL_ON_SET accepted, never cancels"), events::timerfd_create [i32, i32];
     284 eventfd => Full, events::eventfd [u32];
     285 fallocate => Partial("modes 0, KEEP_SIZE and PUNCH_HOLE|KEEP_SIZE; others EOPNOTSUPP"), fschange::fallocate [i32, i32, i64, i64];
     286 timerfd_settime => Full, events::timerfd_settime [i32, i32, u64, u64];
     287 timerfd_gettime => Full, events::timerfd_gettime [i32, u64];
+    289 signalfd4 => Full, signal::signalfd4 [i32, u64, usize, i32];
     290 eventfd2 => Full, events::eventfd2 [u32, i32];
     291 epoll_create1 => Full, events::epoll_create1 [i32];
     292 dup3 => Full, fs::dup3 [i32, i32, i32];

@@ -225,6 +225,16 @@ fn memfd_names_shared_mappings_and_seals_dynamic_match_native() {
 }
 
 #[test]
+fn signalfd_records_readiness_fork_exec_and_errors_static_match_native() {
+    assert_guest_matches_native(guest("signalfd", Static), &[]);
+}
+
+#[test]
+fn signalfd_records_readiness_fork_exec_and_errors_dynamic_match_native() {
+    assert_guest_matches_native(guest("signalfd", Dynamic), &[]);
+}
+
+#[test]
 fn cpu_time_accounting_clocks_and_cpu_timers_static_match_native() {
     assert_guest_matches_native(guest("cputime", Static), &[]);
 }

@@ -11,6 +11,7 @@ pub mod overlay;
 pub mod pidfd;
 pub mod pipe;
 pub mod proc;
+pub mod signalfd;
 pub mod synthetic;
 pub mod sys;
 pub mod timerfd;

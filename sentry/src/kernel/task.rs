@@ -203,10 +203,12 @@ impl ThreadGroup {
     /// take it first is woken (Linux's complete_signal).
     pub fn send_signal(&self, info: SigInfo) {
         let signo = info.signo;
-        if self.shields_from(&info) || self.discard_on_arrival(signo, self.leader_mask()) {
+        let blocked = self.leader_mask();
+        if self.shields_from(&info, blocked) || self.discard_on_arrival(signo, blocked) {
             return;
         }
         self.pending.lock().enqueue(info);
+        crate::fs::signalfd::signal_queued();
         let tasks = self.tasks.lock();
         let target = tasks.iter().find(|t| t.mask() & sigmask(signo) == 0);
         match target {
@@ -246,8 +248,16 @@ impl ThreadGroup {
     }
 
     /// The sandbox's init ignores signals from other guest processes that it has no
-    /// handler for (SIGKILL and SIGSTOP included), as pid 1 of a pid namespace does.
-    pub fn shields_from(&self, info: &SigInfo) -> bool {
+    /// handler for (SIGKILL and SIGSTOP included), as pid 1 of a pid namespace does —
+    /// unless the receiving thread blocks them (`blocked`): those stay pending, for
+    /// sigwait or a signalfd to take.
+    pub fn shields_from(&self, info: &SigInfo, blocked: u64) -> bool {
+        if info.signo != libc::SIGKILL
+            && info.signo != libc::SIGSTOP
+            && blocked & sigmask(info.signo) != 0
+        {
+            return false;
+        }
         let from_process = matches!(
             info.code,
             super::signal::SI_USER | super::signal::SI_TKILL | super::signal::SI_QUEUE
@@ -424,10 +434,11 @@ impl TaskShared {
     /// Sends `info` to this thread.
     pub fn send_signal(&self, tg: &ThreadGroup, info: SigInfo) {
         let signo = info.signo;
-        if tg.shields_from(&info) || tg.discard_on_arrival(signo, self.mask()) {
+        if tg.shields_from(&info, self.mask()) || tg.discard_on_arrival(signo, self.mask()) {
             return;
         }
         self.pending.lock().enqueue(info);
+        crate::fs::signalfd::signal_queued();
         if self.mask() & sigmask(signo) == 0 || signo == libc::SIGKILL {
             self.wake_for_signal();
         } else {

@@ -226,6 +226,11 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// The signalfd, if this is one (signalfd4 on an existing fd).
+    fn as_signalfd(&self) -> Option<&crate::fs::signalfd::SignalFd> {
+        None
+    }
+
     /// The pidfd, if this is one (pidfd_send_signal, waitid P_PIDFD).
     fn as_pidfd(&self) -> Option<&crate::fs::pidfd::PidFd> {
         None

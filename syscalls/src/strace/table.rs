@@ -394,6 +394,7 @@ fn args(sysno: Sysno) -> Option<&'static [Arg]> {
         Sysno::pselect6 => &[Int, Ptr, Ptr, Ptr, Timespec, Ptr],
         Sysno::timerfd_create => &[CLOCK, Flags(TFD)],
         Sysno::signalfd4 => &[Fd, Sigset { size: 2 }, Ulong, Flags(SFD)],
+        Sysno::signalfd => &[Fd, Sigset { size: 2 }, Ulong],
         Sysno::pidfd_open => &[Int, Flags(PIDFD)],
         Sysno::getxattr | Sysno::lgetxattr => &[Path, Str, OutBuf, Ulong],
         Sysno::fgetxattr => &[Fd, Str, OutBuf, Ulong],
