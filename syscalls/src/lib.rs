@@ -22,6 +22,7 @@ mod mount;
 mod notify;
 mod poll;
 mod process;
+mod sched;
 mod signal;
 mod splice;
 pub mod strace;

@@ -9,7 +9,7 @@ use sentry::kernel::Task;
 use crate::args::FromArg;
 use crate::{
     creds, events, fs, fschange, futex, info, locks, memfd, mm, mount, notify, poll, process,
-    signal, splice, time,
+    sched, signal, splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -107,6 +107,8 @@ const MOUNT_NOTE: &str =
     "tmpfs (size, nr_blocks, nr_inodes, mode, uid, gid), proc, sysfs, devpts (the sandbox's one instance again: newinstance is accepted but not a new set of ptys), bind (MS_REC), MS_MOVE, remount (per-mount flags: ro, nosuid, nodev, noexec); propagation flags accepted, but every mount is private (nothing propagates); other filesystem types: ENODEV";
 const PIVOT_NOTE: &str =
     "Linux's checks, except that the sandbox's root mount has no parent mount and need not have one";
+const SCHED_NOTE: &str =
+    "the sandbox's own per-thread policy, priority and nice value (never applied to the host), with Linux's permission rules; SCHED_DEADLINE: EPERM";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -218,7 +220,15 @@ syscalls! {
     133 mknod => Partial(MKNOD_NOTE), fschange::mknod [u64, u32, u32];
     137 statfs => Full, fs::statfs [u64, u64];
     138 fstatfs => Full, fs::fstatfs [i32, u64];
-    140 getpriority => Full, process::getpriority [i32, i32];
+    140 getpriority => Full, sched::getpriority [i32, i32];
+    141 setpriority => Partial(SCHED_NOTE), sched::setpriority [i32, i32, i32];
+    142 sched_setparam => Partial(SCHED_NOTE), sched::sched_setparam [i32, u64];
+    143 sched_getparam => Full, sched::sched_getparam [i32, u64];
+    144 sched_setscheduler => Partial(SCHED_NOTE), sched::sched_setscheduler [i32, i32, u64];
+    145 sched_getscheduler => Full, sched::sched_getscheduler [i32];
+    146 sched_get_priority_max => Full, sched::sched_get_priority_max [i32];
+    147 sched_get_priority_min => Full, sched::sched_get_priority_min [i32];
+    148 sched_rr_get_interval => Partial("SCHED_RR: 100 ms, SCHED_FIFO: 0, the fair policies a fixed 4 ms"), sched::sched_rr_get_interval [i32, u64];
     149 mlock => Full, mm::mlock [u64, u64];
     150 munlock => Full, mm::mlock [u64, u64];
     151 mlockall => Full, mm::mlockall [i32];
@@ -314,6 +324,8 @@ syscalls! {
     302 prlimit64 => Full, process::prlimit64 [i32, u32, u64, u64];
     306 syncfs => Full, fschange::syncfs [i32];
     309 getcpu => Full, process::getcpu [u64, u64, u64];
+    314 sched_setattr => Partial("as sched_setscheduler; SCHED_DEADLINE: EPERM; utilisation clamps accepted and not kept"), sched::sched_setattr [i32, u64, u32];
+    315 sched_getattr => Partial("no deadline parameters; utilisation clamps read as 0..1024"), sched::sched_getattr [i32, u64, u32, u32];
     316 renameat2 => Partial("RENAME_WHITEOUT: EINVAL"), fschange::renameat2 [i32, u64, i32, u64, u32];
     318 getrandom => Full, info::getrandom [u64, usize, u32];
     319 memfd_create => Partial("MFD_HUGETLB: EINVAL; the files live on one internal tmpfs of the sandbox's own memory"), memfd::memfd_create [u64, u32];

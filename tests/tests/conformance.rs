@@ -235,6 +235,16 @@ fn signalfd_records_readiness_fork_exec_and_errors_dynamic_match_native() {
 }
 
 #[test]
+fn sched_nice_values_policies_attrs_and_permissions_static_match_native() {
+    assert_guest_matches_native(guest("sched", Static), &[]);
+}
+
+#[test]
+fn sched_nice_values_policies_attrs_and_permissions_dynamic_match_native() {
+    assert_guest_matches_native(guest("sched", Dynamic), &[]);
+}
+
+#[test]
 fn cpu_time_accounting_clocks_and_cpu_timers_static_match_native() {
     assert_guest_matches_native(guest("cputime", Static), &[]);
 }

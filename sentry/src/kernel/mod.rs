@@ -19,6 +19,7 @@ pub mod posix_timer;
 pub mod process;
 pub mod random;
 mod robust;
+pub mod sched;
 pub mod signal;
 pub mod signal_frame;
 mod task;

@@ -282,6 +282,8 @@ pub struct TaskShared {
     /// Signals sent to this thread.
     pub pending: Mutex<PendingSignals>,
     mask: AtomicU64,
+    /// Scheduling policy, priority and nice value (the sandbox's own).
+    pub sched: Mutex<super::sched::SchedAttr>,
     /// Sleeps and wakes the task.
     pub waiter: Arc<Waiter>,
     /// Kicks the task out of guest code.
@@ -376,6 +378,7 @@ impl TaskShared {
             tid,
             pending: Mutex::default(),
             mask: AtomicU64::new(0),
+            sched: Mutex::default(),
             waiter: Arc::new(Waiter::default()),
             interrupter: Mutex::new(None),
             cpu: Default::default(),
@@ -764,6 +767,7 @@ impl Task {
             let leader = self.tg.tgid;
             let shared = TaskShared::new(leader);
             shared.mask.store(self.signal_mask(), Ordering::Release);
+            *shared.sched.lock() = *self.shared.sched.lock();
             shared.cpu.take_over(&self.shared.cpu);
             shared.set_comm(&self.comm());
             std::mem::swap(
