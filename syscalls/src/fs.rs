@@ -168,7 +168,7 @@ pub fn pwrite64(task: &mut Task, fd: i32, buf: u64, count: usize, offset: i64) -
     do_write(task, &file, buf, count, Some(offset))
 }
 
-fn read_iovecs(task: &Task, iov: u64, count: i32) -> Result<Vec<Iovec>> {
+pub(crate) fn read_iovecs(task: &Task, iov: u64, count: i32) -> Result<Vec<Iovec>> {
     if !(0..=UIO_MAXIOV).contains(&count) {
         bail!(EINVAL);
     }

@@ -8,6 +8,7 @@
 
 #![deny(unsafe_code)]
 
+mod advise;
 mod args;
 mod creds;
 mod events;
@@ -22,6 +23,7 @@ mod mount;
 mod notify;
 mod poll;
 mod process;
+mod remote;
 mod sched;
 mod signal;
 mod splice;

@@ -8,8 +8,8 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    creds, events, fs, fschange, futex, info, locks, memfd, mm, mount, notify, poll, process,
-    sched, signal, splice, time,
+    advise, creds, events, fs, fschange, futex, info, locks, memfd, mm, mount, notify, poll,
+    process, remote, sched, signal, splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -109,6 +109,8 @@ const PIVOT_NOTE: &str =
     "Linux's checks, except that the sandbox's root mount has no parent mount and need not have one";
 const SCHED_NOTE: &str =
     "the sandbox's own per-thread policy, priority and nice value (never applied to the host), with Linux's permission rules; SCHED_DEADLINE: EPERM";
+const PROCESS_VM_NOTE: &str =
+    "ptrace's access check without the dumpable flag (PR_SET_DUMPABLE is not kept)";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -243,6 +245,7 @@ syscalls! {
     166 umount2 => Partial("MNT_FORCE is as a plain umount; an MNT_EXPIRE mark is not cleared by later use; no IN_UNMOUNT"), mount::umount2 [u64, u32];
     170 sethostname => Full, info::sethostname [u64, usize];
     171 setdomainname => Full, info::setdomainname [u64, usize];
+    187 readahead => Partial("checked as Linux checks it; there is no page cache to read into"), advise::readahead [i32, i64, usize];
     188 setxattr => Partial(XATTR_NOTE), fschange::setxattr [u64, u64, u64, usize, i32];
     189 lsetxattr => Partial(XATTR_NOTE), fschange::lsetxattr [u64, u64, u64, usize, i32];
     190 fsetxattr => Partial(XATTR_NOTE), fschange::fsetxattr [i32, u64, u64, usize, i32];
@@ -265,6 +268,7 @@ syscalls! {
     217 getdents64 => Full, fs::getdents64 [i32, u64, usize];
     218 set_tid_address => Full, process::set_tid_address [u64];
     219 restart_syscall => Full, time::restart_syscall [];
+    221 fadvise64 => Partial("checked as Linux checks it (ESPIPE on pipes); the advice itself has no effect"), advise::fadvise64 [i32, i64, i64, i32];
     222 timer_create => Partial("no alarm clocks (EINVAL); CPU-time clocks are checked every 4 ms of wall time"), events::timer_create [i32, u64, u64];
     223 timer_settime => Full, events::timer_settime [i32, i32, u64, u64];
     224 timer_gettime => Full, events::timer_gettime [i32, u64];
@@ -324,12 +328,17 @@ syscalls! {
     302 prlimit64 => Full, process::prlimit64 [i32, u32, u64, u64];
     306 syncfs => Full, fschange::syncfs [i32];
     309 getcpu => Full, process::getcpu [u64, u64, u64];
+    310 process_vm_readv => Partial(PROCESS_VM_NOTE), remote::process_vm_readv [i32, u64, u64, u64, u64, u64];
+    311 process_vm_writev => Partial(PROCESS_VM_NOTE), remote::process_vm_writev [i32, u64, u64, u64, u64, u64];
+    312 kcmp => Partial("KCMP_IO and KCMP_SYSVSEM always compare equal (the sandbox makes neither object); KCMP_EPOLL_TFD: EOPNOTSUPP"), remote::kcmp [i32, i32, i32, u64, u64];
     314 sched_setattr => Partial("as sched_setscheduler; SCHED_DEADLINE: EPERM; utilisation clamps accepted and not kept"), sched::sched_setattr [i32, u64, u32];
     315 sched_getattr => Partial("no deadline parameters; utilisation clamps read as 0..1024"), sched::sched_getattr [i32, u64, u32, u32];
     316 renameat2 => Partial("RENAME_WHITEOUT: EINVAL"), fschange::renameat2 [i32, u64, i32, u64, u32];
     318 getrandom => Full, info::getrandom [u64, usize, u32];
     319 memfd_create => Partial("MFD_HUGETLB: EINVAL; the files live on one internal tmpfs of the sandbox's own memory"), memfd::memfd_create [u64, u32];
     322 execveat => Partial("AT_EMPTY_PATH and paths relative to dirfd"), process::execveat [i32, u64, u64, u64, i32];
+    324 membarrier => Partial("every command but the rseq ones; a barrier is a host-wide membarrier (slower than Linux's expedited IPIs), skipped for a single-threaded process"), mm::membarrier [i32, u32, i32];
+    325 mlock2 => Full, mm::mlock2 [u64, u64, u32];
     326 copy_file_range => Full, splice::copy_file_range [i32, u64, i32, u64, usize, u32];
     332 statx => Full, fs::statx [i32, u64, i32, u32, u64];
     334 rseq => Unsupported(ENOSYS, "glibc falls back without rseq");
@@ -337,6 +346,7 @@ syscalls! {
     434 pidfd_open => Full, events::pidfd_open [i32, u32];
     435 clone3 => Partial("as clone; set_tid and cgroup not supported"), process::clone3 [u64, usize];
     436 close_range => Full, fs::close_range [u32, u32, u32];
+    438 pidfd_getfd => Full, remote::pidfd_getfd [i32, i32, u32];
     439 faccessat2 => Full, fs::faccessat2 [i32, u64, i32, i32];
     441 epoll_pwait2 => Partial(POLL_NOTE), events::epoll_pwait2 [i32, u64, i32, u64, u64, usize];
 }

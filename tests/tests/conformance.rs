@@ -245,6 +245,16 @@ fn sched_nice_values_policies_attrs_and_permissions_dynamic_match_native() {
 }
 
 #[test]
+fn remote_process_vm_kcmp_pidfd_getfd_and_advice_static_match_native() {
+    assert_guest_matches_native(guest("remote", Static), &[]);
+}
+
+#[test]
+fn remote_process_vm_kcmp_pidfd_getfd_and_advice_dynamic_match_native() {
+    assert_guest_matches_native(guest("remote", Dynamic), &[]);
+}
+
+#[test]
 fn cpu_time_accounting_clocks_and_cpu_timers_static_match_native() {
     assert_guest_matches_native(guest("cputime", Static), &[]);
 }

@@ -434,6 +434,14 @@ impl TaskShared {
         }
     }
 
+    /// Kicks the task out of guest code (it then looks at what changed, e.g. stale
+    /// mappings, and goes on); a blocked system call is not interrupted.
+    pub fn kick(&self) {
+        if let Some(i) = self.interrupter.lock().as_ref() {
+            i.interrupt();
+        }
+    }
+
     /// Sends `info` to this thread.
     pub fn send_signal(&self, tg: &ThreadGroup, info: SigInfo) {
         let signo = info.signo;
@@ -653,6 +661,9 @@ impl Task {
             }
             let space = self.mm.address_space().clone();
             self.install_interrupter(&space);
+            if let Err(e) = self.mm.drop_stale_mappings() {
+                warn!(tid = self.tid, "dropping stale mappings failed: {e:?}");
+            }
             self.shared.cpu.enter_guest();
             let switched = self.ctx.switch(&space, &mut self.regs);
             self.shared.cpu.leave_guest();
