@@ -347,6 +347,7 @@ syscalls! {
     435 clone3 => Partial("as clone; set_tid and cgroup not supported"), process::clone3 [u64, usize];
     436 close_range => Full, fs::close_range [u32, u32, u32];
     438 pidfd_getfd => Full, remote::pidfd_getfd [i32, i32, u32];
+    437 openat2 => Partial("struct open_how checked as Linux does; RESOLVE_CACHED accepted (every lookup is one); RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_BENEATH and RESOLVE_IN_ROOT: EINVAL (the path walk does not take restrictions yet)"), fs::openat2 [i32, u64, u64, usize];
     439 faccessat2 => Full, fs::faccessat2 [i32, u64, i32, i32];
     441 epoll_pwait2 => Partial(POLL_NOTE), events::epoll_pwait2 [i32, u64, i32, u64, u64, usize];
 }

@@ -255,6 +255,16 @@ fn remote_process_vm_kcmp_pidfd_getfd_and_advice_dynamic_match_native() {
 }
 
 #[test]
+fn openat2_open_how_checks_static_match_native() {
+    assert_guest_matches_native(guest("openat2", Static), &[]);
+}
+
+#[test]
+fn openat2_open_how_checks_dynamic_match_native() {
+    assert_guest_matches_native(guest("openat2", Dynamic), &[]);
+}
+
+#[test]
 fn cpu_time_accounting_clocks_and_cpu_timers_static_match_native() {
     assert_guest_matches_native(guest("cputime", Static), &[]);
 }
