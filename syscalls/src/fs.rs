@@ -7,7 +7,7 @@ use sentry::kernel::Task;
 use sentry::mm::MemoryManager;
 use sentry::vfs::{File, FileType, IoctlMemory, SeekWhence, PATH_MAX};
 use sentry::{bail, errno};
-use zerocopy::IntoBytes;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// The most bytes one read or write transfers (Linux's MAX_RW_COUNT).
 pub(crate) const MAX_RW_COUNT: usize = 0x7fff_f000;
@@ -299,6 +299,77 @@ pub fn openat(task: &mut Task, dirfd: i32, path: u64, flags: u32, mode: u32) -> 
     let flags = (flags & OPEN_FLAGS) | KERNEL_O_LARGEFILE;
     let file = task.open_at(dirfd, &path, flags, mode & 0o7777)?;
     let cloexec = flags & libc::O_CLOEXEC as u32 != 0;
+    Ok(task.files.install(file, cloexec, 0, nofile_limit(task))? as u64)
+}
+
+/// `struct open_how` (OPEN_HOW_SIZE_VER0).
+#[derive(Clone, Copy, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+const RESOLVE_BENEATH: u64 = 0x08;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+const RESOLVE_CACHED: u64 = 0x20;
+/// Every RESOLVE_* flag Linux knows.
+const RESOLVE_ALL: u64 = 0x3f;
+
+pub fn openat2(task: &mut Task, dirfd: i32, path: u64, how: u64, size: usize) -> Result<u64> {
+    let len = std::mem::size_of::<OpenHow>();
+    if size < len {
+        bail!(EINVAL);
+    }
+    if size > sentry::platform::PAGE_SIZE as usize {
+        bail!(E2BIG);
+    }
+    let bytes = task.mm.read_bytes(how, size)?;
+    if bytes[len..].iter().any(|&b| b != 0) {
+        bail!(E2BIG);
+    }
+    let how = OpenHow::read_from_bytes(&bytes[..len]).expect("sized");
+    let flags = u32::try_from(how.flags).map_err(|_| errno!(EINVAL))?;
+    if flags & !OPEN_FLAGS != 0 || how.resolve & !RESOLVE_ALL != 0 {
+        bail!(EINVAL);
+    }
+    if how.resolve & RESOLVE_BENEATH != 0 && how.resolve & RESOLVE_IN_ROOT != 0 {
+        bail!(EINVAL);
+    }
+    let o = |f: i32| flags & f as u32 != 0;
+    let tmpfile = flags & libc::O_TMPFILE as u32 == libc::O_TMPFILE as u32;
+    if o(libc::O_CREAT) || tmpfile {
+        if how.mode & !0o7777 != 0 {
+            bail!(EINVAL);
+        }
+    } else if how.mode != 0 {
+        bail!(EINVAL);
+    }
+    let path_only = (libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u32;
+    if o(libc::O_PATH) && flags & !path_only != 0 {
+        bail!(EINVAL);
+    }
+    if how.resolve & RESOLVE_CACHED != 0 && (o(libc::O_CREAT) || o(libc::O_TRUNC) || tmpfile) {
+        bail!(EAGAIN);
+    }
+    // RESOLVE_CACHED is met by any lookup (the dentry tree is the cache); the other
+    // restrictions need the path walk to know them, which it does not yet.
+    if how.resolve & !RESOLVE_CACHED != 0 {
+        bail!(
+            EINVAL,
+            "openat2: RESOLVE flags {:#x} are not supported",
+            how.resolve
+        );
+    }
+    let path = read_path(task, path)?;
+    let flags = if o(libc::O_PATH) {
+        flags
+    } else {
+        flags | KERNEL_O_LARGEFILE
+    };
+    let file = task.open_at(dirfd, &path, flags, how.mode as u32)?;
+    let cloexec = o(libc::O_CLOEXEC);
     Ok(task.files.install(file, cloexec, 0, nofile_limit(task))? as u64)
 }
 
@@ -604,6 +675,8 @@ pub fn fcntl(task: &mut Task, fd: i32, cmd: i32, arg: u64) -> Result<u64> {
         | libc::F_OFD_SETLK
         | libc::F_OFD_SETLKW => crate::locks::fcntl_lock(task, fd, file, cmd, arg),
         libc::F_GETOWN | libc::F_SETOWN | F_SETSIG | F_GETSIG => Ok(0),
+        libc::F_ADD_SEALS => crate::memfd::add_seals(task, &file, arg),
+        libc::F_GET_SEALS => crate::memfd::get_seals(&file),
         _ => Err(errno!(EINVAL)),
     }
 }

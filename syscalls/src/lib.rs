@@ -8,6 +8,7 @@
 
 #![deny(unsafe_code)]
 
+mod advise;
 mod args;
 mod creds;
 mod events;
@@ -16,12 +17,15 @@ mod fschange;
 mod futex;
 mod info;
 mod locks;
+mod memfd;
 mod mm;
 mod mount;
 mod net;
 mod notify;
 mod poll;
 mod process;
+mod remote;
+mod sched;
 mod signal;
 mod splice;
 pub mod strace;

@@ -101,13 +101,23 @@ pub fn mmap(
         if prot.exec && noexec {
             bail!(EPERM);
         }
+        // A memfd sealed against writing maps shared only read-only, for good.
+        let write_sealed = shared
+            && file.ops().as_tmpfs().is_some_and(|i| {
+                i.seals()
+                    & (sentry::fs::memfd::F_SEAL_WRITE | sentry::fs::memfd::F_SEAL_FUTURE_WRITE)
+                    != 0
+            });
+        if write_sealed && prot.write {
+            bail!(EPERM);
+        }
         let obj = file.ops().mappable()?;
-        if shared && writable {
+        if shared && writable && !write_sealed {
             file.ops().map_shared_writable()?;
         }
         let max = Prot {
             read: true,
-            write: !shared || writable,
+            write: !shared || (writable && !write_sealed),
             exec: !noexec,
         };
         (
@@ -269,4 +279,74 @@ pub fn mlockall(task: &mut Task, flags: i32) -> Result<u64> {
 
 pub fn munlockall(_task: &mut Task) -> Result<u64> {
     Ok(0)
+}
+
+/// mlock2's only flag.
+const MLOCK_ONFAULT: u32 = 0x01;
+
+pub fn mlock2(task: &mut Task, addr: u64, len: u64, flags: u32) -> Result<u64> {
+    if flags & !MLOCK_ONFAULT != 0 {
+        bail!(EINVAL);
+    }
+    mlock(task, addr, len)
+}
+
+// membarrier(2) commands.
+const MEMBARRIER_CMD_QUERY: i32 = 0;
+const MEMBARRIER_CMD_GLOBAL: i32 = 1 << 0;
+const MEMBARRIER_CMD_GLOBAL_EXPEDITED: i32 = 1 << 1;
+const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: i32 = 1 << 2;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: i32 = 1 << 3;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i32 = 1 << 4;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 5;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 6;
+const MEMBARRIER_CMD_GET_REGISTRATIONS: i32 = 1 << 9;
+/// What QUERY reports: every command but the rseq ones (moat has no rseq).
+const MEMBARRIER_SUPPORTED: i32 = MEMBARRIER_CMD_GLOBAL
+    | MEMBARRIER_CMD_GLOBAL_EXPEDITED
+    | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
+    | MEMBARRIER_CMD_PRIVATE_EXPEDITED
+    | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+    | MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
+    | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE
+    | MEMBARRIER_CMD_GET_REGISTRATIONS;
+
+/// A barrier on every thread of the sandbox. Threads stopped in the sentry (in a
+/// system call, a fault, asleep) have already passed one; those running guest code
+/// run it on host threads, which a host-wide barrier reaches.
+fn barrier(task: &Task, private: bool) -> Result<u64> {
+    if private && task.tg.tasks.lock().len() == 1 {
+        // The caller is the only thread of its address space, and it is here.
+        return Ok(0);
+    }
+    sentry::abi::hostcall::membarrier_global()?;
+    Ok(0)
+}
+
+pub fn membarrier(task: &mut Task, cmd: i32, flags: u32, _cpu_id: i32) -> Result<u64> {
+    use std::sync::atomic::Ordering;
+    if flags != 0 {
+        bail!(EINVAL);
+    }
+    let registered = |r: i32| task.mm.membarrier.load(Ordering::Acquire) & r as u32 != 0;
+    match cmd {
+        MEMBARRIER_CMD_QUERY => Ok(MEMBARRIER_SUPPORTED as u64),
+        MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_GLOBAL_EXPEDITED => barrier(task, false),
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED | MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE => {
+            // Each command needs its own registration (REGISTER_* is the command's bit
+            // shifted up by one).
+            if !registered(cmd << 1) {
+                bail!(EPERM);
+            }
+            barrier(task, true)
+        }
+        MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
+        | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+        | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE => {
+            task.mm.membarrier.fetch_or(cmd as u32, Ordering::AcqRel);
+            Ok(0)
+        }
+        MEMBARRIER_CMD_GET_REGISTRATIONS => Ok(task.mm.membarrier.load(Ordering::Acquire) as u64),
+        _ => bail!(EINVAL),
+    }
 }

@@ -764,17 +764,3 @@ pub fn getcpu(task: &mut Task, cpu: u64, node: u64, _cache: u64) -> Result<u64> 
     }
     Ok(0)
 }
-
-pub fn getpriority(task: &mut Task, which: i32, who: i32) -> Result<u64> {
-    if !matches!(
-        which as u32,
-        libc::PRIO_PROCESS | libc::PRIO_PGRP | libc::PRIO_USER
-    ) {
-        bail!(EINVAL);
-    }
-    if which as u32 == libc::PRIO_PROCESS && who != 0 && who != task.pid() {
-        bail!(ESRCH);
-    }
-    // Linux returns 20 - nice; every task runs at nice 0.
-    Ok(20)
-}

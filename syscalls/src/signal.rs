@@ -2,6 +2,7 @@
 
 use sentry::abi::SigAction;
 use sentry::errno::{Errno, Result, ERESTARTNOHAND};
+use sentry::fs::signalfd::SignalFd;
 use sentry::kernel::caps::CAP_KILL;
 use sentry::kernel::creds::Credentials;
 use sentry::kernel::signal::{
@@ -11,6 +12,7 @@ use sentry::kernel::signal::{
 use sentry::kernel::signal_frame::StackT;
 use sentry::kernel::wait::{current_waiter, WakeReason};
 use sentry::kernel::{Task, ThreadGroup};
+use sentry::vfs::File;
 use sentry::{bail, errno};
 
 /// The smallest alternate stack sigaltstack accepts (MINSIGSTKSZ).
@@ -403,4 +405,35 @@ pub(crate) fn with_sigmask(
         _ => task.set_signal_mask(old),
     }
     r
+}
+
+/// signalfd flags.
+const SFD_CLOEXEC: i32 = libc::O_CLOEXEC;
+const SFD_NONBLOCK: i32 = libc::O_NONBLOCK;
+
+pub fn signalfd(task: &mut Task, fd: i32, mask: u64, size: usize) -> Result<u64> {
+    signalfd4(task, fd, mask, size, 0)
+}
+
+pub fn signalfd4(task: &mut Task, fd: i32, mask: u64, size: usize, flags: i32) -> Result<u64> {
+    let set = read_sigset(task, mask, size)? & !UNBLOCKABLE;
+    if flags & !(SFD_CLOEXEC | SFD_NONBLOCK) != 0 {
+        bail!(EINVAL);
+    }
+    if fd != -1 {
+        let file = task.files.get(fd)?;
+        let sfd = file.ops().as_signalfd().ok_or_else(|| errno!(EINVAL))?;
+        sfd.set_mask(set);
+        return Ok(fd as u64);
+    }
+    let status = if flags & SFD_NONBLOCK != 0 {
+        libc::O_NONBLOCK as u32
+    } else {
+        0
+    };
+    let file = File::new(SignalFd::new(set), libc::O_RDWR as u32 | status, None);
+    let limit = task.tg.limit(libc::RLIMIT_NOFILE);
+    Ok(task
+        .files
+        .install(file, flags & SFD_CLOEXEC != 0, 0, limit)? as u64)
 }

@@ -8,8 +8,8 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    creds, events, fs, fschange, futex, info, locks, mm, mount, net, notify, poll, process, signal,
-    splice, time,
+    advise, creds, events, fs, fschange, futex, info, locks, memfd, mm, mount, net, notify, poll,
+    process, remote, sched, signal, splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -115,6 +115,10 @@ const RECV_NOTE: &str =
     "unix sockets; no MSG_OOB or MSG_ERRQUEUE; files passed in a message that queues itself on its own socket are never collected";
 const SOCKOPT_NOTE: &str =
     "SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_SNDBUF/SO_RCVBUF, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO/SO_SNDTIMEO, SO_LINGER and flags such as SO_REUSEADDR/SO_KEEPALIVE (stored, no effect); other levels on unix sockets: EOPNOTSUPP";
+const SCHED_NOTE: &str =
+    "the sandbox's own per-thread policy, priority and nice value (never applied to the host), with Linux's permission rules; SCHED_DEADLINE: EPERM";
+const PROCESS_VM_NOTE: &str =
+    "ptrace's access check without the dumpable flag (PR_SET_DUMPABLE is not kept)";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -180,7 +184,7 @@ syscalls! {
     61 wait4 => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::wait4 [i32, u64, i32, u64];
     62 kill => Full, signal::kill [i32, i32];
     63 uname => Full, info::uname [u64];
-    72 fcntl => Partial("F_SETOWN/F_GETOWN/F_SETSIG/F_GETSIG accepted without effect; leases, F_NOTIFY, seals and F_GETOWN_EX/F_SETOWN_EX: EINVAL"), fs::fcntl [i32, i32, u64];
+    72 fcntl => Partial("F_SETOWN/F_GETOWN/F_SETSIG/F_GETSIG accepted without effect; leases, F_NOTIFY and F_GETOWN_EX/F_SETOWN_EX: EINVAL"), fs::fcntl [i32, i32, u64];
     73 flock => Full, locks::flock [i32, u32];
     74 fsync => Full, fschange::fsync [i32];
     75 fdatasync => Full, fschange::fdatasync [i32];
@@ -241,7 +245,15 @@ syscalls! {
     133 mknod => Partial(MKNOD_NOTE), fschange::mknod [u64, u32, u32];
     137 statfs => Full, fs::statfs [u64, u64];
     138 fstatfs => Full, fs::fstatfs [i32, u64];
-    140 getpriority => Full, process::getpriority [i32, i32];
+    140 getpriority => Full, sched::getpriority [i32, i32];
+    141 setpriority => Partial(SCHED_NOTE), sched::setpriority [i32, i32, i32];
+    142 sched_setparam => Partial(SCHED_NOTE), sched::sched_setparam [i32, u64];
+    143 sched_getparam => Full, sched::sched_getparam [i32, u64];
+    144 sched_setscheduler => Partial(SCHED_NOTE), sched::sched_setscheduler [i32, i32, u64];
+    145 sched_getscheduler => Full, sched::sched_getscheduler [i32];
+    146 sched_get_priority_max => Full, sched::sched_get_priority_max [i32];
+    147 sched_get_priority_min => Full, sched::sched_get_priority_min [i32];
+    148 sched_rr_get_interval => Partial("SCHED_RR: 100 ms, SCHED_FIFO: 0, the fair policies a fixed 4 ms"), sched::sched_rr_get_interval [i32, u64];
     149 mlock => Full, mm::mlock [u64, u64];
     150 munlock => Full, mm::munlock [u64, u64];
     151 mlockall => Full, mm::mlockall [i32];
@@ -256,6 +268,7 @@ syscalls! {
     166 umount2 => Partial("MNT_FORCE is as a plain umount; an MNT_EXPIRE mark is not cleared by later use; no IN_UNMOUNT"), mount::umount2 [u64, u32];
     170 sethostname => Full, info::sethostname [u64, usize];
     171 setdomainname => Full, info::setdomainname [u64, usize];
+    187 readahead => Partial("checked as Linux checks it; there is no page cache to read into"), advise::readahead [i32, i64, usize];
     188 setxattr => Partial(XATTR_NOTE), fschange::setxattr [u64, u64, u64, usize, i32];
     189 lsetxattr => Partial(XATTR_NOTE), fschange::lsetxattr [u64, u64, u64, usize, i32];
     190 fsetxattr => Partial(XATTR_NOTE), fschange::fsetxattr [i32, u64, u64, usize, i32];
@@ -278,6 +291,7 @@ syscalls! {
     217 getdents64 => Full, fs::getdents64 [i32, u64, usize];
     218 set_tid_address => Full, process::set_tid_address [u64];
     219 restart_syscall => Full, time::restart_syscall [];
+    221 fadvise64 => Partial("checked as Linux checks it (ESPIPE on pipes); the advice itself has no effect"), advise::fadvise64 [i32, i64, i64, i32];
     222 timer_create => Partial("no alarm clocks (EINVAL); CPU-time clocks are checked every 4 ms of wall time"), events::timer_create [i32, u64, u64];
     223 timer_settime => Full, events::timer_settime [i32, i32, u64, u64];
     224 timer_gettime => Full, events::timer_gettime [i32, u64];
@@ -319,12 +333,14 @@ syscalls! {
     277 sync_file_range => Full, fschange::sync_file_range [i32, i64, i64, u32];
     278 vmsplice => Partial(VMSPLICE_NOTE), splice::vmsplice [i32, u64, u64, u32];
     281 epoll_pwait => Partial(POLL_NOTE), events::epoll_pwait [i32, u64, i32, i32, u64, usize];
+    282 signalfd => Full, signal::signalfd [i32, u64, usize];
     283 timerfd_create => Partial("REALTIME/MONOTONIC/BOOTTIME clocks; TFD_TIMER_CANCEL_ON_SET accepted, never cancels"), events::timerfd_create [i32, i32];
     284 eventfd => Full, events::eventfd [u32];
     285 fallocate => Partial("modes 0, KEEP_SIZE and PUNCH_HOLE|KEEP_SIZE; others EOPNOTSUPP"), fschange::fallocate [i32, i32, i64, i64];
     286 timerfd_settime => Full, events::timerfd_settime [i32, i32, u64, u64];
     287 timerfd_gettime => Full, events::timerfd_gettime [i32, u64];
     288 accept4 => Partial(UNIX_NOTE), net::accept4 [i32, u64, u64, i32];
+    289 signalfd4 => Full, signal::signalfd4 [i32, u64, usize, i32];
     290 eventfd2 => Full, events::eventfd2 [u32, i32];
     291 epoll_create1 => Full, events::epoll_create1 [i32];
     292 dup3 => Full, fs::dup3 [i32, i32, i32];
@@ -338,9 +354,17 @@ syscalls! {
     306 syncfs => Full, fschange::syncfs [i32];
     307 sendmmsg => Partial(SEND_NOTE), net::sendmmsg [i32, u64, u32, i32];
     309 getcpu => Full, process::getcpu [u64, u64, u64];
+    310 process_vm_readv => Partial(PROCESS_VM_NOTE), remote::process_vm_readv [i32, u64, u64, u64, u64, u64];
+    311 process_vm_writev => Partial(PROCESS_VM_NOTE), remote::process_vm_writev [i32, u64, u64, u64, u64, u64];
+    312 kcmp => Partial("KCMP_IO and KCMP_SYSVSEM always compare equal (the sandbox makes neither object); KCMP_EPOLL_TFD: EOPNOTSUPP"), remote::kcmp [i32, i32, i32, u64, u64];
+    314 sched_setattr => Partial("as sched_setscheduler; SCHED_DEADLINE: EPERM; utilisation clamps accepted and not kept"), sched::sched_setattr [i32, u64, u32];
+    315 sched_getattr => Partial("no deadline parameters; utilisation clamps read as 0..1024"), sched::sched_getattr [i32, u64, u32, u32];
     316 renameat2 => Partial("RENAME_WHITEOUT: EINVAL"), fschange::renameat2 [i32, u64, i32, u64, u32];
     318 getrandom => Full, info::getrandom [u64, usize, u32];
+    319 memfd_create => Partial("MFD_HUGETLB: EINVAL; the files live on one internal tmpfs of the sandbox's own memory"), memfd::memfd_create [u64, u32];
     322 execveat => Partial("AT_EMPTY_PATH and paths relative to dirfd"), process::execveat [i32, u64, u64, u64, i32];
+    324 membarrier => Partial("every command but the rseq ones; a barrier is a host-wide membarrier (slower than Linux's expedited IPIs), skipped for a single-threaded process"), mm::membarrier [i32, u32, i32];
+    325 mlock2 => Full, mm::mlock2 [u64, u64, u32];
     326 copy_file_range => Full, splice::copy_file_range [i32, u64, i32, u64, usize, u32];
     332 statx => Full, fs::statx [i32, u64, i32, u32, u64];
     334 rseq => Unsupported(ENOSYS, "glibc falls back without rseq");
@@ -348,6 +372,8 @@ syscalls! {
     434 pidfd_open => Full, events::pidfd_open [i32, u32];
     435 clone3 => Partial("as clone; set_tid and cgroup not supported"), process::clone3 [u64, usize];
     436 close_range => Full, fs::close_range [u32, u32, u32];
+    438 pidfd_getfd => Full, remote::pidfd_getfd [i32, i32, u32];
+    437 openat2 => Partial("struct open_how checked as Linux does; RESOLVE_CACHED accepted (every lookup is one); RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_BENEATH and RESOLVE_IN_ROOT: EINVAL (the path walk does not take restrictions yet)"), fs::openat2 [i32, u64, u64, usize];
     439 faccessat2 => Full, fs::faccessat2 [i32, u64, i32, i32];
     441 epoll_pwait2 => Partial(POLL_NOTE), events::epoll_pwait2 [i32, u64, i32, u64, u64, usize];
 }

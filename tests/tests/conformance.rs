@@ -215,6 +215,56 @@ fn readiness_poll_select_epoll_eventfd_timerfd_timers_pidfd_dynamic_match_native
 }
 
 #[test]
+fn memfd_names_shared_mappings_and_seals_static_match_native() {
+    assert_guest_matches_native(guest("memfd", Static), &[]);
+}
+
+#[test]
+fn memfd_names_shared_mappings_and_seals_dynamic_match_native() {
+    assert_guest_matches_native(guest("memfd", Dynamic), &[]);
+}
+
+#[test]
+fn signalfd_records_readiness_fork_exec_and_errors_static_match_native() {
+    assert_guest_matches_native(guest("signalfd", Static), &[]);
+}
+
+#[test]
+fn signalfd_records_readiness_fork_exec_and_errors_dynamic_match_native() {
+    assert_guest_matches_native(guest("signalfd", Dynamic), &[]);
+}
+
+#[test]
+fn sched_nice_values_policies_attrs_and_permissions_static_match_native() {
+    assert_guest_matches_native(guest("sched", Static), &[]);
+}
+
+#[test]
+fn sched_nice_values_policies_attrs_and_permissions_dynamic_match_native() {
+    assert_guest_matches_native(guest("sched", Dynamic), &[]);
+}
+
+#[test]
+fn remote_process_vm_kcmp_pidfd_getfd_and_advice_static_match_native() {
+    assert_guest_matches_native(guest("remote", Static), &[]);
+}
+
+#[test]
+fn remote_process_vm_kcmp_pidfd_getfd_and_advice_dynamic_match_native() {
+    assert_guest_matches_native(guest("remote", Dynamic), &[]);
+}
+
+#[test]
+fn openat2_open_how_checks_static_match_native() {
+    assert_guest_matches_native(guest("openat2", Static), &[]);
+}
+
+#[test]
+fn openat2_open_how_checks_dynamic_match_native() {
+    assert_guest_matches_native(guest("openat2", Dynamic), &[]);
+}
+
+#[test]
 fn cpu_time_accounting_clocks_and_cpu_timers_static_match_native() {
     assert_guest_matches_native(guest("cputime", Static), &[]);
 }

@@ -160,6 +160,9 @@ pub fn filters() -> Result<Vec<BpfProgram>, seccompiler::Error> {
         always(libc::SYS_nanosleep),
         always(libc::SYS_getrandom),
         always(libc::SYS_sysinfo),
+        // A guest's membarrier: a global barrier reaches the stub threads running
+        // guest code (MEMBARRIER_CMD_GLOBAL only: it changes nothing, it only waits).
+        when_int_arg_in(libc::SYS_membarrier, 0, &[1]),
     ];
     Ok(vec![
         // glibc tries clone3 first, whose flags live in memory a filter cannot read;

@@ -1,5 +1,6 @@
 //! The few host calls the sentry makes that `nix` does not wrap: typed terminal ioctls on
-//! host fds and `getauxval`. Each takes only fixed, validated requests.
+//! host fds, `getauxval`, `getrandom` and a global `membarrier`. Each takes only fixed,
+//! validated requests.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -94,4 +95,16 @@ pub fn getrandom(buf: &mut [u8]) -> Result<usize> {
         return Err(Errno::new(nix::errno::Errno::last_raw()));
     }
     Ok(n as usize)
+}
+
+/// membarrier(MEMBARRIER_CMD_GLOBAL): returns once every thread on the host has passed
+/// a memory barrier — the stub threads running guest code included.
+pub fn membarrier_global() -> Result<()> {
+    const MEMBARRIER_CMD_GLOBAL: libc::c_long = 1;
+    // SAFETY: a global membarrier takes no pointers; it only waits.
+    let r = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) };
+    if r < 0 {
+        return Err(Errno::new(nix::errno::Errno::last_raw()));
+    }
+    Ok(())
 }

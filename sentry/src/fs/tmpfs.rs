@@ -8,11 +8,14 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
+use super::memfd::{
+    F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE,
+};
 use super::pipe::Pipe;
 use crate::abi::{self, Timespec};
 use crate::errno;
@@ -152,6 +155,9 @@ pub struct TmpInode {
     xattrs: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
     body: Body,
     me: Weak<TmpInode>,
+    /// fcntl(F_ADD_SEALS) seals: F_SEAL_SEAL for every file but a memfd created
+    /// with MFD_ALLOW_SEALING, so only those can be sealed further.
+    seals: AtomicU32,
 }
 
 impl TmpInode {
@@ -202,6 +208,7 @@ impl TmpInode {
             xattrs: Mutex::default(),
             body,
             me: me.clone(),
+            seals: AtomicU32::new(F_SEAL_SEAL),
         }))
     }
 
@@ -315,10 +322,24 @@ impl TmpInode {
         if buf.is_empty() {
             return Ok(0);
         }
+        let seals = self.seals();
+        if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+            return Err(errno!(EPERM));
+        }
         let mut pages = pages_lock.lock();
+        let mut buf = buf;
+        if seals & F_SEAL_GROW != 0 && end > pages.size {
+            // Linux writes page by page and refuses the first piece that would grow
+            // the file: whole pages below the size are written, then the write stops.
+            let cut = pages.size - pages.size % PAGE_SIZE;
+            if cut <= offset {
+                return Err(errno!(EPERM));
+            }
+            buf = &buf[..(cut - offset) as usize];
+        }
+        let end = offset + buf.len() as u64;
         let first = offset / PAGE_SIZE;
         let last = (end - 1) / PAGE_SIZE;
-        let mut buf = buf;
         if let Err(e) = self.fill_pages(&mut pages, first, last - first + 1) {
             // Out of space part-way: write what fits, as Linux does (a short write;
             // ENOSPC only if not even the first page can be had).
@@ -361,6 +382,12 @@ impl TmpInode {
             return Err(errno!(EFBIG));
         }
         let mut pages = pages_lock.lock();
+        let seals = self.seals();
+        if (size < pages.size && seals & F_SEAL_SHRINK != 0)
+            || (size > pages.size && seals & F_SEAL_GROW != 0)
+        {
+            return Err(errno!(EPERM));
+        }
         if size < pages.size {
             let keep = size.div_ceil(PAGE_SIZE);
             let dropped: Vec<Frame> = pages.frames.split_off(&keep).into_values().collect();
@@ -383,6 +410,39 @@ impl TmpInode {
 }
 
 impl TmpInode {
+    /// The file's seals.
+    pub fn seals(&self) -> u32 {
+        self.seals.load(Ordering::Acquire)
+    }
+
+    /// Replaces the seals (a new memfd's starting set).
+    pub(super) fn set_seals(&self, seals: u32) {
+        self.seals.store(seals, Ordering::Release);
+    }
+
+    /// F_ADD_SEALS: adds `seals` (already validated) unless the file is sealed against
+    /// sealing. `writable_maps` tells whether shared writable mappings of the file
+    /// exist; F_SEAL_WRITE is refused (EBUSY) while they do.
+    pub fn add_seals(&self, seals: u32, writable_maps: impl FnOnce() -> bool) -> Result<()> {
+        // No lock is held while `writable_maps` looks at address spaces (the memory
+        // manager's locks come before this file's).
+        self.pages().ok_or_else(|| errno!(EINVAL))?;
+        let cur = self.seals();
+        if cur & F_SEAL_SEAL != 0 {
+            return Err(errno!(EPERM));
+        }
+        let mut add = seals;
+        if add & F_SEAL_WRITE != 0 && cur & F_SEAL_WRITE == 0 && writable_maps() {
+            return Err(errno!(EBUSY));
+        }
+        // Sealing an executable file against mode changes also seals its contents.
+        if add & F_SEAL_EXEC != 0 && self.meta.lock().mode & 0o111 != 0 {
+            add |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+        }
+        self.seals.fetch_or(add, Ordering::AcqRel);
+        Ok(())
+    }
+
     /// The entries of this directory, with `.` and `..`.
     fn list(&self) -> Result<Vec<DirEntry>> {
         let d = self.dir()?.lock();
@@ -717,6 +777,9 @@ impl Inode for TmpInode {
         }
         let mut m = self.meta.lock();
         if let Some(mode) = attr.mode {
+            if self.seals() & F_SEAL_EXEC != 0 && (m.mode ^ mode) & 0o111 != 0 {
+                return Err(errno!(EPERM));
+            }
             m.mode = mode & 0o7777;
         }
         if let Some(uid) = attr.uid {
@@ -742,6 +805,9 @@ impl Inode for TmpInode {
             .filter(|&e| e <= i64::MAX as u64)
             .ok_or_else(|| errno!(EFBIG))?;
         let mut pages = pages_lock.lock();
+        if self.seals() & F_SEAL_GROW != 0 && end > pages.size {
+            return Err(errno!(EPERM));
+        }
         let first = offset / PAGE_SIZE;
         let count = end.div_ceil(PAGE_SIZE) - first;
         self.fill_pages(&mut pages, first, count)?;
@@ -755,6 +821,9 @@ impl Inode for TmpInode {
 
     fn punch_hole(&self, offset: u64, len: u64) -> Result<()> {
         let pages_lock = self.pages().ok_or_else(|| errno!(ENODEV))?;
+        if self.seals() & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0 {
+            return Err(errno!(EPERM));
+        }
         let mut pages = pages_lock.lock();
         let end = offset.saturating_add(len).min(pages.size);
         if offset >= end {
@@ -851,6 +920,10 @@ struct TmpFile {
 impl FileOps for TmpFile {
     fn supports_epoll(&self) -> bool {
         false
+    }
+
+    fn as_tmpfs(&self) -> Option<&Arc<TmpInode>> {
+        Some(&self.inode)
     }
 
     fn uses_offset(&self) -> bool {

@@ -135,7 +135,9 @@ impl Task {
         } else {
             self.child_thread_group(tid)
         };
-        tree.add_thread(TaskShared::new(tid), tg.clone());
+        let shared = TaskShared::new(tid);
+        *shared.sched.lock() = self.shared.sched.lock().for_child();
+        tree.add_thread(shared, tg.clone());
         if !thread {
             let parent = if args.flags & CLONE_PARENT != 0 {
                 tree.parent_of(self.pid())

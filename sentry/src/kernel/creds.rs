@@ -97,6 +97,20 @@ impl Credentials {
         }
     }
 
+    /// Whether a task with these credentials may read or change the memory and files
+    /// of a task running as `target` (ptrace's access check with real credentials:
+    /// all of the target's user and group ids are the caller's real ones, or the
+    /// caller has CAP_SYS_PTRACE).
+    pub fn may_ptrace(&self, target: &Credentials) -> bool {
+        self.capable(super::caps::CAP_SYS_PTRACE)
+            || ([target.uid, target.euid, target.suid]
+                .iter()
+                .all(|&u| u == self.uid)
+                && [target.gid, target.egid, target.sgid]
+                    .iter()
+                    .all(|&g| g == self.gid))
+    }
+
     /// Whether `mode`/`uid`/`gid` of a file grant `want` (a mask of R=4, W=2, X=1),
     /// checked with the filesystem ids (or the real ones, for access(2)), then
     /// CAP_DAC_READ_SEARCH and CAP_DAC_OVERRIDE as Linux's generic_permission.

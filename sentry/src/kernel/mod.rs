@@ -21,6 +21,7 @@ pub mod posix_timer;
 pub mod process;
 pub mod random;
 mod robust;
+pub mod sched;
 pub mod signal;
 pub mod signal_frame;
 mod task;
@@ -108,6 +109,8 @@ pub struct Kernel {
     pub oom_kills: AtomicU64,
     /// The sandbox's unix socket names (abstract names and bound socket nodes).
     pub unix_names: Arc<crate::net::unix::Names>,
+    /// The internal tmpfs memfd_create makes its files on (mounted nowhere).
+    pub shm_mount: std::sync::OnceLock<Arc<crate::vfs::Mount>>,
     shutting_down: std::sync::atomic::AtomicBool,
     init_status: Mutex<Option<task::ExitStatus>>,
     init_done: parking_lot::Condvar,
@@ -140,6 +143,7 @@ impl Kernel {
             freezer: freezer::Freezer::default(),
             oom_kills: AtomicU64::new(0),
             unix_names: crate::net::unix::Names::new(),
+            shm_mount: std::sync::OnceLock::new(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             init_status: Mutex::new(None),
             init_done: parking_lot::Condvar::new(),

@@ -222,10 +222,12 @@ impl ThreadGroup {
     /// take it first is woken (Linux's complete_signal).
     pub fn send_signal(&self, info: SigInfo) {
         let signo = info.signo;
-        if self.shields_from(&info) || self.discard_on_arrival(signo, self.leader_mask()) {
+        let blocked = self.leader_mask();
+        if self.shields_from(&info, blocked) || self.discard_on_arrival(signo, blocked) {
             return;
         }
         self.pending.lock().enqueue(info);
+        crate::fs::signalfd::signal_queued();
         let tasks = self.tasks.lock();
         let target = tasks.iter().find(|t| t.mask() & sigmask(signo) == 0);
         match target {
@@ -265,8 +267,16 @@ impl ThreadGroup {
     }
 
     /// The sandbox's init ignores signals from other guest processes that it has no
-    /// handler for (SIGKILL and SIGSTOP included), as pid 1 of a pid namespace does.
-    pub fn shields_from(&self, info: &SigInfo) -> bool {
+    /// handler for (SIGKILL and SIGSTOP included), as pid 1 of a pid namespace does —
+    /// unless the receiving thread blocks them (`blocked`): those stay pending, for
+    /// sigwait or a signalfd to take.
+    pub fn shields_from(&self, info: &SigInfo, blocked: u64) -> bool {
+        if info.signo != libc::SIGKILL
+            && info.signo != libc::SIGSTOP
+            && blocked & sigmask(info.signo) != 0
+        {
+            return false;
+        }
         let from_process = matches!(
             info.code,
             super::signal::SI_USER | super::signal::SI_TKILL | super::signal::SI_QUEUE
@@ -291,6 +301,8 @@ pub struct TaskShared {
     /// Signals sent to this thread.
     pub pending: Mutex<PendingSignals>,
     mask: AtomicU64,
+    /// Scheduling policy, priority and nice value (the sandbox's own).
+    pub sched: Mutex<super::sched::SchedAttr>,
     /// Sleeps and wakes the task.
     pub waiter: Arc<Waiter>,
     /// Kicks the task out of guest code.
@@ -385,6 +397,7 @@ impl TaskShared {
             tid,
             pending: Mutex::default(),
             mask: AtomicU64::new(0),
+            sched: Mutex::default(),
             waiter: Arc::new(Waiter::default()),
             interrupter: Mutex::new(None),
             cpu: Default::default(),
@@ -440,13 +453,22 @@ impl TaskShared {
         }
     }
 
+    /// Kicks the task out of guest code (it then looks at what changed, e.g. stale
+    /// mappings, and goes on); a blocked system call is not interrupted.
+    pub fn kick(&self) {
+        if let Some(i) = self.interrupter.lock().as_ref() {
+            i.interrupt();
+        }
+    }
+
     /// Sends `info` to this thread.
     pub fn send_signal(&self, tg: &ThreadGroup, info: SigInfo) {
         let signo = info.signo;
-        if tg.shields_from(&info) || tg.discard_on_arrival(signo, self.mask()) {
+        if tg.shields_from(&info, self.mask()) || tg.discard_on_arrival(signo, self.mask()) {
             return;
         }
         self.pending.lock().enqueue(info);
+        crate::fs::signalfd::signal_queued();
         if self.mask() & sigmask(signo) == 0 || signo == libc::SIGKILL {
             self.wake_for_signal();
         } else {
@@ -663,6 +685,9 @@ impl Task {
             }
             let space = self.mm.address_space().clone();
             self.install_interrupter(&space);
+            if let Err(e) = self.mm.drop_stale_mappings() {
+                warn!(tid = self.tid, "dropping stale mappings failed: {e:?}");
+            }
             self.shared.cpu.enter_guest();
             let switched = self.ctx.switch(&space, &mut self.regs);
             self.shared.cpu.leave_guest();
@@ -785,6 +810,7 @@ impl Task {
             let leader = self.tg.tgid;
             let shared = TaskShared::new(leader);
             shared.mask.store(self.signal_mask(), Ordering::Release);
+            *shared.sched.lock() = *self.shared.sched.lock();
             shared.cpu.take_over(&self.shared.cpu);
             shared.set_comm(&self.comm());
             std::mem::swap(

@@ -147,6 +147,13 @@ pub struct WaitQueue {
 }
 
 impl WaitQueue {
+    /// An empty queue (usable in statics).
+    pub const fn new() -> WaitQueue {
+        WaitQueue {
+            waiters: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Registers `w` until the returned guard is dropped.
     pub fn register<'a>(&'a self, w: &Arc<Waiter>) -> Registration<'a> {
         let n: Arc<dyn Notify> = w.clone();

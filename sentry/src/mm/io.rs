@@ -17,6 +17,9 @@ use crate::platform::PAGE_SIZE;
 enum Access {
     Read,
     Write,
+    /// A write by a thread of another address space (process_vm_writev), which may
+    /// not change this one's stub.
+    RemoteWrite,
 }
 
 impl MemoryManager {
@@ -25,7 +28,7 @@ impl MemoryManager {
         let vma = mm.vmas.find(page).cloned().ok_or_else(|| errno!(EFAULT))?;
         let allowed = match access {
             Access::Read => vma.prot.effective().read,
-            Access::Write => vma.prot.write,
+            Access::Write | Access::RemoteWrite => vma.prot.write,
         };
         if !allowed {
             return Err(errno!(EFAULT));
@@ -34,11 +37,18 @@ impl MemoryManager {
             self.populate(mm, &vma, page, page + PAGE_SIZE, Some(page))?;
         }
         let pte = mm.ptes.get(page).ok_or_else(|| errno!(EFAULT))?;
-        if access == Access::Write && !pte.writable {
+        if access != Access::Read && !pte.writable {
             let (start, end) = super::fault_window(&vma, page);
             self.break_cow(mm, &vma, start, end)?;
-            // The stub may still map the old frames: point it at the new ones.
-            self.map_range(mm, &vma, start, end)?;
+            // The stub may still map the old frames: point it at the new ones, or
+            // have the address space's own threads drop them.
+            if access == Access::RemoteWrite {
+                mm.stale.push((start, end));
+                self.has_stale
+                    .store(true, std::sync::atomic::Ordering::Release);
+            } else {
+                self.map_range(mm, &vma, start, end)?;
+            }
             return mm.ptes.get(page).ok_or_else(|| errno!(EFAULT));
         }
         Ok(pte)
@@ -128,6 +138,37 @@ impl MemoryManager {
         self.for_each_page(addr, src.len(), Access::Write, |off, r| {
             mf.write(off, &src[r])
         })
+    }
+
+    /// Copies `src` into this address space at `addr` for a thread of another one
+    /// (process_vm_writev). The threads of this address space must then be kicked out
+    /// of guest code, so that [`MemoryManager::drop_stale_mappings`] runs before they
+    /// read the pages again.
+    pub fn copy_out_remote(&self, addr: u64, src: &[u8]) -> Result<()> {
+        let mf = &self.mf;
+        self.for_each_page(addr, src.len(), Access::RemoteWrite, |off, r| {
+            mf.write(off, &src[r])
+        })
+    }
+
+    /// Drops the stub's mappings of pages another process's write replaced (faults map
+    /// the new frames back). Called by a thread of this address space before it runs
+    /// guest code.
+    pub fn drop_stale_mappings(&self) -> Result<()> {
+        if !self.has_stale.load(std::sync::atomic::Ordering::Acquire) {
+            return Ok(());
+        }
+        let stale = {
+            let mut mm = self.inner.lock();
+            self.has_stale
+                .store(false, std::sync::atomic::Ordering::Release);
+            std::mem::take(&mut mm.stale)
+        };
+        let space = self.address_space();
+        for (start, end) in stale {
+            space.unmap(start, end - start)?;
+        }
+        Ok(())
     }
 
     /// Zeroes `len` bytes of guest memory at `addr`.

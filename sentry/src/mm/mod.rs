@@ -84,6 +84,11 @@ struct Mm {
     brk: u64,
     mmap_base: u64,
     exec: ExecLayout,
+    /// Ranges the stub still maps with frames the sentry replaced on another process's
+    /// behalf (process_vm_writev broke copy-on-write there): only the address space's
+    /// own threads may change the stub, so one of them drops these before it next runs
+    /// guest code.
+    stale: Vec<(u64, u64)>,
 }
 
 /// One guest address space.
@@ -91,6 +96,11 @@ pub struct MemoryManager {
     mf: Arc<MemoryFile>,
     space: RwLock<Arc<dyn AddressSpace>>,
     inner: Mutex<Mm>,
+    /// Whether `Mm::stale` has ranges (checked before every switch into guest code).
+    has_stale: std::sync::atomic::AtomicBool,
+    /// membarrier(2) registrations of this address space (MEMBARRIER_CMD_REGISTER_*
+    /// bits): fork copies them, exec's new address space starts with none.
+    pub membarrier: std::sync::atomic::AtomicU32,
 }
 
 impl MemoryManager {
@@ -106,7 +116,10 @@ impl MemoryManager {
                 brk: 0,
                 mmap_base,
                 exec: ExecLayout::default(),
+                stale: Vec::new(),
             }),
+            has_stale: Default::default(),
+            membarrier: Default::default(),
         }
     }
 
@@ -372,11 +385,17 @@ impl MemoryManager {
             brk: mm.brk,
             mmap_base: mm.mmap_base,
             exec: mm.exec.clone(),
+            stale: Vec::new(),
         };
         Ok(MemoryManager {
             mf: self.mf.clone(),
             space: RwLock::new(Arc::new(crate::platform::NoAddressSpace)),
             inner: Mutex::new(child),
+            has_stale: Default::default(),
+            membarrier: self
+                .membarrier
+                .load(std::sync::atomic::Ordering::Acquire)
+                .into(),
         })
     }
 

@@ -63,6 +63,24 @@ impl Dentry {
         })
     }
 
+    /// A dentry named `name` for a file that never had a name in `parent` (memfd's
+    /// `memfd:NAME`): deleted from the start and never linkable.
+    pub fn new_anonymous(
+        parent: &Arc<Dentry>,
+        inode: Arc<dyn Inode>,
+        name: Vec<u8>,
+    ) -> Arc<Dentry> {
+        let file_type = inode.file_type();
+        Arc::new(Dentry {
+            place: Mutex::new((name, Some(parent.clone()))),
+            inode,
+            file_type,
+            children: Mutex::default(),
+            deleted: AtomicBool::new(true),
+            linkable: false,
+        })
+    }
+
     /// Whether linkat may give this unnamed file a name.
     pub fn is_linkable(&self) -> bool {
         self.linkable
@@ -232,6 +250,17 @@ impl Mount {
             flags: Mutex::new(flags),
             expired: AtomicBool::new(false),
         })
+    }
+
+    /// A mount of a filesystem whose root is `inode` that is attached nowhere (the
+    /// kernel's internal mounts, such as the one memfd files live on).
+    pub fn detached(inode: Arc<dyn Inode>, fs_type: &'static str) -> Arc<Mount> {
+        Mount::new(
+            Dentry::new_root(inode),
+            fs_type,
+            fs_type.to_string(),
+            MountFlags::default(),
+        )
     }
 
     /// Marks the mount expired (umount2 MNT_EXPIRE); returns whether it already was.

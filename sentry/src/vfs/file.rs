@@ -226,8 +226,18 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// The signalfd, if this is one (signalfd4 on an existing fd).
+    fn as_signalfd(&self) -> Option<&crate::fs::signalfd::SignalFd> {
+        None
+    }
+
     /// The pidfd, if this is one (pidfd_send_signal, waitid P_PIDFD).
     fn as_pidfd(&self) -> Option<&crate::fs::pidfd::PidFd> {
+        None
+    }
+
+    /// The tmpfs file, if this is one (memfd seals).
+    fn as_tmpfs(&self) -> Option<&Arc<crate::fs::tmpfs::TmpInode>> {
         None
     }
 

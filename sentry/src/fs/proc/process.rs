@@ -120,11 +120,14 @@ pub(super) fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Resul
             // Only a process leader has an exit signal.
             let exit_signal = if tid == tgid { 17 } else { -1 };
             let (tty_nr, tpgid) = crate::fs::tty::proc_stat_fields(&tg);
+            let sched = thread_sched(&tg, tid);
+            let (prio, nice) = (sched.proc_priority(), sched.nice);
+            let (rt_prio, policy) = (sched.rt_priority, sched.policy);
             let _ = writeln!(
                 out,
                 "{tid} ({}) {state} {ppid} {pgid} {sid} {tty_nr} {tpgid} 4194304 {faults} 0 0 0 {utime} {stime} \
-                 {cutime} {cstime} 20 0 {threads} 0 {start_ticks} {} {rss} 18446744073709551615 \
-                 0 0 0 0 0 {pending} {blocked} {ignored} {caught} 0 0 0 {exit_signal} 0 0 0 0 0 0 0 0 0 \
+                 {cutime} {cstime} {prio} {nice} {threads} 0 {start_ticks} {} {rss} 18446744073709551615 \
+                 0 0 0 0 0 {pending} {blocked} {ignored} {caught} 0 0 0 {exit_signal} 0 {rt_prio} {policy} 0 0 0 0 0 0 \
                  {arg_start} {arg_end} {env_start} {env_end} 0",
                 String::from_utf8_lossy(&comm),
                 size * PAGE_SIZE,
@@ -278,6 +281,17 @@ fn thread_signals(tg: &ThreadGroup, tid: i32) -> (u64, u64) {
         .iter()
         .find(|t| t.tid == tid)
         .map_or((0, 0), |t| (t.pending.lock().set(), t.mask()))
+}
+
+/// The scheduling attributes of thread `tid` (the leader's once it is gone).
+fn thread_sched(tg: &ThreadGroup, tid: i32) -> crate::kernel::sched::SchedAttr {
+    let tasks = tg.tasks.lock();
+    tasks
+        .iter()
+        .find(|t| t.tid == tid)
+        .or_else(|| tasks.first())
+        .map(|t| *t.sched.lock())
+        .unwrap_or_default()
 }
 
 /// Ignored and caught signal sets.
