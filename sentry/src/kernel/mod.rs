@@ -4,6 +4,7 @@
 //! Lock order: ThreadGroup locks, then Task-owned locks (FdTable, FsContext), then the
 //! MemoryManager, then VFS locks. No kernel lock is held while a task runs guest code.
 
+pub mod bpf;
 pub mod clone;
 pub mod cputime;
 pub mod creds;
