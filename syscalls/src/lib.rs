@@ -21,6 +21,7 @@ mod mount;
 mod notify;
 mod poll;
 mod process;
+mod seccomp;
 mod signal;
 mod splice;
 pub mod strace;

@@ -8,8 +8,8 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    creds, events, fs, fschange, futex, info, locks, mm, mount, notify, poll, process, signal,
-    splice, time,
+    creds, events, fs, fschange, futex, info, locks, mm, mount, notify, poll, process, seccomp,
+    signal, splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -224,7 +224,7 @@ syscalls! {
     151 mlockall => Full, mm::mlockall [i32];
     152 munlockall => Full, mm::munlockall [];
     155 pivot_root => Partial(PIVOT_NOTE), mount::pivot_root [u64, u64];
-    157 prctl => Partial("PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_DUMPABLE/SET, PR_SET_NO_NEW_PRIVS"), process::prctl [i32, u64, u64, u64, u64];
+    157 prctl => Partial("PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_DUMPABLE/SET, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP/GET"), process::prctl [i32, u64, u64, u64, u64];
     158 arch_prctl => Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), process::arch_prctl [i32, u64];
     160 setrlimit => Full, process::setrlimit [u32, u64];
     161 chroot => Full, mount::chroot [u64];
@@ -313,6 +313,7 @@ syscalls! {
     306 syncfs => Full, fschange::syncfs [i32];
     309 getcpu => Full, process::getcpu [u64, u64, u64];
     316 renameat2 => Partial("RENAME_WHITEOUT: EINVAL"), fschange::renameat2 [i32, u64, i32, u64, u32];
+    317 seccomp => Partial("strict mode and BPF filters with every action but USER_NOTIF (no SECCOMP_FILTER_FLAG_NEW_LISTENER: EINVAL); TRACE fails with ENOSYS (no tracer)"), seccomp::seccomp [u32, u32, u64];
     318 getrandom => Full, info::getrandom [u64, usize, u32];
     322 execveat => Partial("AT_EMPTY_PATH and paths relative to dirfd"), process::execveat [i32, u64, u64, u64, i32];
     326 copy_file_range => Full, splice::copy_file_range [i32, u64, i32, u64, usize, u32];

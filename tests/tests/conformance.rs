@@ -294,3 +294,15 @@ fn pty_line_discipline_and_job_control_static_match_native() {
 fn pty_line_discipline_and_job_control_dynamic_match_native() {
     assert_guest_matches_native(guest("pty", Dynamic), &[]);
 }
+
+// seccomp filters a guest attaches to itself: load-time checks, every action, stacked
+// filters, strict mode, fork/exec inheritance, TSYNC, no_new_privs, restart_syscall.
+#[test]
+fn seccomp_filters_actions_strict_mode_and_tsync_static_match_native() {
+    assert_guest_matches_native(guest("seccomp", Static), &[]);
+}
+
+#[test]
+fn seccomp_filters_actions_strict_mode_and_tsync_dynamic_match_native() {
+    assert_guest_matches_native(guest("seccomp", Dynamic), &[]);
+}

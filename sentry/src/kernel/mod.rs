@@ -21,6 +21,7 @@ pub mod posix_timer;
 pub mod process;
 pub mod random;
 mod robust;
+pub mod seccomp;
 pub mod signal;
 pub mod signal_frame;
 mod task;

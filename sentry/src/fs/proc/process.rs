@@ -208,7 +208,21 @@ pub(super) fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Resul
                  CapBnd:\t{:016x}\nCapAmb:\t{:016x}",
                 0, 0x1ff_ffff_ffffu64, 0
             );
-            let _ = writeln!(out, "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0");
+            let no_new_privs = view.as_ref().is_some_and(|v| v.creds.no_new_privs);
+            let seccomp = tg
+                .tasks
+                .lock()
+                .iter()
+                .find(|t| t.tid == tid)
+                .map(|t| t.seccomp.get())
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "NoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}",
+                u8::from(no_new_privs),
+                seccomp.mode(),
+                seccomp.filter_count()
+            );
             let n = fs.cpus;
             let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
             // Voluntary switches are the times the thread blocked in the sentry; the
