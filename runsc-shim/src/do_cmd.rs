@@ -105,6 +105,7 @@ fn build_config(args: &DoArgs) -> Result<BootConfig, String> {
         no_new_privs: false,
         umask: None,
         tty: args.tty,
+        seccomp: None,
     })
 }
 

@@ -69,6 +69,10 @@ pub struct BootConfig {
     /// the sandbox's init (`moat do --tty`).
     #[serde(default)]
     pub tty: bool,
+    /// A seccomp filter (classic BPF) attached to every process started from outside
+    /// (an OCI config's `linux.seccomp`).
+    #[serde(default)]
+    pub seccomp: Option<Vec<crate::kernel::bpf::Instruction>>,
 }
 
 /// A mount the configuration asks for (an OCI config's `mounts`).
@@ -154,6 +158,9 @@ pub struct ProcessSpec {
     /// session of its own).
     #[serde(default)]
     pub terminal: bool,
+    /// A seccomp filter (classic BPF) the process starts with.
+    #[serde(default)]
+    pub seccomp: Option<Vec<crate::kernel::bpf::Instruction>>,
 }
 
 impl BootConfig {
@@ -170,6 +177,7 @@ impl BootConfig {
             no_new_privs: self.no_new_privs,
             umask: self.umask,
             terminal: self.tty,
+            seccomp: self.seccomp.clone(),
         }
     }
 }
@@ -214,6 +222,9 @@ pub enum BootError {
         /// Why.
         errno: Errno,
     },
+    /// The seccomp filter is one the kernel refuses.
+    #[error("the process's seccomp filter is invalid: {0}")]
+    Seccomp(Errno),
 }
 
 impl BootError {
@@ -879,6 +890,12 @@ fn new_process(
             errno: crate::errno!(ENOTDIR),
         });
     }
+    let seccomp = spec
+        .seccomp
+        .as_deref()
+        .map(crate::kernel::bpf::Program::new)
+        .transpose()
+        .map_err(BootError::Seccomp)?;
     let tid = kernel.allocate_tid();
     let mm = Arc::new(MemoryManager::new(
         kernel.memory_file.clone(),
@@ -911,6 +928,9 @@ fn new_process(
                 *l = crate::abi::Rlimit { cur, max };
             }
         }
+    }
+    if let Some(program) = seccomp {
+        crate::kernel::seccomp::install(&mut task, program).map_err(BootError::Seccomp)?;
     }
     kernel.tree.lock().add_process(task.tg.clone(), 0, 0);
     if let Some(t) = tty {

@@ -108,6 +108,10 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         no_new_privs: ps.no_new_privs,
         umask: ps.umask,
         tty: ps.terminal,
+        seccomp: match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            Some(profile) => Some(super::seccomp::compile(profile).map_err(|e| e.to_string())?),
+            None => None,
+        },
     };
     let annotations = spec
         .annotations()
@@ -174,6 +178,7 @@ pub fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec,
         no_new_privs: process.no_new_privileges().unwrap_or(false),
         umask: user.umask(),
         terminal: process.terminal().unwrap_or(false),
+        seccomp: None,
     })
 }
 

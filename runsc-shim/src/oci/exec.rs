@@ -135,15 +135,14 @@ fn process_spec(dir: &std::path::Path, args: &ExecArgs) -> Result<ProcessSpec, S
             let text = std::fs::read(file).map_err(|e| format!("--process {file:?}: {e}"))?;
             let process: oci_spec::runtime::Process =
                 serde_json::from_slice(&text).map_err(|e| format!("--process {file:?}: {e}"))?;
-            super::bundle::process_spec(&process).map_err(|e| format!("--process {file:?}: {e}"))?
+            let mut spec = super::bundle::process_spec(&process)
+                .map_err(|e| format!("--process {file:?}: {e}"))?;
+            // The container's seccomp profile binds every process in it.
+            spec.seccomp = load_plan(dir)?.boot.seccomp;
+            spec
         }
         None => {
-            let plan: super::bundle::Plan = serde_json::from_slice(
-                &std::fs::read(dir.join("plan.json"))
-                    .map_err(|e| format!("cannot read the container's plan: {e}"))?,
-            )
-            .map_err(|e| format!("bad plan: {e}"))?;
-            let mut spec = plan.boot.init_process();
+            let mut spec = load_plan(dir)?.boot.init_process();
             if args.command.is_empty() {
                 return Err("exec: no command given (and no --process)".into());
             }
@@ -194,6 +193,14 @@ fn process_spec(dir: &std::path::Path, args: &ExecArgs) -> Result<ProcessSpec, S
         spec.terminal = true;
     }
     Ok(spec)
+}
+
+fn load_plan(dir: &std::path::Path) -> Result<super::bundle::Plan, String> {
+    serde_json::from_slice(
+        &std::fs::read(dir.join("plan.json"))
+            .map_err(|e| format!("cannot read the container's plan: {e}"))?,
+    )
+    .map_err(|e| format!("bad plan: {e}"))
 }
 
 fn next_event(r: &mut impl BufRead) -> Result<Option<Event>, String> {

@@ -372,10 +372,10 @@ pub fn set_mode_filter(task: &mut Task, flags: u32, prog: u64) -> Result<u64> {
     attach(task, program, flags)
 }
 
-/// Attaches `insns` to a task the sentry starts (an OCI config's `linux.seccomp`),
+/// Attaches `program` to a task the sentry starts (an OCI config's `linux.seccomp`),
 /// whatever its privileges.
-pub fn install(task: &mut Task, insns: &[Instruction]) -> Result<()> {
-    attach(task, Program::new(insns)?, 0).map(|_| ())
+pub fn install(task: &mut Task, program: Program) -> Result<()> {
+    attach(task, program, 0).map(|_| ())
 }
 
 fn attach(task: &mut Task, program: Program, flags: u32) -> Result<u64> {
