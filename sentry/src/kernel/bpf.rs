@@ -382,7 +382,7 @@ fn decode(insn: &Instruction, rest: usize) -> Result<Op> {
     const JA_: u16 = JMP | JA;
     let op = match insn.code {
         LD_W_ABS => {
-            if k >= DATA_LEN || k % 4 != 0 {
+            if k >= DATA_LEN || !k.is_multiple_of(4) {
                 bail!(EINVAL, "a load at offset {k} of seccomp_data");
             }
             Op::LdAbs((k / 4) as usize)
@@ -445,10 +445,8 @@ fn check_memory_reads(ops: &[Op]) -> Result<()> {
         };
         match *op {
             Op::St(i) | Op::Stx(i) => written |= 1 << i,
-            Op::LdMem(i) | Op::LdxMem(i) => {
-                if written & (1 << i) == 0 {
-                    bail!(EINVAL, "scratch memory slot {i} read before it is written");
-                }
+            Op::LdMem(i) | Op::LdxMem(i) if written & (1 << i) == 0 => {
+                bail!(EINVAL, "scratch memory slot {i} read before it is written");
             }
             Op::Ja(off) => {
                 join(off, written);
@@ -727,7 +725,7 @@ mod tests {
             let insns: Vec<Instruction> = (0..len)
                 .map(|_| {
                     let r = rng.next();
-                    let code = if r % 8 == 0 {
+                    let code = if r.is_multiple_of(8) {
                         (r >> 8) as u16
                     } else {
                         codes[(r >> 8) as usize % codes.len()]
