@@ -266,7 +266,7 @@ impl Task {
         let action = ret & RET_ACTION_FULL;
         let value = ret & RET_DATA;
         if log && action != SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG {
-            tracing::info!(tid = self.tid, nr, "seccomp action {ret:#x}");
+            debug!(tid = self.tid, nr, "seccomp action {ret:#x}");
         }
         match action {
             SECCOMP_RET_ALLOW | SECCOMP_RET_LOG => None,
