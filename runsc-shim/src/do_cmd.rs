@@ -111,6 +111,7 @@ fn build_config(args: &DoArgs, opts: &SandboxOpts) -> Result<BootConfig, String>
         no_new_privs: false,
         umask: None,
         tty: args.tty,
+        seccomp: None,
     })
 }
 

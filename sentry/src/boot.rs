@@ -91,6 +91,10 @@ pub struct BootConfig {
     /// The first process's capability sets (None: Linux's for its uid).
     #[serde(default)]
     pub capabilities: Option<CapSets>,
+    /// A seccomp filter (classic BPF) attached to every process started from outside
+    /// (an OCI config's `linux.seccomp`).
+    #[serde(default)]
+    pub seccomp: Option<Vec<crate::kernel::bpf::Instruction>>,
 }
 
 /// A mount the configuration asks for (an OCI config's `mounts`).
@@ -182,6 +186,9 @@ pub struct ProcessSpec {
     /// Its capability sets before it execs its program (None: Linux's for its uid).
     #[serde(default)]
     pub capabilities: Option<CapSets>,
+    /// A seccomp filter (classic BPF) the process starts with.
+    #[serde(default)]
+    pub seccomp: Option<Vec<crate::kernel::bpf::Instruction>>,
 }
 
 impl BootConfig {
@@ -200,6 +207,7 @@ impl BootConfig {
             terminal: self.tty,
             oom_score_adj: self.oom_score_adj,
             capabilities: self.capabilities,
+            seccomp: self.seccomp.clone(),
         }
     }
 }
@@ -244,6 +252,9 @@ pub enum BootError {
         /// Why.
         errno: Errno,
     },
+    /// The seccomp filter is one the kernel refuses.
+    #[error("the process's seccomp filter is invalid: {0}")]
+    Seccomp(Errno),
 }
 
 impl BootError {
@@ -1020,6 +1031,12 @@ fn new_process(
             errno: crate::errno!(ENOTDIR),
         });
     }
+    let seccomp = spec
+        .seccomp
+        .as_deref()
+        .map(crate::kernel::bpf::Program::new)
+        .transpose()
+        .map_err(BootError::Seccomp)?;
     let tid = kernel.allocate_tid();
     let mm = Arc::new(MemoryManager::new(
         kernel.memory_file.clone(),
@@ -1062,6 +1079,9 @@ fn new_process(
             value: adj,
             min: adj.min(0),
         };
+    }
+    if let Some(program) = seccomp {
+        crate::kernel::seccomp::install(&mut task, program).map_err(BootError::Seccomp)?;
     }
     kernel.tree.lock().add_process(task.tg.clone(), 0, 0);
     if let Some(t) = tty {

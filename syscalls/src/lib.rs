@@ -26,6 +26,7 @@ mod poll;
 mod process;
 mod remote;
 mod sched;
+mod seccomp;
 mod signal;
 mod splice;
 pub mod strace;

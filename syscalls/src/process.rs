@@ -553,6 +553,8 @@ pub fn prctl(
             Ok(0)
         }
         libc::PR_GET_NO_NEW_PRIVS => Ok(u64::from(task.creds.no_new_privs)),
+        libc::PR_GET_SECCOMP => Ok(u64::from(sentry::kernel::seccomp::mode(task))),
+        libc::PR_SET_SECCOMP => crate::seccomp::prctl_set(task, arg2, arg3),
         libc::PR_SET_CHILD_SUBREAPER => {
             task.kernel.tree.lock().set_subreaper(task.pid(), arg2 != 0);
             Ok(0)

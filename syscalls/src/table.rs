@@ -9,7 +9,7 @@ use sentry::kernel::Task;
 use crate::args::FromArg;
 use crate::{
     advise, creds, events, fs, fschange, futex, info, locks, memfd, mm, mount, net, notify, poll,
-    process, remote, sched, signal, splice, time,
+    process, remote, sched, seccomp, signal, splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -259,7 +259,7 @@ syscalls! {
     151 mlockall => Full, mm::mlockall [i32];
     152 munlockall => Full, mm::munlockall [];
     155 pivot_root => Partial(PIVOT_NOTE), mount::pivot_root [u64, u64];
-    157 prctl => Partial("PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_DUMPABLE/SET, PR_SET/GET_NO_NEW_PRIVS, PR_SET/GET_CHILD_SUBREAPER, PR_CAPBSET_READ/DROP, PR_CAP_AMBIENT, PR_GET/SET_SECUREBITS, PR_GET/SET_KEEPCAPS"), process::prctl [i32, u64, u64, u64, u64];
+    157 prctl => Partial("PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_DUMPABLE/SET, PR_SET/GET_NO_NEW_PRIVS, PR_SET_SECCOMP/GET, PR_SET/GET_CHILD_SUBREAPER, PR_CAPBSET_READ/DROP, PR_CAP_AMBIENT, PR_GET/SET_SECUREBITS, PR_GET/SET_KEEPCAPS"), process::prctl [i32, u64, u64, u64, u64];
     158 arch_prctl => Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), process::arch_prctl [i32, u64];
     160 setrlimit => Full, process::setrlimit [u32, u64];
     161 chroot => Full, mount::chroot [u64];
@@ -360,6 +360,7 @@ syscalls! {
     314 sched_setattr => Partial("as sched_setscheduler; SCHED_DEADLINE: EPERM; utilisation clamps accepted and not kept"), sched::sched_setattr [i32, u64, u32];
     315 sched_getattr => Partial("no deadline parameters; utilisation clamps read as 0..1024"), sched::sched_getattr [i32, u64, u32, u32];
     316 renameat2 => Partial("RENAME_WHITEOUT: EINVAL"), fschange::renameat2 [i32, u64, i32, u64, u32];
+    317 seccomp => Partial("strict mode and BPF filters with every action but USER_NOTIF (no SECCOMP_FILTER_FLAG_NEW_LISTENER: EINVAL); TRACE fails with ENOSYS (no tracer)"), seccomp::seccomp [u32, u32, u64];
     318 getrandom => Full, info::getrandom [u64, usize, u32];
     319 memfd_create => Partial("MFD_HUGETLB: EINVAL; the files live on one internal tmpfs of the sandbox's own memory"), memfd::memfd_create [u64, u32];
     322 execveat => Partial("AT_EMPTY_PATH and paths relative to dirfd"), process::execveat [i32, u64, u64, u64, i32];

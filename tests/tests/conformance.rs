@@ -383,3 +383,15 @@ fn vdso_clocks_symbols_maps_fork_and_exec_static_match_native() {
 fn vdso_clocks_symbols_maps_fork_and_exec_dynamic_match_native() {
     assert_guest_matches_native(guest("vdso", Dynamic), &[]);
 }
+
+// seccomp filters a guest attaches to itself: load-time checks, every action, stacked
+// filters, strict mode, fork/exec inheritance, TSYNC, no_new_privs, restart_syscall.
+#[test]
+fn seccomp_filters_actions_strict_mode_and_tsync_static_match_native() {
+    assert_guest_matches_native(guest("seccomp", Static), &[]);
+}
+
+#[test]
+fn seccomp_filters_actions_strict_mode_and_tsync_dynamic_match_native() {
+    assert_guest_matches_native(guest("seccomp", Dynamic), &[]);
+}

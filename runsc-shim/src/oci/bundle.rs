@@ -141,6 +141,10 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         no_new_privs: ps.no_new_privs,
         umask: ps.umask,
         tty: ps.terminal,
+        seccomp: match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            Some(profile) => Some(super::seccomp::compile(profile).map_err(|e| e.to_string())?),
+            None => None,
+        },
     };
     let annotations = spec
         .annotations()
@@ -210,6 +214,7 @@ pub fn process_spec(process: &oci_spec::runtime::Process) -> Result<ProcessSpec,
         umask: user.umask(),
         terminal: process.terminal().unwrap_or(false),
         oom_score_adj: process.oom_score_adj(),
+        seccomp: None,
     })
 }
 

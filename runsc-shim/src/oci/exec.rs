@@ -118,7 +118,13 @@ pub fn exec(cli: &Cli, args: &ExecArgs) -> Outcome {
     let (ours, theirs) = UnixStream::pair().map_err(|e| format!("exec socket: {e}"))?;
     let mut fds = vec![theirs.as_fd()];
     fds.extend(stdio.iter().map(AsFd::as_fd));
-    monitor::ask_with_fds(&dir, &Request::Exec { process: spec }, &fds)?;
+    monitor::ask_with_fds(
+        &dir,
+        &Request::Exec {
+            process: Box::new(spec),
+        },
+        &fds,
+    )?;
     drop(theirs);
     drop(stdio);
     let mut events = std::io::BufReader::new(ours.try_clone().map_err(|e| e.to_string())?);
@@ -193,15 +199,14 @@ fn process_spec(dir: &std::path::Path, args: &ExecArgs) -> Result<ProcessSpec, S
             let text = std::fs::read(file).map_err(|e| format!("--process {file:?}: {e}"))?;
             let process: oci_spec::runtime::Process =
                 serde_json::from_slice(&text).map_err(|e| format!("--process {file:?}: {e}"))?;
-            super::bundle::process_spec(&process).map_err(|e| format!("--process {file:?}: {e}"))?
+            let mut spec = super::bundle::process_spec(&process)
+                .map_err(|e| format!("--process {file:?}: {e}"))?;
+            // The container's seccomp profile binds every process in it.
+            spec.seccomp = load_plan(dir)?.boot.seccomp;
+            spec
         }
         None => {
-            let plan: super::bundle::Plan = serde_json::from_slice(
-                &std::fs::read(dir.join("plan.json"))
-                    .map_err(|e| format!("cannot read the container's plan: {e}"))?,
-            )
-            .map_err(|e| format!("bad plan: {e}"))?;
-            let mut spec = plan.boot.init_process();
+            let mut spec = load_plan(dir)?.boot.init_process();
             if args.command.is_empty() {
                 return Err("exec: no command given (and no --process)".into());
             }
@@ -274,6 +279,14 @@ fn add_caps(spec: &mut ProcessSpec, names: &[String]) -> Result<(), String> {
     }
     spec.capabilities = Some(sets);
     Ok(())
+}
+
+fn load_plan(dir: &std::path::Path) -> Result<super::bundle::Plan, String> {
+    serde_json::from_slice(
+        &std::fs::read(dir.join("plan.json"))
+            .map_err(|e| format!("cannot read the container's plan: {e}"))?,
+    )
+    .map_err(|e| format!("bad plan: {e}"))
 }
 
 fn next_event(r: &mut impl BufRead) -> Result<Option<Event>, String> {

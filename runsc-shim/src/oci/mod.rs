@@ -7,6 +7,7 @@ pub mod console;
 pub mod exec;
 pub mod hooks;
 pub mod monitor;
+pub mod seccomp;
 pub mod state;
 
 use std::io::{Read, Write};
@@ -582,6 +583,28 @@ pub fn features() -> Outcome {
             // The sandbox's own (the sentry implements them, capabilities included).
             "namespaces": ["pid", "ipc", "uts", "mount", "network"],
             "capabilities": &sentry::kernel::caps::NAMES[..],
+            // linux.seccomp, as oci::seccomp compiles it for the sentry to enforce.
+            "seccomp": {
+                "enabled": true,
+                "actions": [
+                    "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
+                    "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+                    "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"
+                ],
+                "operators": [
+                    "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+                    "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"
+                ],
+                "archs": ["SCMP_ARCH_X86_64"],
+                "knownFlags": [
+                    "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                    "SECCOMP_FILTER_FLAG_SPEC_ALLOW"
+                ],
+                "supportedFlags": [
+                    "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                    "SECCOMP_FILTER_FLAG_SPEC_ALLOW"
+                ],
+            },
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",

@@ -105,7 +105,7 @@ pub enum Request {
     /// the process's stdin, stdout and stderr (SCM_RIGHTS). See `oci::exec`.
     Exec {
         /// What to run.
-        process: sentry::boot::ProcessSpec,
+        process: Box<sentry::boot::ProcessSpec>,
     },
 }
 

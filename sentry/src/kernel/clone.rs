@@ -252,6 +252,7 @@ impl Task {
         }
         child.set_comm(&self.comm());
         child.exe = self.exe.clone();
+        self.inherit_seccomp(child);
         // /proc shows the child from the moment clone returns, not once it first runs.
         child.publish_view();
         if args.flags & CLONE_CHILD_CLEARTID != 0 {

@@ -4,6 +4,7 @@
 //! Lock order: ThreadGroup locks, then Task-owned locks (FdTable, FsContext), then the
 //! MemoryManager, then VFS locks. No kernel lock is held while a task runs guest code.
 
+pub mod bpf;
 pub mod caps;
 pub mod clone;
 pub mod cputime;
@@ -22,6 +23,7 @@ pub mod process;
 pub mod random;
 mod robust;
 pub mod sched;
+pub mod seccomp;
 pub mod signal;
 pub mod signal_frame;
 mod task;

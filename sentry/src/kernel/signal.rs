@@ -141,14 +141,15 @@ pub const UNBLOCKABLE: u64 = sigmask(libc::SIGKILL) | sigmask(libc::SIGSTOP);
 pub struct SigInfo {
     /// Signal number.
     pub signo: i32,
-    /// errno (always 0 from the kernel).
+    /// errno (0 but for seccomp's SIGSYS, which carries the filter's data here).
     pub errno: i32,
     /// si_code.
     pub code: i32,
     pad: i32,
     /// The union, as 8-byte words: kill: pid|uid in [0]; fault: addr in [0];
     /// chld: pid|uid in [0], status in [1] (low half), utime [2], stime [3];
-    /// rt/queue: pid|uid in [0], value in [1].
+    /// rt/queue: pid|uid in [0], value in [1]; sys: call address in [0], syscall
+    /// number (low half) and arch (high half) in [1].
     pub fields: [u64; 14],
 }
 
@@ -181,6 +182,17 @@ impl SigInfo {
     pub fn fault(signo: i32, code: i32, addr: u64) -> SigInfo {
         let mut i = SigInfo::new(signo, code);
         i.fields[0] = addr;
+        i
+    }
+
+    /// SIGSYS from a seccomp filter's SECCOMP_RET_TRAP: the address after the
+    /// syscall instruction, the call's number and architecture, and the filter's data
+    /// in si_errno.
+    pub fn seccomp(call_addr: u64, nr: i32, arch: u32, data: i32) -> SigInfo {
+        let mut i = SigInfo::new(libc::SIGSYS, super::seccomp::SYS_SECCOMP);
+        i.errno = data;
+        i.fields[0] = call_addr;
+        i.fields[1] = (nr as u32 as u64) | (u64::from(arch) << 32);
         i
     }
 

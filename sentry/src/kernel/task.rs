@@ -316,6 +316,8 @@ pub struct TaskShared {
     /// The command name (comm), at most 15 bytes: here, not in the task, because
     /// another thread of the process may rename it through /proc/[pid]/task/[tid]/comm.
     comm: Mutex<Vec<u8>>,
+    /// The task's seccomp mode, as other threads (TSYNC) and /proc see it.
+    pub seccomp: super::seccomp::SharedSeccomp,
 }
 
 /// The parts of a task other tasks may look at through /proc: the task publishes
@@ -404,6 +406,7 @@ impl TaskShared {
             view: Mutex::new(None),
             comm: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
+            seccomp: Default::default(),
         })
     }
 
@@ -522,6 +525,8 @@ pub struct Task {
     pub exe: Option<crate::vfs::Path>,
     /// What the task last published of itself (see [`Task::publish_view`]).
     published: Option<TaskView>,
+    /// Its seccomp mode (its own copy of `shared.seccomp`, checked at every syscall).
+    pub(super) seccomp: super::seccomp::Seccomp,
 }
 
 /// A one-shot event a task can wait for (a vfork child's exec or exit).
@@ -594,6 +599,7 @@ impl Task {
             vfork_done: None,
             exe: None,
             published: None,
+            seccomp: Default::default(),
         }
     }
 
@@ -709,13 +715,16 @@ impl Task {
                 Event::Syscall => {
                     let nr = self.regs.syscall_nr();
                     let args = self.regs.syscall_args();
-                    let ret = match table.invoke(&mut self, nr, args) {
-                        Ok(v) => v,
-                        Err(e) if e.is_restart() => {
-                            self.restart = Some(e.code());
-                            errno!(EINTR).as_return()
-                        }
-                        Err(e) => e.as_return(),
+                    let ret = match self.seccomp_verdict(nr, args) {
+                        Some(v) => v,
+                        None => match table.invoke(&mut self, nr, args) {
+                            Ok(v) => v,
+                            Err(e) if e.is_restart() => {
+                                self.restart = Some(e.code());
+                                errno!(EINTR).as_return()
+                            }
+                            Err(e) => e.as_return(),
+                        },
                     };
                     self.regs.set_return(ret);
                     // execve may have changed the tid (to the leader's) and most of
@@ -813,6 +822,7 @@ impl Task {
             *shared.sched.lock() = *self.shared.sched.lock();
             shared.cpu.take_over(&self.shared.cpu);
             shared.set_comm(&self.comm());
+            shared.seccomp.set(self.shared.seccomp.get());
             std::mem::swap(
                 &mut *shared.pending.lock(),
                 &mut *self.shared.pending.lock(),
@@ -873,23 +883,27 @@ impl Task {
     /// default action, so a fault can never be ignored into an endless loop.
     pub fn force_signal(&mut self, sig: FaultSignal) {
         debug!(tid = self.tid, ?sig, regs = ?self.regs, "synchronous signal");
-        let bit = sigmask(sig.signo);
+        self.force_siginfo(SigInfo::fault(sig.signo, sig.code, sig.addr));
+    }
+
+    /// [`Task::force_signal`] with a siginfo of the caller's making (SIGSYS from
+    /// seccomp).
+    pub fn force_siginfo(&mut self, info: SigInfo) {
+        let bit = sigmask(info.signo);
+        let blocked = self.signal_mask() & bit != 0;
         let tg = self.tg.clone();
         let mut actions = tg.actions.lock();
-        let mut a = actions.get(sig.signo as usize);
-        if a.handler == SIG_IGN {
+        let mut a = actions.get(info.signo as usize);
+        if a.handler == SIG_IGN || blocked {
             a.handler = SIG_DFL;
-            actions.set(sig.signo as usize, a);
+            actions.set(info.signo as usize, a);
         }
         drop(actions);
-        if self.signal_mask() & bit != 0 {
+        if blocked {
             let mask = self.signal_mask() & !bit;
             self.set_signal_mask(mask);
         }
-        self.shared
-            .pending
-            .lock()
-            .enqueue(SigInfo::fault(sig.signo, sig.code, sig.addr));
+        self.shared.pending.lock().enqueue(info);
     }
 
     /// Sends `signo` to this task's own thread (tkill to itself, SIGPIPE, SIGSYS).

@@ -429,7 +429,11 @@ fn args(sysno: Sysno) -> Option<&'static [Arg]> {
         Sysno::personality => &[Hex],
         Sysno::unshare => &[Flags(f::CLONE)],
         Sysno::setns => &[Fd, Flags(f::CLONE)],
-        Sysno::seccomp => &[Int, Hex, Ptr],
+        Sysno::seccomp => &[
+            Enum(&task::SECCOMP_OP),
+            Flags(task::SECCOMP_FILTER_FLAGS),
+            Ptr,
+        ],
         Sysno::ptrace => &[Int, Int, Ptr, Ptr],
         Sysno::capget | Sysno::capset => &[Ptr, Ptr],
         Sysno::getpriority => &[Int, Int],

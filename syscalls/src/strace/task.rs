@@ -3,7 +3,7 @@
 
 use super::args::{c_int, c_uint};
 use super::flags::{
-    flag_names, Xlat, CLONE, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
+    flag_names, Bits, Xlat, CLONE, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
     CLONE_PIDFD, CLONE_SETTLS, FUTEX_CLOCK_REALTIME, FUTEX_OP, FUTEX_PRIVATE,
 };
 use super::guest::Fields;
@@ -195,6 +195,27 @@ pub(super) fn wait_status(mem: &dyn GuestMemory, addr: u64) -> Option<String> {
     };
     Some(format!("[{{{text}}}]"))
 }
+
+/// seccomp(2) operations.
+pub(super) const SECCOMP_OP: Xlat = Xlat {
+    unknown: "SECCOMP_???",
+    items: &[
+        (0, "SECCOMP_SET_MODE_STRICT"),
+        (1, "SECCOMP_SET_MODE_FILTER"),
+        (2, "SECCOMP_GET_ACTION_AVAIL"),
+        (3, "SECCOMP_GET_NOTIF_SIZES"),
+    ],
+};
+
+/// seccomp(2) SECCOMP_SET_MODE_FILTER flags.
+pub(super) const SECCOMP_FILTER_FLAGS: Bits = &[
+    (1, "SECCOMP_FILTER_FLAG_TSYNC"),
+    (2, "SECCOMP_FILTER_FLAG_LOG"),
+    (4, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
+    (8, "SECCOMP_FILTER_FLAG_NEW_LISTENER"),
+    (16, "SECCOMP_FILTER_FLAG_TSYNC_ESRCH"),
+    (32, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"),
+];
 
 pub(super) const PR_SET_NAME: u64 = 15;
 

@@ -926,6 +926,15 @@ fn prctl_names_option_and_shows_set_name_string() {
 }
 
 #[test]
+fn seccomp_names_its_operation_and_filter_flags() {
+    let mem = FakeMemory::default();
+    assert_eq!(
+        call(Sysno::seccomp, &[1, 3, BUF], &mem),
+        format!("seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC|SECCOMP_FILTER_FLAG_LOG, {BUF:#x})")
+    );
+}
+
+#[test]
 fn wait4_without_a_reaped_child_shows_the_status_pointer() {
     let mem = FakeMemory::default().with(BUF, &[0, 3, 0, 0]);
     assert_eq!(

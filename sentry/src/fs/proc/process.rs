@@ -209,10 +209,19 @@ pub(super) fn pid_file(fs: &ProcFs, tgid: i32, tid: i32, what: PidFile) -> Resul
                  CapBnd:\t{:016x}\nCapAmb:\t{:016x}",
                 caps.inheritable, caps.permitted, caps.effective, caps.bounding, caps.ambient
             );
+            let seccomp = tg
+                .tasks
+                .lock()
+                .iter()
+                .find(|t| t.tid == tid)
+                .map(|t| t.seccomp.get())
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "NoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0",
-                u8::from(nnp)
+                "NoNewPrivs:\t{}\nSeccomp:\t{}\nSeccomp_filters:\t{}",
+                u8::from(nnp),
+                seccomp.mode(),
+                seccomp.filter_count()
             );
             let n = fs.cpus;
             let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
