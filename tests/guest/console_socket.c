@@ -5,7 +5,7 @@
  *
  * Listens on the unix socket SOCKET and says "listening" on stdout; accepts one
  * connection and receives the terminal's master fd (SCM_RIGHTS); sets its window size
- * to ROWS x COLS; writes INPUT (with "\n" escapes turned into newlines) to it; then
+ * to ROWS x COLS (unless both are 0); writes INPUT (with "\n" escapes turned into newlines) to it; then
  * copies everything the container writes to its terminal to stdout, until the
  * terminal hangs up (every slave closed: EIO). Exits 0, or 1 with a message.
  * INPUT of the form "@MARK@REST" waits until the container has written MARK before
@@ -60,7 +60,8 @@ int main(int argc, char **argv) {
            strncmp(name, "/dev/pts/", 9) == 0 ? "N" : "?");
     fflush(stdout);
     struct winsize ws = {.ws_row = atoi(argv[2]), .ws_col = atoi(argv[3])};
-    if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+    /* 0 0: keep the size the terminal was made with. */
+    if ((ws.ws_row || ws.ws_col) && ioctl(master, TIOCSWINSZ, &ws) < 0)
         return die("TIOCSWINSZ");
     char buf[4096];
     const char *input = argv[4];

@@ -789,13 +789,23 @@ fn exec_runs_more_processes_in_a_running_container() {
     assert_eq!(long.wait().unwrap().code(), Some(137));
 }
 
-/// The console-socket listener (tests/guest/console_socket.c), started and listening.
+/// The console-socket listener (tests/guest/console_socket.c), started and listening;
+/// it sets the terminal to 40x100.
 fn console_listener(socket: &Path, input: &str) -> std::process::Child {
+    console_listener_sized(socket, input, "40", "100")
+}
+
+fn console_listener_sized(
+    socket: &Path,
+    input: &str,
+    rows: &str,
+    cols: &str,
+) -> std::process::Child {
     let mut child = Command::new(moat_tests::guest(
         "console_socket",
         moat_tests::Linkage::Dynamic,
     ))
-    .args([socket.to_str().unwrap(), "40", "100", input])
+    .args([socket.to_str().unwrap(), rows, cols, input])
     .stdout(Stdio::piped())
     .stderr(Stdio::inherit())
     .spawn()
@@ -861,6 +871,29 @@ fn console_socket_gives_the_container_and_execs_a_terminal() {
         "got a terminal named /dev/pts/N\nhello\n/dev/console\n40 100\nstdin is a tty\ngot hello\n"
     );
     env.wait_status("t1", "stopped");
+
+    // process.consoleSize: the terminal is made that size.
+    fs::write(
+        env.bundle().join("config.json"),
+        r#"{"ociVersion":"1.0.2","process":{"terminal":true,"consoleSize":{"height":33,"width":77},
+"user":{"uid":0,"gid":0},"args":["stty","size"],"env":["PATH=/bin"],"cwd":"/"},
+"root":{"path":"rootfs","readonly":true}}"#,
+    )
+    .unwrap();
+    let socket = env.dir.join("sized.sock");
+    let listener = console_listener_sized(&socket, "", "0", "0");
+    let out = env.out(&[
+        "run",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "--detach",
+        "t1s",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&listener.wait_with_output().unwrap().stdout).replace('\r', "");
+    assert_eq!(shown, "got a terminal named /dev/pts/N\n33 77\n");
 
     // exec -t into a running container (whose own process has no terminal).
     started(&env, "t2", &["sleep", "1000"]);

@@ -34,6 +34,8 @@ pub struct Bundle {
     pub annotations: BTreeMap<String, String>,
     /// The lifecycle hooks moat runs.
     pub hooks: super::hooks::Saved,
+    /// process.consoleSize: the terminal's rows and columns.
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// Loads and checks the bundle at `dir`.
@@ -155,6 +157,7 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
     let hooks = super::hooks::from_config(spec.hooks().as_ref())
         .map_err(|e| format!("{}: {e}", config.display()))?;
     Ok(Bundle {
+        console_size: console_size(process),
         dir,
         hooks,
         plan: Plan {
@@ -164,6 +167,16 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
             binds,
         },
         annotations,
+    })
+}
+
+/// An OCI process's consoleSize as (rows, columns).
+pub fn console_size(process: &oci_spec::runtime::Process) -> Option<(u16, u16)> {
+    process.console_size().map(|b| {
+        (
+            b.height().min(u16::MAX as u64) as u16,
+            b.width().min(u16::MAX as u64) as u16,
+        )
     })
 }
 

@@ -9,9 +9,17 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-/// Opens a pseudo-terminal, sends its master to `socket`, and returns the slave.
-pub fn open_and_send(socket: &Path) -> Result<OwnedFd, String> {
-    let pty = nix::pty::openpty(None, None).map_err(|e| format!("cannot open a pty: {e}"))?;
+/// Opens a pseudo-terminal (`size` rows and columns: an OCI process's consoleSize),
+/// sends its master to `socket`, and returns the slave.
+pub fn open_and_send(socket: &Path, size: Option<(u16, u16)>) -> Result<OwnedFd, String> {
+    let winsize = size.map(|(rows, cols)| nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    });
+    let pty =
+        nix::pty::openpty(winsize.as_ref(), None).map_err(|e| format!("cannot open a pty: {e}"))?;
     let name = std::fs::read_link(format!(
         "/proc/self/fd/{}",
         std::os::fd::AsRawFd::as_raw_fd(&pty.slave)

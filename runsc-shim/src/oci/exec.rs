@@ -88,7 +88,7 @@ pub fn exec(cli: &Cli, args: &ExecArgs) -> Outcome {
     // ours.
     let stdio: Vec<OwnedFd> = match (&args.console_socket, spec.terminal) {
         (Some(sock), true) => {
-            let slave = super::console::open_and_send(sock)?;
+            let slave = super::console::open_and_send(sock, console_size(args))?;
             // Its keys (^C, ^Z, ^\\) and window changes signal our process group: we
             // pass them on to the process's foreground job. (Not possible when we lead
             // a process group already: then the terminal sends no signals.)
@@ -189,6 +189,13 @@ fn detach(args: &ExecArgs) -> Outcome {
         super::write_pid_file(p, pid)?;
     }
     Ok(0)
+}
+
+/// `--process FILE`'s consoleSize, if any.
+fn console_size(args: &ExecArgs) -> Option<(u16, u16)> {
+    let text = std::fs::read(args.process.as_ref()?).ok()?;
+    let process: oci_spec::runtime::Process = serde_json::from_slice(&text).ok()?;
+    super::bundle::console_size(&process)
 }
 
 /// The process `moat exec` starts, from the container's own process (its env, user,

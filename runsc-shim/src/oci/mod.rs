@@ -150,7 +150,9 @@ fn start_monitor(
         )
         .arg(id);
     // The terminal: made now, its master sent to the caller before the container runs.
-    let console = console_socket.map(console::open_and_send).transpose()?;
+    let console = console_socket
+        .map(|s| console::open_and_send(s, bundle.console_size))
+        .transpose()?;
     if let Some(slave) = &console {
         cmd.arg("--console-fd")
             .arg(inheritable(slave).map_err(|e| e.to_string())?.to_string());
