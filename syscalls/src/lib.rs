@@ -15,6 +15,7 @@ mod fs;
 mod fschange;
 mod futex;
 mod info;
+mod ipc;
 mod locks;
 mod mm;
 mod mount;

@@ -8,8 +8,8 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    creds, events, fs, fschange, futex, info, locks, mm, mount, net, notify, poll, process, signal,
-    splice, time,
+    creds, events, fs, fschange, futex, info, ipc, locks, mm, mount, net, notify, poll, process,
+    signal, splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -115,6 +115,8 @@ const RECV_NOTE: &str =
     "unix sockets; no MSG_OOB or MSG_ERRQUEUE; files passed in a message that queues itself on its own socket are never collected";
 const SOCKOPT_NOTE: &str =
     "SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_SNDBUF/SO_RCVBUF, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO/SO_SNDTIMEO, SO_LINGER and flags such as SO_REUSEADDR/SO_KEEPALIVE (stored, no effect); other levels on unix sockets: EOPNOTSUPP";
+const SHM_NOTE: &str =
+    "the sandbox's own IPC namespace; shm_atime and shm_lpid change on shmat only, shm_dtime on shmdt only (not on fork, munmap or exit); nattch counts a VMA twice while /proc/[pid]/maps is being read";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -148,6 +150,9 @@ syscalls! {
     26 msync => Full, mm::msync [u64, u64, i32];
     27 mincore => Full, mm::mincore [u64, u64, u64];
     28 madvise => Full, mm::madvise [u64, u64, i32];
+    29 shmget => Full, ipc::shmget [i32, u64, i32];
+    30 shmat => Partial(SHM_NOTE), ipc::shmat [i32, u64, i32];
+    31 shmctl => Partial(SHM_NOTE), ipc::shmctl [i32, i32, u64];
     32 dup => Full, fs::dup [i32];
     33 dup2 => Full, fs::dup2 [i32, i32];
     34 pause => Full, signal::pause [];
@@ -180,6 +185,7 @@ syscalls! {
     61 wait4 => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::wait4 [i32, u64, i32, u64];
     62 kill => Full, signal::kill [i32, i32];
     63 uname => Full, info::uname [u64];
+    67 shmdt => Full, ipc::shmdt [u64];
     72 fcntl => Partial("F_SETOWN/F_GETOWN/F_SETSIG/F_GETSIG accepted without effect; leases, F_NOTIFY, seals and F_GETOWN_EX/F_SETOWN_EX: EINVAL"), fs::fcntl [i32, i32, u64];
     73 flock => Full, locks::flock [i32, u32];
     74 fsync => Full, fschange::fsync [i32];

@@ -307,3 +307,17 @@ fn unix_sockets_static_match_native() {
 fn unix_sockets_dynamic_match_native() {
     assert_guest_matches_native(guest("unix", Dynamic), &["/tmp"]);
 }
+
+// System V IPC, the sandbox's own namespace (natively, the host's: the guest uses only
+// IPC_PRIVATE and pid-derived keys, and removes what it makes): shared memory shared
+// across fork and between attachments, IPC_RMID while attached, semaphores blocking and
+// waking between processes with SEM_UNDO at exit, message type selection, and errnos.
+#[test]
+fn sysvipc_shm_sem_msg_static_match_native() {
+    assert_guest_matches_native(guest("sysvipc", Static), &[]);
+}
+
+#[test]
+fn sysvipc_shm_sem_msg_dynamic_match_native() {
+    assert_guest_matches_native(guest("sysvipc", Dynamic), &[]);
+}
