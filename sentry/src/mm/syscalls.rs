@@ -318,7 +318,7 @@ impl MemoryManager {
     /// that segment mapped as part of the same attachment within its size. EINVAL if
     /// there is none. Returns the address of the segment object.
     pub fn detach_shm(&self, addr: u64) -> Result<usize> {
-        if !addr.is_multiple_of(PAGE_SIZE) {
+        if !addr.is_multiple_of(PAGE_SIZE) || addr >= MAX_USER_ADDRESS {
             return Err(errno!(EINVAL));
         }
         let mut mm = self.inner.lock();
