@@ -117,6 +117,10 @@ const SOCKOPT_NOTE: &str =
     "SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_SNDBUF/SO_RCVBUF, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO/SO_SNDTIMEO, SO_LINGER and flags such as SO_REUSEADDR/SO_KEEPALIVE (stored, no effect); other levels on unix sockets: EOPNOTSUPP";
 const SHM_NOTE: &str =
     "the sandbox's own IPC namespace; shm_atime and shm_lpid change on shmat only, shm_dtime on shmdt only (not on fork, munmap or exit); nattch counts a VMA twice while /proc/[pid]/maps is being read";
+const SEMOP_NOTE: &str =
+    "the sandbox's own IPC namespace; blocked operations all retry when the set changes, so which of several waiters goes first is not Linux's queue order; SEM_UNDO adjustments are per process (as with CLONE_SYSVSEM)";
+const MSG_NOTE: &str =
+    "the sandbox's own IPC namespace; blocked senders and receivers all retry when the queue changes, so which of several goes first is not Linux's queue order";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -185,7 +189,14 @@ syscalls! {
     61 wait4 => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::wait4 [i32, u64, i32, u64];
     62 kill => Full, signal::kill [i32, i32];
     63 uname => Full, info::uname [u64];
+    64 semget => Full, ipc::semget [i32, i32, i32];
+    65 semop => Partial(SEMOP_NOTE), ipc::semop [i32, u64, usize];
+    66 semctl => Full, ipc::semctl [i32, i32, i32, u64];
     67 shmdt => Full, ipc::shmdt [u64];
+    68 msgget => Full, ipc::msgget [i32, i32];
+    69 msgsnd => Partial(MSG_NOTE), ipc::msgsnd [i32, u64, i64, i32];
+    70 msgrcv => Partial(MSG_NOTE), ipc::msgrcv [i32, u64, i64, i64, i32];
+    71 msgctl => Full, ipc::msgctl [i32, i32, u64];
     72 fcntl => Partial("F_SETOWN/F_GETOWN/F_SETSIG/F_GETSIG accepted without effect; leases, F_NOTIFY, seals and F_GETOWN_EX/F_SETOWN_EX: EINVAL"), fs::fcntl [i32, i32, u64];
     73 flock => Full, locks::flock [i32, u32];
     74 fsync => Full, fschange::fsync [i32];
@@ -284,6 +295,7 @@ syscalls! {
     217 getdents64 => Full, fs::getdents64 [i32, u64, usize];
     218 set_tid_address => Full, process::set_tid_address [u64];
     219 restart_syscall => Full, time::restart_syscall [];
+    220 semtimedop => Partial(SEMOP_NOTE), ipc::semtimedop [i32, u64, usize, u64];
     222 timer_create => Partial("no alarm clocks (EINVAL); CPU-time clocks are checked every 4 ms of wall time"), events::timer_create [i32, u64, u64];
     223 timer_settime => Full, events::timer_settime [i32, i32, u64, u64];
     224 timer_gettime => Full, events::timer_gettime [i32, u64];

@@ -323,9 +323,416 @@ static void shm_keys_and_ctl(void) {
   expect_errno("IPC_RMID again", shmctl(id, IPC_RMID, NULL), EINVAL);
 }
 
+/* --- semaphores ------------------------------------------------------ */
+
+union semun {
+  int val;
+  struct semid_ds *buf;
+  unsigned short *array;
+  struct seminfo *__buf;
+};
+
+static int semval(int id, int num) {
+  return semctl(id, num, GETVAL);
+}
+
+static long semop1(int id, int num, int op, int flg) {
+  struct sembuf b = {(unsigned short)num, (short)op, (short)flg};
+  return semop(id, &b, 1);
+}
+
+/* Waits (polling, not sleeping a fixed time) until `cmd` (GETNCNT or GETZCNT)
+ * of semaphore `num` reaches `want`. */
+static void await_count(int id, int num, int cmd, int want) {
+  for (int i = 0; i < 100000; i++) {
+    if (semctl(id, num, cmd) == want)
+      return;
+    usleep(200);
+  }
+  fprintf(stderr, "semaphore count never reached %d\n", want);
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+}
+
+/* A periodic SIGALRM with an SA_RESTART handler: System V IPC waits still end
+ * with EINTR. */
+static void start_ticking(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval it = {{0, 20000}, {0, 20000}};
+  setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void sem_tests(void) {
+  expect_errno("semget nsems 0", semget(IPC_PRIVATE, 0, IPC_CREAT | 0600), EINVAL);
+  expect_errno("semget nsems -1", semget(IPC_PRIVATE, -1, IPC_CREAT | 0600), EINVAL);
+  int id = semget(IPC_PRIVATE, 3, IPC_CREAT | 0600);
+  if (expect_ok("semget private", id) < 0)
+    return;
+  struct semid_ds ds;
+  union semun arg = {.buf = &ds};
+  expect_eq("semctl IPC_STAT", semctl(id, 0, IPC_STAT, arg), 0);
+  expect_eq("sem_nsems", (long)ds.sem_nsems, 3);
+  expect_eq("sem_otime before semop", (long)ds.sem_otime, 0);
+  expect_eq("sem mode", ds.sem_perm.mode & 0777, 0600);
+  expect_eq("new semaphore is 0", semval(id, 2), 0);
+
+  arg.val = 5;
+  expect_eq("SETVAL", semctl(id, 0, SETVAL, arg), 0);
+  expect_eq("GETVAL", semval(id, 0), 5);
+  expect_true("GETPID after SETVAL", semctl(id, 0, GETPID) == getpid());
+  arg.val = -1;
+  expect_errno("SETVAL -1", semctl(id, 0, SETVAL, arg), ERANGE);
+  arg.val = 32768;
+  expect_errno("SETVAL past SEMVMX", semctl(id, 0, SETVAL, arg), ERANGE);
+  arg.val = 1;
+  expect_errno("SETVAL bad semnum", semctl(id, 3, SETVAL, arg), EINVAL);
+  expect_errno("GETVAL bad semnum", semctl(id, 3, GETVAL), EINVAL);
+  unsigned short all[3] = {1, 2, 3};
+  arg.array = all;
+  expect_eq("SETALL", semctl(id, 0, SETALL, arg), 0);
+  unsigned short got[3] = {0};
+  arg.array = got;
+  expect_eq("GETALL", semctl(id, 0, GETALL, arg), 0);
+  say("GETALL values", "%d %d %d", got[0], got[1], got[2]);
+  expect_errno("GETALL to bad address", semctl(id, 0, GETALL, (void *)8), EFAULT);
+  expect_errno("semctl bad cmd", semctl(id, 0, 12345), EINVAL);
+  expect_errno("semctl bad id", semctl(-1, 0, GETVAL), EINVAL);
+
+  /* The whole array or nothing. */
+  struct sembuf two[2] = {{0, -1, 0}, {1, -5, IPC_NOWAIT}};
+  expect_errno("semop partly impossible, IPC_NOWAIT", semop(id, two, 2), EAGAIN);
+  expect_eq("first op not applied", semval(id, 0), 1);
+  struct sembuf ok2[2] = {{0, -1, 0}, {1, 3, 0}};
+  expect_eq("semop two ops", semop(id, ok2, 2), 0);
+  say("values after semop", "%d %d %d", semval(id, 0), semval(id, 1), semval(id, 2));
+  expect_true("GETPID after semop", semctl(id, 1, GETPID) == getpid());
+  semctl(id, 0, IPC_STAT, (union semun){.buf = &ds});
+  expect_true("sem_otime after semop", ds.sem_otime != 0);
+  expect_errno("semop sem_num out of range", semop1(id, 3, 1, 0), EFBIG);
+  expect_errno("semop nsops 0", semop(id, two, 0), EINVAL);
+  static struct sembuf many[501];
+  expect_errno("semop nsops > SEMOPM", semop(id, many, 501), E2BIG);
+  expect_errno("semop past SEMVMX", semop1(id, 1, 32767, 0), ERANGE);
+  expect_errno("semop bad sops", semop(id, (struct sembuf *)8, 1), EFAULT);
+  expect_errno("semop bad id", semop1(id + 1, 0, 1, 0), EINVAL);
+  expect_errno("semop zero-wait IPC_NOWAIT", semop1(id, 2, 0, IPC_NOWAIT), EAGAIN);
+  struct timespec ts = {0, 10 * 1000 * 1000};
+  struct sembuf dec = {0, -1, 0};
+  expect_errno("semtimedop times out", semtimedop(id, &dec, 1, &ts), EAGAIN);
+  ts.tv_nsec = 2000000000;
+  expect_errno("semtimedop bad timeout", semtimedop(id, &dec, 1, &ts), EINVAL);
+
+  /* A decrement blocks until another process increments. */
+  pid_t c = spawn();
+  if (c == 0) {
+    expect_eq("child's blocking decrement", semop1(id, 0, -2, 0), 0);
+    child_exit();
+  }
+  await_count(id, 0, GETNCNT, 1);
+  expect_eq("GETNCNT with a blocked child", semctl(id, 0, GETNCNT), 1);
+  expect_eq("GETZCNT with a decrementer", semctl(id, 0, GETZCNT), 0);
+  /* The child reports before it exits; the parent only after reaping it. */
+  long r = semop1(id, 0, 2, 0);
+  int st = reap(c);
+  expect_eq("increment", r, 0);
+  expect_eq("decrementing child ok", st, 0);
+  expect_eq("GETNCNT after", semctl(id, 0, GETNCNT), 0);
+  expect_eq("value after the child took it", semval(id, 0), 0);
+
+  /* A wait for zero. */
+  c = spawn();
+  if (c == 0) {
+    expect_eq("child's wait for zero", semop1(id, 2, 0, 0), 0);
+    child_exit();
+  }
+  await_count(id, 2, GETZCNT, 1);
+  expect_eq("GETZCNT with a waiting child", semctl(id, 2, GETZCNT), 1);
+  arg.val = 0;
+  r = semctl(id, 2, SETVAL, arg);
+  st = reap(c);
+  expect_eq("SETVAL 0 wakes it", r, 0);
+  expect_eq("zero-waiting child ok", st, 0);
+
+  /* SEM_UNDO: what an exiting process did is undone. */
+  arg.val = 1;
+  semctl(id, 0, SETVAL, arg);
+  c = spawn();
+  if (c == 0) {
+    semop1(id, 0, 4, SEM_UNDO);
+    semop1(id, 0, -1, SEM_UNDO);
+    expect_eq("child sees its own changes", semval(id, 0), 4);
+    child_exit();
+  }
+  expect_eq("SEM_UNDO child ok", reap(c), 0);
+  expect_eq("SEM_UNDO undone at exit", semval(id, 0), 1);
+  c = spawn();
+  if (c == 0) {
+    semop1(id, 0, -1, SEM_UNDO);
+    _exit(0);
+  }
+  reap(c);
+  expect_eq("SEM_UNDO decrement given back", semval(id, 0), 1);
+  c = spawn();
+  if (c == 0) {
+    semop1(id, 0, 2, SEM_UNDO);
+    arg.val = 7;
+    semctl(id, 0, SETVAL, arg);
+    _exit(0);
+  }
+  reap(c);
+  expect_eq("SETVAL clears the undo", semval(id, 0), 7);
+
+  /* A signal ends the wait with EINTR, even with SA_RESTART. */
+  c = spawn();
+  if (c == 0) {
+    start_ticking();
+    expect_errno("semop interrupted", semop1(id, 1, -100, 0), EINTR);
+    child_exit();
+  }
+  expect_eq("interrupted child ok", reap(c), 0);
+
+  /* Keys. */
+  key_t key = own_key(2);
+  int kid = semget(key, 2, IPC_CREAT | IPC_EXCL | 0600);
+  expect_ok("semget IPC_CREAT|IPC_EXCL", kid);
+  expect_errno("semget IPC_EXCL again", semget(key, 2, IPC_CREAT | IPC_EXCL | 0600), EEXIST);
+  expect_true("semget existing key", semget(key, 0, 0) == kid);
+  expect_errno("semget existing key, more nsems", semget(key, 3, 0), EINVAL);
+  expect_true("SEM_STAT by index", semctl(kid % 32768, 0, SEM_STAT, (union semun){.buf = &ds}) == kid);
+  expect_true("/proc/sysvipc/sem lists it", sysvipc_lists("/proc/sysvipc/sem", kid, -1));
+  ds.sem_perm.mode = 0640;
+  expect_eq("semctl IPC_SET", semctl(kid, 0, IPC_SET, (union semun){.buf = &ds}), 0);
+  semctl(kid, 0, IPC_STAT, (union semun){.buf = &ds});
+  expect_eq("sem mode after IPC_SET", ds.sem_perm.mode & 0777, 0640);
+  if (as_root) {
+    c = spawn();
+    if (c == 0) {
+      if (setgid(65534) || setuid(65534))
+        die("setuid");
+      expect_errno("semop as other", semop1(kid, 0, 1, 0), EACCES);
+      expect_errno("GETVAL as other", semctl(kid, 0, GETVAL), EACCES);
+      expect_errno("IPC_RMID as other", semctl(kid, 0, IPC_RMID), EPERM);
+      child_exit();
+    }
+    expect_eq("other-user sem child ok", reap(c), 0);
+  }
+  expect_eq("semctl IPC_RMID keyed", semctl(kid, 0, IPC_RMID), 0);
+  expect_errno("semget after IPC_RMID", semget(key, 0, 0), ENOENT);
+
+  struct seminfo si;
+  expect_ok("semctl IPC_INFO", semctl(0, 0, IPC_INFO, (union semun){.__buf = &si}));
+  say("seminfo", "semmsl %d semopm %d semvmx %d", si.semmsl, si.semopm, si.semvmx);
+  expect_ok("semctl SEM_INFO", semctl(0, 0, SEM_INFO, (union semun){.__buf = &si}));
+  expect_true("SEM_INFO counts the set", si.semusz >= 1 && si.semaem >= 3);
+
+  /* IPC_RMID wakes waiters with EIDRM. */
+  c = spawn();
+  if (c == 0) {
+    expect_errno("semop on a removed set", semop1(id, 1, -100, 0), EIDRM);
+    child_exit();
+  }
+  await_count(id, 1, GETNCNT, 1);
+  r = semctl(id, 0, IPC_RMID);
+  st = reap(c);
+  expect_eq("semctl IPC_RMID", r, 0);
+  expect_eq("EIDRM child ok", st, 0);
+  expect_errno("GETVAL after IPC_RMID", semctl(id, 0, GETVAL), EINVAL);
+}
+
+/* --- message queues -------------------------------------------------- */
+
+struct msg {
+  long mtype;
+  char mtext[64];
+};
+
+static long send_msg(int id, long type, const char *text, int flags) {
+  struct msg m;
+  m.mtype = type;
+  strcpy(m.mtext, text);
+  return msgsnd(id, &m, strlen(text), flags);
+}
+
+/* Receives into a buffer of `size`; prints "type text" or the error. */
+static void recv_msg(const char *name, int id, long size, long type, int flags) {
+  struct msg m;
+  memset(&m, 0, sizeof m);
+  long n = msgrcv(id, &m, size, type, flags);
+  if (n < 0)
+    check(name, n);
+  else
+    say(name, "%ld bytes, type %ld, %s", n, m.mtype, quoted(m.mtext, n));
+}
+
+static long msg_qnum(int id) {
+  struct msqid_ds ds;
+  if (msgctl(id, IPC_STAT, &ds) != 0)
+    return -1;
+  return (long)ds.msg_qnum;
+}
+
+/* The state letter of process `pid` (polling until it is 'S': blocked). */
+static void await_blocked(pid_t pid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  for (int i = 0; i < 100000; i++) {
+    FILE *f = fopen(path, "r");
+    if (f) {
+      size_t n = fread(buf, 1, sizeof buf - 1, f);
+      fclose(f);
+      buf[n] = 0;
+      char *p = strrchr(buf, ')');
+      if (p && p[1] == ' ' && p[2] == 'S')
+        return;
+    }
+    usleep(200);
+  }
+  fprintf(stderr, "process never blocked\n");
+}
+
+static void msg_tests(void) {
+  int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  if (expect_ok("msgget private", id) < 0)
+    return;
+  struct msqid_ds ds;
+  expect_eq("msgctl IPC_STAT", msgctl(id, IPC_STAT, &ds), 0);
+  expect_eq("msg_qnum empty", (long)ds.msg_qnum, 0);
+  expect_eq("msg_qbytes is MSGMNB", (long)ds.msg_qbytes, 16384);
+  expect_eq("msg_lspid before send", ds.msg_lspid, 0);
+  expect_errno("msgsnd mtype 0", send_msg(id, 0, "x", 0), EINVAL);
+  static struct {
+    long mtype;
+    char text[9000];
+  } big = {1, {0}};
+  expect_errno("msgsnd past MSGMAX", msgsnd(id, &big, 8193, 0), EINVAL);
+  expect_eq("msgsnd MSGMAX", msgsnd(id, &big, 8192, 0), 0);
+  expect_eq("msgrcv MSGMAX", msgrcv(id, &big, 8192, 0, 0), 8192);
+  expect_errno("msgsnd bad buffer", msgsnd(id, (void *)8, 1, 0), EFAULT);
+  expect_errno("msgsnd bad id", send_msg(-1, 1, "x", 0), EINVAL);
+
+  send_msg(id, 3, "c", 0);
+  send_msg(id, 1, "a1", 0);
+  send_msg(id, 2, "b", 0);
+  send_msg(id, 1, "a2", 0);
+  msgctl(id, IPC_STAT, &ds);
+  expect_eq("msg_qnum", (long)ds.msg_qnum, 4);
+  expect_eq("msg_cbytes", (long)ds.__msg_cbytes, 6);
+  expect_true("msg_lspid", ds.msg_lspid == getpid());
+  expect_true("/proc/sysvipc/msg lists it", sysvipc_lists("/proc/sysvipc/msg", id, -1));
+  recv_msg("MSG_COPY of message 2", id, 64, 2, MSG_COPY | IPC_NOWAIT);
+  expect_errno("MSG_COPY without IPC_NOWAIT", msgrcv(id, &big, 64, 2, MSG_COPY), EINVAL);
+  expect_errno("MSG_COPY past the end", msgrcv(id, &big, 64, 9, MSG_COPY | IPC_NOWAIT), ENOMSG);
+  expect_eq("MSG_COPY leaves it queued", msg_qnum(id), 4);
+  recv_msg("msgrcv type 1", id, 64, 1, 0);
+  recv_msg("msgrcv type <= 2", id, 64, -2, 0);
+  recv_msg("msgrcv not type 2", id, 64, 2, MSG_EXCEPT);
+  recv_msg("msgrcv any", id, 64, 0, 0);
+  expect_errno("msgrcv empty, IPC_NOWAIT", msgrcv(id, &big, 64, 0, IPC_NOWAIT), ENOMSG);
+  msgctl(id, IPC_STAT, &ds);
+  expect_true("msg_lrpid", ds.msg_lrpid == getpid());
+
+  send_msg(id, 5, "hello world", 0);
+  expect_errno("msgrcv too small", msgrcv(id, &big, 5, 0, 0), E2BIG);
+  expect_eq("too-long message stays", msg_qnum(id), 1);
+  recv_msg("msgrcv MSG_NOERROR", id, 5, 0, MSG_NOERROR);
+  expect_errno("msgrcv negative size", msgrcv(id, &big, -1, 0, 0), EINVAL);
+
+  /* A receiver blocks until a matching message comes. */
+  pid_t c = spawn();
+  if (c == 0) {
+    recv_msg("child receives type 7", id, 64, 7, 0);
+    child_exit();
+  }
+  send_msg(id, 6, "not this", 0);
+  send_msg(id, 7, "this", 0);
+  expect_eq("receiving child ok", reap(c), 0);
+  recv_msg("type 6 still queued", id, 64, 0, IPC_NOWAIT);
+
+  /* A sender blocks while the queue is full. */
+  msgctl(id, IPC_STAT, &ds);
+  ds.msg_qbytes = 10;
+  expect_eq("msgctl IPC_SET qbytes", msgctl(id, IPC_SET, &ds), 0);
+  expect_eq("send into small queue", send_msg(id, 1, "12345678", 0), 0);
+  expect_errno("send into full queue, IPC_NOWAIT", send_msg(id, 1, "abcdefgh", IPC_NOWAIT), EAGAIN);
+  c = spawn();
+  if (c == 0) {
+    expect_eq("child's blocking send", send_msg(id, 1, "abcdefgh", 0), 0);
+    child_exit();
+  }
+  await_blocked(c);
+  struct msg room;
+  memset(&room, 0, sizeof room);
+  long n = msgrcv(id, &room, 64, 0, 0);
+  int st = reap(c);
+  say("receive makes room", "%ld bytes, %s", n, quoted(room.mtext, n < 0 ? 0 : n));
+  expect_eq("sending child ok", st, 0);
+  recv_msg("child's message arrived", id, 64, 0, IPC_NOWAIT);
+
+  /* Signals end waits with EINTR; removal with EIDRM. */
+  c = spawn();
+  if (c == 0) {
+    start_ticking();
+    struct msg m;
+    expect_errno("msgrcv interrupted", msgrcv(id, &m, 64, 0, 0), EINTR);
+    child_exit();
+  }
+  expect_eq("interrupted receiver ok", reap(c), 0);
+  expect_errno("msgctl bad cmd", msgctl(id, 12345, &ds), EINVAL);
+  expect_true("MSG_STAT by index", msgctl(id % 32768, MSG_STAT, &ds) == id);
+  struct msginfo mi;
+  expect_ok("msgctl IPC_INFO", msgctl(0, IPC_INFO, (struct msqid_ds *)&mi));
+  say("msginfo", "msgmax %d msgmnb %d", mi.msgmax, mi.msgmnb);
+  c = spawn();
+  if (c == 0) {
+    struct msg m;
+    expect_errno("msgrcv on a removed queue", msgrcv(id, &m, 64, 0, 0), EIDRM);
+    child_exit();
+  }
+  await_blocked(c);
+  long r = msgctl(id, IPC_RMID, NULL);
+  st = reap(c);
+  expect_eq("msgctl IPC_RMID", r, 0);
+  expect_eq("EIDRM receiver ok", st, 0);
+  expect_errno("msgsnd after IPC_RMID", send_msg(id, 1, "x", 0), EINVAL);
+
+  key_t key = own_key(3);
+  expect_errno("msgget absent key", msgget(key, 0600), ENOENT);
+  int kid = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+  expect_ok("msgget IPC_CREAT|IPC_EXCL", kid);
+  expect_errno("msgget IPC_EXCL again", msgget(key, IPC_CREAT | IPC_EXCL | 0600), EEXIST);
+  expect_true("msgget existing key", msgget(key, 0) == kid);
+  expect_eq("msgctl IPC_RMID keyed", msgctl(kid, IPC_RMID, NULL), 0);
+}
+
+static void sysctls(void) {
+  const char *names[] = {"shmmni", "sem", "msgmax", "msgmnb", "msgmni"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    char path[64], buf[128] = {0};
+    snprintf(path, sizeof path, "/proc/sys/kernel/%s", names[i]);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, sizeof buf, f)) {
+      say(path, "unreadable");
+    } else {
+      buf[strcspn(buf, "\n")] = 0;
+      say(path, "%s", buf);
+    }
+    if (f)
+      fclose(f);
+  }
+}
+
 int main(void) {
   as_root = geteuid() == 0;
   shm_basics();
   shm_keys_and_ctl();
+  sem_tests();
+  msg_tests();
+  sysctls();
   return check_finish();
 }

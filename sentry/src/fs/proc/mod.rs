@@ -981,6 +981,10 @@ pub(super) enum SysFile {
     Ipc(crate::kernel::ipc::sysctl::Sysctl),
     /// /proc/sysvipc/shm.
     SysvipcShm,
+    /// /proc/sysvipc/sem.
+    SysvipcSem,
+    /// /proc/sysvipc/msg.
+    SysvipcMsg,
 }
 
 impl SysFile {

@@ -260,6 +260,8 @@ pub(super) fn sys_file(fs: &ProcFs, what: SysFile) -> Result<Vec<u8>> {
         }
         SysFile::Ipc(sysctl) => out = sysctl.read(&kernel.ipc),
         SysFile::SysvipcShm => out = kernel.ipc.shm.proc_text(),
+        SysFile::SysvipcSem => out = kernel.ipc.sem.proc_text(),
+        SysFile::SysvipcMsg => out = kernel.ipc.msg.proc_text(),
     }
     Ok(out.into_bytes())
 }
@@ -312,7 +314,11 @@ pub(super) fn sysvipc_dir(fs: &Arc<ProcFs>) -> Arc<dyn Inode> {
     };
     crate::fs::synthetic::StaticDir::new(
         fs.dev,
-        vec![("shm", file("/sysvipc/shm", SysFile::SysvipcShm))],
+        vec![
+            ("msg", file("/sysvipc/msg", SysFile::SysvipcMsg)),
+            ("sem", file("/sysvipc/sem", SysFile::SysvipcSem)),
+            ("shm", file("/sysvipc/shm", SysFile::SysvipcShm)),
+        ],
     )
 }
 

@@ -11,6 +11,8 @@
 //! then its table's, under the MemoryManager lock).
 
 pub mod abi;
+pub mod msg;
+pub mod sem;
 pub mod shm;
 pub mod sysctl;
 
@@ -47,12 +49,18 @@ const IPCMNI_MAX_INDEX: usize = IPCMNI as usize - 1;
 pub struct IpcNamespace {
     /// Shared memory segments.
     pub shm: Arc<shm::ShmTable>,
+    /// Semaphore sets.
+    pub sem: sem::SemTable,
+    /// Message queues.
+    pub msg: msg::MsgTable,
 }
 
 impl Default for IpcNamespace {
     fn default() -> IpcNamespace {
         IpcNamespace {
             shm: shm::ShmTable::new(),
+            sem: sem::SemTable::default(),
+            msg: msg::MsgTable::default(),
         }
     }
 }
@@ -60,7 +68,7 @@ impl Default for IpcNamespace {
 impl IpcNamespace {
     /// Process `tgid` exited: its semaphore adjustments (SEM_UNDO) are applied.
     pub fn exit_process(&self, tgid: i32) {
-        let _ = tgid;
+        self.sem.exit_process(tgid);
     }
 }
 
