@@ -19,6 +19,7 @@ mod ipc;
 mod locks;
 mod mm;
 mod mount;
+mod mqueue;
 mod net;
 mod notify;
 mod poll;

@@ -8,8 +8,8 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    creds, events, fs, fschange, futex, info, ipc, locks, mm, mount, net, notify, poll, process,
-    signal, splice, time,
+    creds, events, fs, fschange, futex, info, ipc, locks, mm, mount, mqueue, net, notify, poll,
+    process, signal, splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -121,6 +121,8 @@ const SEMOP_NOTE: &str =
     "the sandbox's own IPC namespace; blocked operations all retry when the set changes, so which of several waiters goes first is not Linux's queue order; SEM_UNDO adjustments are per process (as with CLONE_SYSVSEM)";
 const MSG_NOTE: &str =
     "the sandbox's own IPC namespace; blocked senders and receivers all retry when the queue changes, so which of several goes first is not Linux's queue order";
+const MQ_NOTE: &str =
+    "the sandbox's own queues; no mqueue filesystem to mount at /dev/mqueue (names are not listed as files); limits fixed at Linux's defaults (fs.mqueue.msg_max 10, msgsize_max 8192, queues_max 256)";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -309,6 +311,12 @@ syscalls! {
     233 epoll_ctl => Full, events::epoll_ctl [i32, i32, i32, u64];
     234 tgkill => Full, signal::tgkill [i32, i32, i32];
     235 utimes => Full, fschange::utimes [u64, u64];
+    240 mq_open => Partial(MQ_NOTE), mqueue::mq_open [u64, i32, u32, u64];
+    241 mq_unlink => Partial(MQ_NOTE), mqueue::mq_unlink [u64];
+    242 mq_timedsend => Full, mqueue::mq_timedsend [i32, u64, usize, u32, u64];
+    243 mq_timedreceive => Full, mqueue::mq_timedreceive [i32, u64, usize, u64, u64];
+    244 mq_notify => Partial("SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD (glibc's needs an AF_NETLINK socket): EINVAL"), mqueue::mq_notify [i32, u64];
+    245 mq_getsetattr => Full, mqueue::mq_getsetattr [i32, u64, u64];
     247 waitid => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::waitid [i32, i32, u64, i32, u64];
     253 inotify_init => Partial(INOTIFY_NOTE), notify::inotify_init [];
     254 inotify_add_watch => Partial(INOTIFY_NOTE), notify::inotify_add_watch [i32, u64, u32];

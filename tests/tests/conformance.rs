@@ -321,3 +321,16 @@ fn sysvipc_shm_sem_msg_static_match_native() {
 fn sysvipc_shm_sem_msg_dynamic_match_native() {
     assert_guest_matches_native(guest("sysvipc", Dynamic), &[]);
 }
+
+// POSIX message queues: priorities, blocking, non-blocking and timed sends and receives
+// between processes, poll readiness, mq_notify signals and the errno cases (natively the
+// host's queues: the name carries the pid and is unlinked).
+#[test]
+fn posix_message_queues_static_match_native() {
+    assert_guest_matches_native(guest("mqueue", Static), &[]);
+}
+
+#[test]
+fn posix_message_queues_dynamic_match_native() {
+    assert_guest_matches_native(guest("mqueue", Dynamic), &[]);
+}

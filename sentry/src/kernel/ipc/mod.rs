@@ -11,6 +11,7 @@
 //! then its table's, under the MemoryManager lock).
 
 pub mod abi;
+pub mod mqueue;
 pub mod msg;
 pub mod sem;
 pub mod shm;
@@ -53,6 +54,8 @@ pub struct IpcNamespace {
     pub sem: sem::SemTable,
     /// Message queues.
     pub msg: msg::MsgTable,
+    /// POSIX message queues.
+    pub mqueue: mqueue::MqTable,
 }
 
 impl Default for IpcNamespace {
@@ -61,6 +64,7 @@ impl Default for IpcNamespace {
             shm: shm::ShmTable::new(),
             sem: sem::SemTable::default(),
             msg: msg::MsgTable::default(),
+            mqueue: mqueue::MqTable::default(),
         }
     }
 }
