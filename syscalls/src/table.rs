@@ -8,8 +8,8 @@ use sentry::kernel::Task;
 
 use crate::args::FromArg;
 use crate::{
-    advise, creds, events, fs, fschange, futex, info, locks, memfd, mm, mount, net, notify, poll,
-    process, remote, sched, seccomp, signal, splice, time,
+    advise, creds, events, fs, fschange, futex, info, ipc, locks, memfd, mm, mount, mqueue, net,
+    notify, poll, process, remote, sched, seccomp, signal, splice, time,
 };
 
 /// A handler: decodes its arguments and runs the call.
@@ -119,6 +119,14 @@ const SCHED_NOTE: &str =
     "the sandbox's own per-thread policy, priority and nice value (never applied to the host), with Linux's permission rules; SCHED_DEADLINE: EPERM";
 const PROCESS_VM_NOTE: &str =
     "ptrace's access check without the dumpable flag (PR_SET_DUMPABLE is not kept)";
+const SHM_NOTE: &str =
+    "the sandbox's own IPC namespace; shm_atime and shm_lpid change on shmat only, shm_dtime on shmdt only (not on fork, munmap or exit); nattch counts a VMA twice while /proc/[pid]/maps is being read";
+const SEMOP_NOTE: &str =
+    "the sandbox's own IPC namespace; blocked operations all retry when the set changes, so which of several waiters goes first is not Linux's queue order; SEM_UNDO adjustments are per process (as with CLONE_SYSVSEM)";
+const MSG_NOTE: &str =
+    "the sandbox's own IPC namespace; blocked senders and receivers all retry when the queue changes, so which of several goes first is not Linux's queue order";
+const MQ_NOTE: &str =
+    "the sandbox's own queues; no mqueue filesystem to mount at /dev/mqueue (names are not listed as files); limits fixed at Linux's defaults (fs.mqueue.msg_max 10, msgsize_max 8192, queues_max 256)";
 const POLL_NOTE: &str =
     "waits sleep on the files' readiness queues; host fds (stdio) are re-checked every few ms";
 
@@ -152,6 +160,9 @@ syscalls! {
     26 msync => Full, mm::msync [u64, u64, i32];
     27 mincore => Full, mm::mincore [u64, u64, u64];
     28 madvise => Full, mm::madvise [u64, u64, i32];
+    29 shmget => Full, ipc::shmget [i32, u64, i32];
+    30 shmat => Partial(SHM_NOTE), ipc::shmat [i32, u64, i32];
+    31 shmctl => Partial(SHM_NOTE), ipc::shmctl [i32, i32, u64];
     32 dup => Full, fs::dup [i32];
     33 dup2 => Full, fs::dup2 [i32, i32];
     34 pause => Full, signal::pause [];
@@ -184,6 +195,14 @@ syscalls! {
     61 wait4 => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::wait4 [i32, u64, i32, u64];
     62 kill => Full, signal::kill [i32, i32];
     63 uname => Full, info::uname [u64];
+    64 semget => Full, ipc::semget [i32, i32, i32];
+    65 semop => Partial(SEMOP_NOTE), ipc::semop [i32, u64, usize];
+    66 semctl => Full, ipc::semctl [i32, i32, i32, u64];
+    67 shmdt => Full, ipc::shmdt [u64];
+    68 msgget => Full, ipc::msgget [i32, i32];
+    69 msgsnd => Partial(MSG_NOTE), ipc::msgsnd [i32, u64, i64, i32];
+    70 msgrcv => Partial(MSG_NOTE), ipc::msgrcv [i32, u64, i64, i64, i32];
+    71 msgctl => Full, ipc::msgctl [i32, i32, u64];
     72 fcntl => Partial("F_SETOWN/F_GETOWN/F_SETSIG/F_GETSIG accepted without effect; leases, F_NOTIFY and F_GETOWN_EX/F_SETOWN_EX: EINVAL"), fs::fcntl [i32, i32, u64];
     73 flock => Full, locks::flock [i32, u32];
     74 fsync => Full, fschange::fsync [i32];
@@ -291,6 +310,7 @@ syscalls! {
     217 getdents64 => Full, fs::getdents64 [i32, u64, usize];
     218 set_tid_address => Full, process::set_tid_address [u64];
     219 restart_syscall => Full, time::restart_syscall [];
+    220 semtimedop => Partial(SEMOP_NOTE), ipc::semtimedop [i32, u64, usize, u64];
     221 fadvise64 => Partial("checked as Linux checks it (ESPIPE on pipes); the advice itself has no effect"), advise::fadvise64 [i32, i64, i64, i32];
     222 timer_create => Partial("no alarm clocks (EINVAL); CPU-time clocks are checked every 4 ms of wall time"), events::timer_create [i32, u64, u64];
     223 timer_settime => Full, events::timer_settime [i32, i32, u64, u64];
@@ -305,6 +325,12 @@ syscalls! {
     233 epoll_ctl => Full, events::epoll_ctl [i32, i32, i32, u64];
     234 tgkill => Full, signal::tgkill [i32, i32, i32];
     235 utimes => Full, fschange::utimes [u64, u64];
+    240 mq_open => Partial(MQ_NOTE), mqueue::mq_open [u64, i32, u32, u64];
+    241 mq_unlink => Partial(MQ_NOTE), mqueue::mq_unlink [u64];
+    242 mq_timedsend => Full, mqueue::mq_timedsend [i32, u64, usize, u32, u64];
+    243 mq_timedreceive => Full, mqueue::mq_timedreceive [i32, u64, usize, u64, u64];
+    244 mq_notify => Partial("SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD (glibc's needs an AF_NETLINK socket): EINVAL"), mqueue::mq_notify [i32, u64];
+    245 mq_getsetattr => Full, mqueue::mq_getsetattr [i32, u64, u64];
     247 waitid => Partial("rusage: user and system time, ru_maxrss (peak sampled at exit and getrusage), ru_minflt; other fields 0"), process::waitid [i32, i32, u64, i32, u64];
     253 inotify_init => Partial(INOTIFY_NOTE), notify::inotify_init [];
     254 inotify_add_watch => Partial(INOTIFY_NOTE), notify::inotify_add_watch [i32, u64, u32];

@@ -6,7 +6,8 @@
  *
  * Calls that would end, replace, block, rearrange or filter this program itself
  * (exit, execve, signals to self, mmap/munmap/mprotect, arch_prctl, waits and
- * sleeps, seccomp) are skipped; they have their own tests.
+ * sleeps, seccomp, System V IPC and message queue operations, which block as
+ * Linux's do) are skipped; they have their own tests.
  */
 #include "check.h"
 
@@ -27,7 +28,8 @@ static const int skipped[] = {
     SYS_clock_nanosleep, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6, SYS_pause,
     SYS_rt_sigsuspend, SYS_rt_sigtimedwait, SYS_epoll_wait, SYS_epoll_pwait,
     SYS_epoll_pwait2, SYS_wait4, SYS_waitid, SYS_reboot, SYS_close_range,
-    SYS_dup2, SYS_dup3, SYS_seccomp,
+    SYS_dup2, SYS_dup3, SYS_seccomp, SYS_semop, SYS_semtimedop, SYS_msgsnd, SYS_msgrcv,
+    SYS_mq_timedsend, SYS_mq_timedreceive,
 };
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;

@@ -395,3 +395,30 @@ fn seccomp_filters_actions_strict_mode_and_tsync_static_match_native() {
 fn seccomp_filters_actions_strict_mode_and_tsync_dynamic_match_native() {
     assert_guest_matches_native(guest("seccomp", Dynamic), &[]);
 }
+
+// System V IPC, the sandbox's own namespace (natively, the host's: the guest uses only
+// IPC_PRIVATE and pid-derived keys, and removes what it makes): shared memory shared
+// across fork and between attachments, IPC_RMID while attached, semaphores blocking and
+// waking between processes with SEM_UNDO at exit, message type selection, and errnos.
+#[test]
+fn sysvipc_shm_sem_msg_static_match_native() {
+    assert_guest_matches_native(guest("sysvipc", Static), &[]);
+}
+
+#[test]
+fn sysvipc_shm_sem_msg_dynamic_match_native() {
+    assert_guest_matches_native(guest("sysvipc", Dynamic), &[]);
+}
+
+// POSIX message queues: priorities, blocking, non-blocking and timed sends and receives
+// between processes, poll readiness, mq_notify signals and the errno cases (natively the
+// host's queues: the name carries the pid and is unlinked).
+#[test]
+fn posix_message_queues_static_match_native() {
+    assert_guest_matches_native(guest("mqueue", Static), &[]);
+}
+
+#[test]
+fn posix_message_queues_dynamic_match_native() {
+    assert_guest_matches_native(guest("mqueue", Dynamic), &[]);
+}

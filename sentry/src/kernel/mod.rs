@@ -14,6 +14,7 @@ pub mod freezer;
 pub mod fs_context;
 pub mod fsops;
 pub mod futex;
+pub mod ipc;
 pub mod itimer;
 pub mod limits;
 pub mod mounts;
@@ -117,6 +118,8 @@ pub struct Kernel {
     init_status: Mutex<Option<task::ExitStatus>>,
     init_done: parking_lot::Condvar,
     next_tid: AtomicI32,
+    /// The sandbox's System V IPC namespace.
+    pub ipc: ipc::IpcNamespace,
 }
 
 impl Kernel {
@@ -150,6 +153,7 @@ impl Kernel {
             init_status: Mutex::new(None),
             init_done: parking_lot::Condvar::new(),
             next_tid: AtomicI32::new(1),
+            ipc: ipc::IpcNamespace::default(),
         })
     }
 

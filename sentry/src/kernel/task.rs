@@ -783,6 +783,7 @@ impl Task {
             tg.prof_timer.disarm();
             tg.posix_timers.lock().clear();
             crate::fs::tty::session_leader_exit(&kernel, &tg);
+            kernel.ipc.exit_process(tg.tgid);
             tg.exited.notify_all();
             kernel.tree.lock().exit_process(tg.tgid, status);
             if tg.tgid == 1 {

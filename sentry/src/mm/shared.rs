@@ -32,6 +32,16 @@ impl SharedAnon {
     }
 }
 
+impl SharedAnon {
+    /// How many of its pages have a frame (have been touched).
+    pub fn resident_pages(&self) -> u64 {
+        self.frames
+            .lock()
+            .as_ref()
+            .map_or(0, |(_, frames)| frames.len() as u64)
+    }
+}
+
 impl Mappable for SharedAnon {
     fn frame(&self, mf: &Arc<MemoryFile>, pgoff: u64) -> Result<Frame> {
         if pgoff >= self.pages {

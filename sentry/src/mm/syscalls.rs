@@ -313,6 +313,51 @@ impl MemoryManager {
             .collect()
     }
 
+    /// shmdt(2): unmaps the System V shared memory attachment that starts at `addr`:
+    /// the first segment mapped from its page 0 at `addr`, and every other piece of
+    /// that segment mapped as part of the same attachment within its size. EINVAL if
+    /// there is none. Returns the address of the segment object.
+    pub fn detach_shm(&self, addr: u64) -> Result<usize> {
+        if !addr.is_multiple_of(PAGE_SIZE) || addr >= MAX_USER_ADDRESS {
+            return Err(errno!(EINVAL));
+        }
+        let mut mm = self.inner.lock();
+        let mut found: Option<(usize, u64)> = None;
+        let mut ranges = Vec::new();
+        for v in mm.vmas.overlapping(addr, MAX_USER_ADDRESS) {
+            let Backing::Object { obj, pgoff, .. } = &v.backing else {
+                continue;
+            };
+            if let Some((_, end)) = found {
+                if v.start >= end {
+                    break;
+                }
+            }
+            if v.start.checked_sub(pgoff * PAGE_SIZE) != Some(addr) {
+                continue;
+            }
+            let ptr = Arc::as_ptr(obj) as *const u8 as usize;
+            match found {
+                None => {
+                    if let Some(size) = obj.sysv_shm_size() {
+                        let end = page_up(size).and_then(|s| addr.checked_add(s));
+                        found = Some((ptr, end.unwrap_or(MAX_USER_ADDRESS)));
+                        ranges.push((v.start, v.end));
+                    }
+                }
+                Some((seg, _)) if seg == ptr => ranges.push((v.start, v.end)),
+                Some(_) => {}
+            }
+        }
+        let Some((seg, _)) = found else {
+            return Err(errno!(EINVAL));
+        };
+        for (start, end) in ranges {
+            self.unmap_locked(&mut mm, start, end)?;
+        }
+        Ok(seg)
+    }
+
     /// mincore(2): one byte per page, 1 if resident.
     pub fn mincore(&self, addr: u64, len: u64) -> Result<Vec<u8>> {
         if !addr.is_multiple_of(PAGE_SIZE) {

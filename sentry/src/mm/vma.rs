@@ -19,6 +19,17 @@ pub trait Mappable: Send + Sync {
     fn sync(&self) -> Result<()> {
         Ok(())
     }
+    /// A VMA mapping this object came to be (mapped, split off, or copied by fork), as
+    /// Linux's `vm_ops->open`: System V shared memory counts its attachments so.
+    fn vma_opened(&self) {}
+    /// A VMA mapping this object went away (unmapped, or its address space ended), as
+    /// Linux's `vm_ops->close`.
+    fn vma_closed(&self) {}
+    /// The size in bytes, if this is a System V shared memory segment (shmdt(2) looks
+    /// for the attachment of one).
+    fn sysv_shm_size(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What `/proc/[pid]/maps` shows for a mapped object.
@@ -34,8 +45,9 @@ pub struct MappableIdentity {
     pub deleted: bool,
 }
 
-/// What backs a VMA's pages.
-#[derive(Clone)]
+/// What backs a VMA's pages. Every `Object` value counts as one VMA for its object's
+/// [`Mappable::vma_opened`]/[`Mappable::vma_closed`] hooks: cloning one opens, dropping
+/// one closes, and [`Backing::object`] makes the first.
 pub enum Backing {
     /// Private anonymous memory: zero-filled frames allocated on first touch.
     Anonymous,
@@ -48,6 +60,33 @@ pub enum Backing {
         /// The path /proc/[pid]/maps shows for it.
         name: Option<Arc<[u8]>>,
     },
+}
+
+impl Backing {
+    /// The backing of a new mapping of `obj` from its page `pgoff` on.
+    pub fn object(obj: Arc<dyn Mappable>, pgoff: u64, name: Option<Arc<[u8]>>) -> Backing {
+        obj.vma_opened();
+        Backing::Object { obj, pgoff, name }
+    }
+}
+
+impl Clone for Backing {
+    fn clone(&self) -> Backing {
+        match self {
+            Backing::Anonymous => Backing::Anonymous,
+            Backing::Object { obj, pgoff, name } => {
+                Backing::object(obj.clone(), *pgoff, name.clone())
+            }
+        }
+    }
+}
+
+impl Drop for Backing {
+    fn drop(&mut self) {
+        if let Backing::Object { obj, .. } = self {
+            obj.vma_closed();
+        }
+    }
 }
 
 /// A special name shown in `/proc/[pid]/maps`.

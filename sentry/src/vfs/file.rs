@@ -221,6 +221,11 @@ pub trait FileOps: Send + Sync + 'static {
         None
     }
 
+    /// The POSIX message queue, if this is an mq descriptor (mq_timedsend...).
+    fn as_mqueue(&self) -> Option<&crate::kernel::ipc::mqueue::MqFile> {
+        None
+    }
+
     /// The timerfd, if this is one (timerfd_settime/gettime).
     fn as_timerfd(&self) -> Option<&crate::fs::timerfd::TimerFd> {
         None

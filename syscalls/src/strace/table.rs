@@ -239,6 +239,82 @@ const FADV: Xlat = Xlat {
     ],
 };
 const XATTR: Bits = &[(1, "XATTR_CREATE"), (2, "XATTR_REPLACE")];
+const SHMAT: Bits = &[
+    (0o10000, "SHM_RDONLY"),
+    (0o20000, "SHM_RND"),
+    (0o40000, "SHM_REMAP"),
+    (0o100000, "SHM_EXEC"),
+];
+const MSGFLG: Bits = &[
+    (0o4000, "IPC_NOWAIT"),
+    (0o10000, "MSG_NOERROR"),
+    (0o20000, "MSG_EXCEPT"),
+    (0o40000, "MSG_COPY"),
+];
+const SHMCTL: Xlat = Xlat {
+    unknown: "SHM_???",
+    items: &[
+        (0, "IPC_RMID"),
+        (1, "IPC_SET"),
+        (2, "IPC_STAT"),
+        (3, "IPC_INFO"),
+        (11, "SHM_LOCK"),
+        (12, "SHM_UNLOCK"),
+        (13, "SHM_STAT"),
+        (14, "SHM_INFO"),
+        (15, "SHM_STAT_ANY"),
+    ],
+};
+const SEMCTL: Xlat = Xlat {
+    unknown: "SEM_???",
+    items: &[
+        (0, "IPC_RMID"),
+        (1, "IPC_SET"),
+        (2, "IPC_STAT"),
+        (3, "IPC_INFO"),
+        (11, "GETPID"),
+        (12, "GETVAL"),
+        (13, "GETALL"),
+        (14, "GETNCNT"),
+        (15, "GETZCNT"),
+        (16, "SETVAL"),
+        (17, "SETALL"),
+        (18, "SEM_STAT"),
+        (19, "SEM_INFO"),
+        (20, "SEM_STAT_ANY"),
+    ],
+};
+const MSGCTL: Xlat = Xlat {
+    unknown: "MSG_???",
+    items: &[
+        (0, "IPC_RMID"),
+        (1, "IPC_SET"),
+        (2, "IPC_STAT"),
+        (3, "IPC_INFO"),
+        (11, "MSG_STAT"),
+        (12, "MSG_INFO"),
+        (13, "MSG_STAT_ANY"),
+    ],
+};
+
+/// shmget/semget/msgget flags: `IPC_CREAT|IPC_EXCL|0600`.
+fn ipc_get_flags(v: u64) -> String {
+    let v = v as u32 as u64;
+    let mut parts = f::flag_names(
+        v & !0o777,
+        &[
+            (0o1000, "IPC_CREAT"),
+            (0o2000, "IPC_EXCL"),
+            (0o4000, "IPC_NOWAIT"),
+        ],
+    );
+    match v & 0o777 {
+        0 if parts.is_empty() => parts.push("0".to_owned()),
+        0 => {}
+        mode => parts.push(format!("0{mode:o}")),
+    }
+    parts.join("|")
+}
 const RENAME: Bits = &[
     (1, "RENAME_NOREPLACE"),
     (2, "RENAME_EXCHANGE"),
@@ -452,10 +528,24 @@ fn args(sysno: Sysno) -> Option<&'static [Arg]> {
         Sysno::process_vm_readv | Sysno::process_vm_writev => &[Int, Ptr, Ulong, Ptr, Ulong, Hex],
         Sysno::mlock2 => &[Ptr, Ulong, Hex],
         Sysno::membarrier => &[Int, Hex, Int],
-        Sysno::shmget => &[Hex, Ulong, Hex],
-        Sysno::shmat => &[Int, Ptr, Hex],
+        Sysno::shmget => &[Hex, Ulong, Format(ipc_get_flags)],
+        Sysno::shmat => &[Int, Ptr, Flags(SHMAT)],
         Sysno::shmdt => &[Ptr],
-        Sysno::shmctl => &[Int, Int, Ptr],
+        Sysno::shmctl => &[Int, Enum(&SHMCTL), Ptr],
+        Sysno::semget => &[Hex, Int, Format(ipc_get_flags)],
+        Sysno::semop => &[Int, Ptr, Ulong],
+        Sysno::semtimedop => &[Int, Ptr, Ulong, Timespec],
+        Sysno::semctl => &[Int, Int, Enum(&SEMCTL), Hex],
+        Sysno::msgget => &[Hex, Format(ipc_get_flags)],
+        Sysno::msgsnd => &[Int, Ptr, Ulong, Flags(MSGFLG)],
+        Sysno::msgrcv => &[Int, Ptr, Ulong, Long, Flags(MSGFLG)],
+        Sysno::msgctl => &[Int, Enum(&MSGCTL), Ptr],
+        Sysno::mq_open => &[Str, Format(f::open_flags), Octal, Ptr],
+        Sysno::mq_unlink => &[Str],
+        Sysno::mq_timedsend => &[Fd, Buf { len: 2 }, Ulong, Ulong, Timespec],
+        Sysno::mq_timedreceive => &[Fd, Ptr, Ulong, Ptr, Timespec],
+        Sysno::mq_notify => &[Fd, Ptr],
+        Sysno::mq_getsetattr => &[Fd, Ptr, Ptr],
         Sysno::setdomainname => &[Buf { len: 1 }, Int],
         Sysno::reboot => &[Hex, Hex, Hex, Ptr],
         Sysno::io_uring_setup => &[Ulong, Ptr],

@@ -1014,3 +1014,29 @@ fn garbage_arguments_never_panic() {
         }
     }
 }
+
+#[test]
+fn sysv_ipc_lines_match_strace() {
+    let mem = FakeMemory::default();
+    assert_eq!(
+        call(Sysno::shmget, &[0, 4096, 0o1600], &mem),
+        "shmget(0, 4096, IPC_CREAT|0600)"
+    );
+    assert_eq!(call(Sysno::msgget, &[0x1234, 0], &mem), "msgget(0x1234, 0)");
+    assert_eq!(
+        call(Sysno::semctl, &[3, 0, 16, 5], &mem),
+        "semctl(3, 0, SETVAL, 0x5)"
+    );
+    assert_eq!(
+        call(
+            Sysno::msgrcv,
+            &[1, 0x1000, 64, (-2i64) as u64, 0o14000],
+            &mem
+        ),
+        "msgrcv(1, 0x1000, 64, -2, IPC_NOWAIT|MSG_NOERROR)"
+    );
+    assert_eq!(
+        call(Sysno::shmat, &[1, 0, 0o10000], &mem),
+        "shmat(1, NULL, SHM_RDONLY)"
+    );
+}

@@ -258,6 +258,7 @@ const ROOT_FILES: &[&str] = &[
     "self",
     "stat",
     "sys",
+    "sysvipc",
     "thread-self",
     "uptime",
     "version",
@@ -300,6 +301,7 @@ impl ProcRoot {
             "self" => link(LinkKind::SelfLink),
             "thread-self" => link(LinkKind::ThreadSelf),
             "sys" => sys_tree(fs),
+            "sysvipc" => system::sysvipc_dir(fs),
             _ => {
                 let id: i32 = name.parse().ok().filter(|&p| p > 0)?;
                 if name.starts_with('0') {
@@ -975,6 +977,14 @@ pub(super) enum SysFile {
     Domainname,
     Uuid,
     BootId,
+    /// A System V IPC sysctl (kernel.shmmax...).
+    Ipc(crate::kernel::ipc::sysctl::Sysctl),
+    /// /proc/sysvipc/shm.
+    SysvipcShm,
+    /// /proc/sysvipc/sem.
+    SysvipcSem,
+    /// /proc/sysvipc/msg.
+    SysvipcMsg,
 }
 
 impl SysFile {
@@ -987,6 +997,7 @@ impl SysFile {
                 | SysFile::Domainname
                 | SysFile::Uuid
                 | SysFile::BootId
+                | SysFile::Ipc(_)
         )
     }
 }

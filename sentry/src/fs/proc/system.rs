@@ -258,6 +258,10 @@ pub(super) fn sys_file(fs: &ProcFs, what: SysFile) -> Result<Vec<u8>> {
         SysFile::BootId => {
             let _ = writeln!(out, "{}", fs.boot_id);
         }
+        SysFile::Ipc(sysctl) => out = sysctl.read(&kernel.ipc),
+        SysFile::SysvipcShm => out = kernel.ipc.shm.proc_text(),
+        SysFile::SysvipcSem => out = kernel.ipc.sem.proc_text(),
+        SysFile::SysvipcMsg => out = kernel.ipc.msg.proc_text(),
     }
     Ok(out.into_bytes())
 }
@@ -297,13 +301,34 @@ fn locks() -> String {
     out
 }
 
+/// /proc/sysvipc: the System V IPC objects of the sandbox.
+pub(super) fn sysvipc_dir(fs: &Arc<ProcFs>) -> Arc<dyn Inode> {
+    let file = |key: &str, kind: SysFile| -> Arc<dyn Inode> {
+        Arc::new(ProcFile {
+            fs: fs.clone(),
+            attr: fs.attr(key, libc::S_IFREG | 0o444, (0, 0)),
+            tgid: 0,
+            tid: 0,
+            kind: FileKind::Sys(kind),
+        })
+    };
+    crate::fs::synthetic::StaticDir::new(
+        fs.dev,
+        vec![
+            ("msg", file("/sysvipc/msg", SysFile::SysvipcMsg)),
+            ("sem", file("/sysvipc/sem", SysFile::SysvipcSem)),
+            ("shm", file("/sysvipc/shm", SysFile::SysvipcShm)),
+        ],
+    )
+}
+
 /// /proc/sys: the sysctls programs read.
 pub(super) fn sys_tree(fs: &Arc<ProcFs>) -> Arc<dyn Inode> {
     use crate::fs::synthetic::StaticDir;
     let file = |key: &str, kind: SysFile| -> Arc<dyn Inode> {
         // The sysctls root may write (sethostname and setdomainname's files).
         let mode = match kind {
-            SysFile::Hostname | SysFile::Domainname => 0o644,
+            SysFile::Hostname | SysFile::Domainname | SysFile::Ipc(_) => 0o644,
             _ => 0o444,
         };
         Arc::new(ProcFile {
@@ -317,69 +342,71 @@ pub(super) fn sys_tree(fs: &Arc<ProcFs>) -> Arc<dyn Inode> {
     let dir = |children: Vec<(&str, Arc<dyn Inode>)>| -> Arc<dyn Inode> {
         StaticDir::new(fs.dev, children)
     };
-    dir(vec![
+    let mut kernel = vec![
         (
-            "kernel",
+            "cap_last_cap",
+            file("/sys/kernel/cap_last_cap", SysFile::Value("40")),
+        ),
+        (
+            "domainname",
+            file("/sys/kernel/domainname", SysFile::Domainname),
+        ),
+        ("hostname", file("/sys/kernel/hostname", SysFile::Hostname)),
+        (
+            "ngroups_max",
+            file("/sys/kernel/ngroups_max", SysFile::Value("65536")),
+        ),
+        (
+            "osrelease",
+            file(
+                "/sys/kernel/osrelease",
+                SysFile::Value(crate::kernel::RELEASE),
+            ),
+        ),
+        (
+            "ostype",
+            file("/sys/kernel/ostype", SysFile::Value("Linux")),
+        ),
+        (
+            "overflowgid",
+            file("/sys/kernel/overflowgid", SysFile::Value("65534")),
+        ),
+        (
+            "overflowuid",
+            file("/sys/kernel/overflowuid", SysFile::Value("65534")),
+        ),
+        (
+            "pid_max",
+            file("/sys/kernel/pid_max", SysFile::Value("4194304")),
+        ),
+        (
+            "threads-max",
+            file("/sys/kernel/threads-max", SysFile::Value("32768")),
+        ),
+        (
+            "version",
+            file(
+                "/sys/kernel/version",
+                SysFile::Value(crate::kernel::VERSION),
+            ),
+        ),
+        (
+            "random",
             dir(vec![
                 (
-                    "cap_last_cap",
-                    file("/sys/kernel/cap_last_cap", SysFile::Value("40")),
+                    "boot_id",
+                    file("/sys/kernel/random/boot_id", SysFile::BootId),
                 ),
-                (
-                    "domainname",
-                    file("/sys/kernel/domainname", SysFile::Domainname),
-                ),
-                ("hostname", file("/sys/kernel/hostname", SysFile::Hostname)),
-                (
-                    "ngroups_max",
-                    file("/sys/kernel/ngroups_max", SysFile::Value("65536")),
-                ),
-                (
-                    "osrelease",
-                    file(
-                        "/sys/kernel/osrelease",
-                        SysFile::Value(crate::kernel::RELEASE),
-                    ),
-                ),
-                (
-                    "ostype",
-                    file("/sys/kernel/ostype", SysFile::Value("Linux")),
-                ),
-                (
-                    "overflowgid",
-                    file("/sys/kernel/overflowgid", SysFile::Value("65534")),
-                ),
-                (
-                    "overflowuid",
-                    file("/sys/kernel/overflowuid", SysFile::Value("65534")),
-                ),
-                (
-                    "pid_max",
-                    file("/sys/kernel/pid_max", SysFile::Value("4194304")),
-                ),
-                (
-                    "threads-max",
-                    file("/sys/kernel/threads-max", SysFile::Value("32768")),
-                ),
-                (
-                    "version",
-                    file(
-                        "/sys/kernel/version",
-                        SysFile::Value(crate::kernel::VERSION),
-                    ),
-                ),
-                (
-                    "random",
-                    dir(vec![
-                        (
-                            "boot_id",
-                            file("/sys/kernel/random/boot_id", SysFile::BootId),
-                        ),
-                        ("uuid", file("/sys/kernel/random/uuid", SysFile::Uuid)),
-                    ]),
-                ),
+                ("uuid", file("/sys/kernel/random/uuid", SysFile::Uuid)),
             ]),
         ),
+    ];
+    for &(name, sysctl) in crate::kernel::ipc::sysctl::Sysctl::ALL {
+        let key = format!("/sys/kernel/{name}");
+        kernel.push((name, file(&key, SysFile::Ipc(sysctl))));
+    }
+    dir(vec![
+        ("kernel", dir(kernel)),
         (
             "vm",
             dir(vec![

@@ -1,5 +1,6 @@
 //! The procfs files that take writes: a thread's comm, a process's OOM adjustment
-//! (oom_score_adj and the legacy oom_adj) and the hostname and domainname sysctls.
+//! (oom_score_adj and the legacy oom_adj), the hostname and domainname sysctls and the
+//! System V IPC limits.
 //! Every other generated file refuses a write with EINVAL, as a Linux file without a
 //! write method does.
 
@@ -35,6 +36,10 @@ impl ProcFile {
             FileKind::Pid(PidFile::OomAdj) => self.write_oom(buf, true),
             FileKind::Sys(SysFile::Hostname) | FileKind::Sys(SysFile::Domainname) => {
                 self.write_uts(buf, offset)
+            }
+            FileKind::Sys(SysFile::Ipc(sysctl)) => {
+                sysctl.write(&self.fs.kernel()?.ipc, buf)?;
+                Ok(buf.len())
             }
             _ => Err(errno!(EINVAL)),
         }
