@@ -88,6 +88,9 @@ pub struct BootConfig {
     /// the process with the most resident memory.
     #[serde(default)]
     pub memory_limit: Option<u64>,
+    /// IPC sysctls to set (names under /proc/sys/kernel: shmmax, sem, msgmnb...).
+    #[serde(default)]
+    pub ipc_sysctls: Vec<(String, String)>,
     /// The first process's capability sets (None: Linux's for its uid).
     #[serde(default)]
     pub capabilities: Option<CapSets>,
@@ -255,6 +258,14 @@ pub enum BootError {
     /// The seccomp filter is one the kernel refuses.
     #[error("the process's seccomp filter is invalid: {0}")]
     Seccomp(Errno),
+    /// A configured sysctl value is refused.
+    #[error("sysctl kernel.{name}: {errno}")]
+    Sysctl {
+        /// Its name under /proc/sys/kernel.
+        name: String,
+        /// Why.
+        errno: Errno,
+    },
 }
 
 impl BootError {
@@ -362,6 +373,22 @@ pub fn prepare(
     );
 
     let _ = kernel.devpts.set(devpts);
+    for (name, value) in &config.ipc_sysctls {
+        let Some(&(_, ctl)) = crate::kernel::ipc::sysctl::Sysctl::ALL
+            .iter()
+            .find(|(n, _)| n == name)
+        else {
+            return Err(BootError::Sysctl {
+                name: name.clone(),
+                errno: crate::errno!(ENOENT),
+            });
+        };
+        ctl.write(&kernel.ipc, value.as_bytes())
+            .map_err(|errno| BootError::Sysctl {
+                name: name.clone(),
+                errno,
+            })?;
+    }
     mount_procfs(&kernel);
     mount_at(
         &kernel.mounts,

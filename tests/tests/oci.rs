@@ -1040,7 +1040,7 @@ fn masked_and_readonly_paths_sysctls_and_oom_score_adj_are_honoured() {
     let write_config = |linux: &str| {
         let script = "cat /etc/motd; ls /srv/secret; touch /srv/secret/x || echo masked dir is read-only; \
                       echo h > /proc/sys/kernel/hostname || echo /proc/sys is read-only; \
-                      cat /proc/sys/kernel/domainname /proc/self/oom_score_adj; touch /tmp/ok && echo root writable";
+                      cat /proc/sys/kernel/domainname /proc/self/oom_score_adj /proc/sys/kernel/shmmax; touch /tmp/ok && echo root writable";
         fs::write(
             env.bundle().join("config.json"),
             format!(
@@ -1061,7 +1061,7 @@ fn masked_and_readonly_paths_sysctls_and_oom_score_adj_are_honoured() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "masked dir is read-only\n/proc/sys is read-only\nexample.org\n100\nroot writable\n"
+        "masked dir is read-only\n/proc/sys is read-only\nexample.org\n100\n4096\nroot writable\n"
     );
     // The host's files are untouched by the masks.
     assert_eq!(
@@ -1072,6 +1072,7 @@ fn masked_and_readonly_paths_sysctls_and_oom_score_adj_are_honoured() {
     for bad in [
         r#"{"sysctl":{"vm.swappiness":"10"}}"#,
         r#"{"sysctl":{"kernel.hostname":"x"}}"#,
+        r#"{"sysctl":{"kernel.msgmax":"lots"}}"#,
     ] {
         write_config(bad);
         let out = env.out(&["run", "--bundle", bundle.to_str().unwrap(), "m2"]);

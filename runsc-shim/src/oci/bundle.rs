@@ -103,10 +103,9 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         ensure_destination(&rootfs, &m.destination, is_dir)?;
     }
     let linux = spec.linux().as_ref();
-    let (domainname, sysctl_hostname) =
-        sysctls(spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()))
-            .map_err(|e| format!("{}: {e}", config.display()))?;
-    if sysctl_hostname {
+    let sysctl = sysctls(spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()))
+        .map_err(|e| format!("{}: {e}", config.display()))?;
+    if sysctl.hostname {
         return Err(format!(
             "{}: linux.sysctl kernel.hostname conflicts with the hostname field",
             config.display()
@@ -115,7 +114,8 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
     let boot = BootConfig {
         capabilities: ps.capabilities,
         memory_limit,
-        domainname: spec.domainname().clone().or(domainname),
+        domainname: spec.domainname().clone().or(sysctl.domainname),
+        ipc_sysctls: sysctl.ipc,
         masked_paths: linux
             .and_then(|l| l.masked_paths().clone())
             .unwrap_or_default(),
@@ -271,15 +271,19 @@ fn cap_sets(c: &oci_spec::runtime::LinuxCapabilities) -> Result<CapSets, String>
     })
 }
 
+/// What linux.sysctl sets: the domain name, the IPC sysctls, and whether
+/// kernel.hostname was given (refused: the hostname field sets it).
+struct Sysctls {
+    domainname: Option<String>,
+    ipc: Vec<(String, String)>,
+    hostname: bool,
+}
+
 /// linux.sysctl: as runc, only the sysctls a container has its own copy of (SysV IPC,
 /// mqueue, the UTS names, the network); others are refused. kernel.domainname sets the
-/// sandbox's domain name (returned); the IPC, mqueue and network ones are accepted but
-/// change nothing yet (the sandbox has no SysV IPC or network tunables). The bool says
-/// whether kernel.hostname was given (the caller refuses it: the hostname field sets
-/// it).
-fn sysctls(
-    map: Option<&std::collections::HashMap<String, String>>,
-) -> Result<(Option<String>, bool), String> {
+/// sandbox's domain name, the kernel.msg*/sem/shm* ones its IPC limits; mqueue,
+/// kernel.shm_rmid_forced and network ones are accepted but change nothing yet.
+fn sysctls(map: Option<&std::collections::HashMap<String, String>>) -> Result<Sysctls, String> {
     const IPC: &[&str] = &[
         "kernel.msgmax",
         "kernel.msgmnb",
@@ -290,14 +294,24 @@ fn sysctls(
         "kernel.shmmni",
         "kernel.shm_rmid_forced",
     ];
-    let mut domainname = None;
-    let mut hostname = false;
+    let mut out = Sysctls {
+        domainname: None,
+        ipc: Vec::new(),
+        hostname: false,
+    };
     for (key, value) in map.into_iter().flatten() {
         let key = key.replace('/', ".");
         match key.as_str() {
-            "kernel.domainname" => domainname = Some(value.clone()),
-            "kernel.hostname" => hostname = true,
-            k if IPC.contains(&k) || k.starts_with("fs.mqueue.") || k.starts_with("net.") => {
+            "kernel.domainname" => out.domainname = Some(value.clone()),
+            "kernel.hostname" => out.hostname = true,
+            "kernel.shm_rmid_forced" => {
+                tracing::debug!(value, "kernel.shm_rmid_forced accepted without effect");
+            }
+            k if IPC.contains(&k) => {
+                out.ipc
+                    .push((k.trim_start_matches("kernel.").to_string(), value.clone()));
+            }
+            k if k.starts_with("fs.mqueue.") || k.starts_with("net.") => {
                 tracing::debug!(key = k, value, "sysctl accepted without effect");
             }
             k => {
@@ -307,7 +321,7 @@ fn sysctls(
             }
         }
     }
-    Ok((domainname, hostname))
+    Ok(out)
 }
 
 /// A bind mount's source (absolute) and whether it is writable.
