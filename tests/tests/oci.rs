@@ -1361,3 +1361,57 @@ fn linux_seccomp_filters_the_container_and_its_exec_processes() {
     );
     assert!(!env.root().join("s4").exists());
 }
+
+#[test]
+fn cgroups_path_and_cpu_limits_are_applied_on_the_host_and_removed_with_the_container() {
+    let env = Env::new("cgroup");
+    let name = format!("moat-test-cg-{}", std::process::id());
+    fs::write(
+        env.bundle().join("config.json"),
+        format!(
+            r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":["sleep","1000"],
+"env":["PATH=/bin"],"cwd":"/"}},"root":{{"path":"rootfs","readonly":true}},
+"linux":{{"cgroupsPath":"/{name}","resources":{{"cpu":{{"shares":512,"quota":50000,"period":100000}}}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let bundle = env.bundle();
+    let pid_file = env.dir.join("pid");
+    let out = env.out(&[
+        "create",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "g1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    let unified = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let (dir, limits) = if unified {
+        let dir = PathBuf::from("/sys/fs/cgroup").join(&name);
+        (dir, vec![("cpu.max", "50000 100000"), ("cpu.weight", "20")])
+    } else {
+        let dir = PathBuf::from("/sys/fs/cgroup/cpu").join(&name);
+        (
+            dir,
+            vec![
+                ("cpu.cfs_quota_us", "50000"),
+                ("cpu.cfs_period_us", "100000"),
+                ("cpu.shares", "512"),
+            ],
+        )
+    };
+    for (file, want) in limits {
+        let got = fs::read_to_string(dir.join(file)).unwrap();
+        assert_eq!(got.trim(), want, "{file}");
+    }
+    // The monitor, and the gofer and sentry under it, are in the cgroup.
+    let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+    assert!(procs.lines().any(|l| l == pid.trim()), "{procs}");
+    assert!(procs.lines().count() >= 3, "{procs}");
+    assert!(env.out(&["kill", "g1", "KILL"]).status.success());
+    env.wait_status("g1", "stopped");
+    assert!(env.out(&["delete", "g1"]).status.success());
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}

@@ -22,6 +22,9 @@ pub struct Plan {
     /// Bind mount sources, the gofer's extra trees in order, and whether each is
     /// writable.
     pub binds: Vec<Bind>,
+    /// The host cgroup the sandbox runs in, and its CPU limits.
+    #[serde(default)]
+    pub cgroup: super::cgroup::Spec,
 }
 
 /// A bundle, checked.
@@ -161,6 +164,7 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         dir,
         hooks,
         plan: Plan {
+            cgroup: super::cgroup::Spec::from_config(&spec, id),
             boot,
             rootfs,
             writable,

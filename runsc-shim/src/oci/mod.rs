@@ -3,6 +3,7 @@
 //! (default /run/moat), one directory per container.
 
 pub mod bundle;
+pub mod cgroup;
 pub mod console;
 pub mod exec;
 pub mod hooks;
@@ -113,6 +114,7 @@ fn create_container(
     }
     let result = start_monitor(cli, id, &bundle, detach, console_socket);
     if result.is_err() {
+        remove_cgroups(&dir);
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
@@ -226,6 +228,16 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<(), String> {
     std::fs::write(&tmp, pid.to_string())
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| format!("--pid-file {}: {e}", path.display()))
+}
+
+/// Removes the host cgroups the container's monitor made (recorded in its state
+/// directory `dir`; the monitor, and so every process in them, is gone).
+fn remove_cgroups(dir: &Path) {
+    if let Ok(text) = std::fs::read(dir.join("cgroups.json")) {
+        if let Ok(made) = serde_json::from_slice::<Vec<PathBuf>>(&text) {
+            cgroup::remove(&made);
+        }
+    }
 }
 
 /// `moat start`: runs the created container's program.
@@ -356,6 +368,7 @@ pub fn delete(cli: &Cli, args: &DeleteArgs) -> Outcome {
         }
     }
     poststop(cli, &args.id);
+    remove_cgroups(&state::dir(&cli.root, &args.id));
     std::fs::remove_dir_all(state::dir(&cli.root, &args.id))
         .map_err(|e| format!("cannot remove container {}: {e}", args.id))?;
     Ok(0)
@@ -387,6 +400,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Outcome {
         _ => 1,
     };
     poststop(cli, &args.id);
+    remove_cgroups(&state::dir(&cli.root, &args.id));
     let _ = std::fs::remove_dir_all(state::dir(&cli.root, &args.id));
     Ok(code)
 }

@@ -172,6 +172,13 @@ fn prepare(
         .map_err(|e| format!("cannot block signals: {e}"))?;
     // The runtime's own flags (--platform, --strace, --debug-log).
     opts.check()?;
+    // The host cgroup first: the gofer and the sentry start inside it.
+    let made = super::cgroup::enter(&plan.cgroup)?;
+    std::fs::write(
+        dir.join("cgroups.json"),
+        serde_json::to_vec(&made).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("cannot record the cgroups: {e}"))?;
     plan.boot.platform = opts.platform.clone();
     plan.boot.strace = opts.strace;
     let log = opts.open_log()?;
