@@ -69,7 +69,7 @@ pub fn run(args: BootArgs) -> i32 {
     // The vDSO's clock needs to know the host's TSC, from files the empty root hides.
     let host_tsc = sentry::kernel::vdso::probe_host_tsc();
     // Before anything else: the sentry's own namespaces and an empty root.
-    if let Err(e) = crate::jail::sentry_ns::enter() {
+    if let Err(e) = crate::jail::sentry_ns::enter(config.netns.as_deref()) {
         eprintln!("moat boot: cannot confine the sentry: {e}");
         return 125;
     }

@@ -76,6 +76,7 @@ fn build_config(args: &DoArgs, opts: &SandboxOpts) -> Result<BootConfig, String>
             .map_err(|e| format!("--memory-limit: {e}"))?,
         domainname: None,
         ipc_sysctls: Vec::new(),
+        netns: None,
         masked_paths: Vec::new(),
         readonly_paths: Vec::new(),
         oom_score_adj: None,

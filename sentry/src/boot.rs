@@ -91,6 +91,11 @@ pub struct BootConfig {
     /// IPC sysctls to set (names under /proc/sys/kernel: shmmax, sem, msgmnb...).
     #[serde(default)]
     pub ipc_sysctls: Vec<(String, String)>,
+    /// A host network namespace (a path such as /run/netns/NAME) the sentry joins
+    /// instead of making an empty one of its own (an OCI config's network namespace
+    /// path).
+    #[serde(default)]
+    pub netns: Option<String>,
     /// The first process's capability sets (None: Linux's for its uid).
     #[serde(default)]
     pub capabilities: Option<CapSets>,

@@ -1415,3 +1415,67 @@ fn cgroups_path_and_cpu_limits_are_applied_on_the_host_and_removed_with_the_cont
     assert!(env.out(&["delete", "g1"]).status.success());
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
+
+#[test]
+fn a_network_namespace_path_is_joined_by_the_sentry() {
+    let env = Env::new("netns");
+    // A network namespace of the test's own, kept by a bind mount on a file.
+    let nsfile = env.dir.join("netns");
+    fs::write(&nsfile, "").unwrap();
+    let st = Command::new("unshare")
+        .arg(format!("--net={}", nsfile.display()))
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let config = |path: &Path| {
+        format!(
+            r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":["sleep","1000"],
+"env":["PATH=/bin"],"cwd":"/"}},"root":{{"path":"rootfs","readonly":true}},
+"linux":{{"namespaces":[{{"type":"pid"}},{{"type":"network","path":"{}"}}]}}}}"#,
+            path.display()
+        )
+    };
+    fs::write(env.bundle().join("config.json"), config(&nsfile)).unwrap();
+    let bundle = env.bundle();
+    let pid_file = env.dir.join("pid");
+    let out = env.out(&[
+        "create",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "n1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let monitor = fs::read_to_string(&pid_file).unwrap();
+    // The sentry: the monitor's child running `moat boot`.
+    let children =
+        fs::read_to_string(format!("/proc/{0}/task/{0}/children", monitor.trim())).unwrap();
+    let sentry = children
+        .split_whitespace()
+        .find(|c| {
+            fs::read_to_string(format!("/proc/{c}/cmdline")).is_ok_and(|cmd| cmd.contains("boot"))
+        })
+        .expect("the sentry");
+    let want = fs::metadata(&nsfile).unwrap();
+    let got = fs::metadata(format!("/proc/{sentry}/ns/net")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((got.dev(), got.ino()), (want.dev(), want.ino()));
+    assert!(env.out(&["delete", "--force", "n1"]).status.success());
+    let _ = Command::new("umount").arg(&nsfile).status();
+    // Not a network namespace: a clear error, nothing left.
+    fs::write(
+        env.bundle().join("config.json"),
+        config(&env.dir.join("pid")),
+    )
+    .unwrap();
+    let out = env.out(&["create", "--bundle", bundle.to_str().unwrap(), "n2"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("not a network namespace"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!env.root().join("n2").exists());
+}

@@ -19,7 +19,16 @@ use super::{make_mounts_private, step, JailError};
 const NOBODY: u32 = 65534;
 
 /// Moves the calling (single-threaded) sentry into its namespaces and empty root.
-pub fn enter() -> Result<(), JailError> {
+pub fn enter(netns: Option<&str>) -> Result<(), JailError> {
+    // A network namespace to join is joined first, with the host privileges that takes.
+    if let Some(path) = netns {
+        let f = std::fs::File::open(path).map_err(io_to_nix);
+        let f = step("open the network namespace", f)?;
+        step(
+            "join the network namespace",
+            nix::sched::setns(&f, CloneFlags::CLONE_NEWNET),
+        )?;
+    }
     let (uid, gid) = (geteuid().as_raw(), getegid().as_raw());
     // The sentry never needs host privileges after boot. Started as root, it becomes
     // host `nobody` inside its namespace, so it can neither signal nor ptrace host
@@ -65,10 +74,10 @@ pub fn enter() -> Result<(), JailError> {
     );
     step("setresgid", nix::unistd::setresgid(g, g, g))?;
     step("setresuid", nix::unistd::setresuid(u, u, u))?;
-    let flags = CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWNET;
+    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS;
+    if netns.is_none() {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     step("unshare(mount, ipc, uts, net namespaces)", unshare(flags))?;
     make_mounts_private()?;
     // An empty tmpfs over a directory every Linux system has, which becomes the root.

@@ -119,6 +119,7 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         memory_limit,
         domainname: spec.domainname().clone().or(sysctl.domainname),
         ipc_sysctls: sysctl.ipc,
+        netns: netns(&spec)?,
         masked_paths: linux
             .and_then(|l| l.masked_paths().clone())
             .unwrap_or_default(),
@@ -172,6 +173,36 @@ pub fn load(dir: &Path, id: &str) -> Result<Bundle, String> {
         },
         annotations,
     })
+}
+
+/// linux.namespaces: a network namespace path to join (checked to be one). The pid,
+/// ipc, uts and mount namespaces are the sentry's own; paths for them (another
+/// container's, in a pod) are accepted, but each container is its own sandbox.
+fn netns(spec: &Spec) -> Result<Option<String>, String> {
+    use oci_spec::runtime::LinuxNamespaceType;
+    let namespaces = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+    for ns in namespaces.into_iter().flatten() {
+        if ns.typ() != LinuxNamespaceType::Network {
+            continue;
+        }
+        let Some(path) = ns.path() else { continue };
+        // nsfs's magic number: the file is a namespace (`ip netns` and `unshare --net=`
+        // bind-mount one on a file).
+        const NSFS_MAGIC: i64 = 0x6e73_6673;
+        let f = std::fs::File::open(path)
+            .map_err(|e| format!("network namespace {}: {e}", path.display()))?;
+        match nix::sys::statfs::fstatfs(&f) {
+            Ok(s) if s.filesystem_type().0 == NSFS_MAGIC => {}
+            _ => {
+                return Err(format!(
+                    "network namespace {}: not a network namespace",
+                    path.display()
+                ))
+            }
+        }
+        return Ok(Some(path.to_string_lossy().into_owned()));
+    }
+    Ok(None)
 }
 
 /// An OCI process's consoleSize as (rows, columns).
