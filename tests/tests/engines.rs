@@ -5,7 +5,9 @@
 //! codes, `-t`, detached containers, `exec` (plain, with stdin, with a terminal), `stop`
 //! and `rm`. containerd (started by the test with its own root, state and socket):
 //! `ctr run --runc-binary moat` of an image podman saved, detached, `task exec`, `task
-//! kill`.
+//! kill`. Docker (a dockerd started by the test, with its own data root, exec root and
+//! socket, no iptables or bridge): `run --runtime moat`, exit codes, `-t`, `exec`,
+//! `stop`, `rm`.
 //!
 //! Each test has its own podman storage, run directory and containers.conf under a
 //! scratch directory, and resets them when it ends. moat keeps its state in its default
@@ -474,4 +476,181 @@ fn containerd_runs_tasks_on_moat_through_the_runc_shim() {
     ctrd.ok(&["task", "delete", "d1"]);
     ctrd.ok(&["container", "delete", "d1"]);
     assert_eq!(ctrd.ok(&["task", "ls", "--quiet"]), "");
+}
+
+/// A dockerd of the test's own (data root, exec root, socket in a scratch directory,
+/// no iptables or bridge), with moat as runtime `moat`; stopped when dropped.
+struct Docker {
+    dir: Scratch,
+    daemon: std::process::Child,
+}
+
+impl Docker {
+    fn start(tag: &str) -> Docker {
+        let dir = Scratch::new(tag);
+        std::fs::write(
+            dir.0.join("daemon.json"),
+            format!(
+                r#"{{"runtimes":{{"moat":{{"path":"{}"}}}},
+"default-ulimits":{{"nofile":{{"Name":"nofile","Hard":20000,"Soft":20000}},
+"nproc":{{"Name":"nproc","Hard":32768,"Soft":32768}}}}}}"#,
+                moat_bin().display()
+            ),
+        )
+        .unwrap();
+        let p = |rel: &str| format!("{}/{rel}", dir.path());
+        let daemon = Command::new("dockerd")
+            .args(["--config-file", &p("daemon.json")])
+            .args(["--data-root", &p("root"), "--exec-root", &p("exec")])
+            .args([
+                "--pidfile",
+                &p("pid"),
+                "-H",
+                &format!("unix://{}", p("docker.sock")),
+            ])
+            .args(["--iptables=false", "--bridge=none"])
+            .args([
+                "--containerd-namespace",
+                "moat-test",
+                "--containerd-plugins-namespace",
+                "moat-test-plugins",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.0.join("dockerd.log")).unwrap())
+            .spawn()
+            .expect("dockerd is not installed (.ci/run installs docker.io)");
+        let d = Docker { dir, daemon };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !d.docker(&["version"]).status.success() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dockerd did not come up: {}",
+                std::fs::read_to_string(d.dir.0.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        d
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        self.cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("docker")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("docker");
+        c.env(
+            "DOCKER_HOST",
+            format!("unix://{}/docker.sock", self.dir.path()),
+        )
+        .args(args);
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {:?}\n{}",
+            out.status,
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+}
+
+impl Drop for Docker {
+    fn drop(&mut self) {
+        let ids = text(&self.docker(&["ps", "-aq"]).stdout);
+        for id in ids.lines() {
+            let _ = self.docker(&["rm", "-f", id]);
+        }
+        let _ = self.docker(&["system", "prune", "-af"]);
+        let _ = nix_kill(self.daemon.id() as i32);
+        let _ = self.daemon.wait();
+        // dockerd's containerd and shims.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", self.dir.path()])
+            .status();
+        // Its overlay mounts are gone with the containers; the scratch directory goes
+        // when `dir` drops.
+    }
+}
+
+/// SIGTERM to `pid` (dockerd shuts down cleanly on it).
+fn nix_kill(pid: i32) -> std::io::Result<()> {
+    let st = Command::new("kill").arg(pid.to_string()).status()?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("kill failed"))
+    }
+}
+
+#[test]
+fn docker_runs_containers_on_moat_with_runtime_moat() {
+    let docker = Docker::start("docker");
+    let tar = busybox_tar(&docker.dir.0);
+    docker.ok(&["import", tar.to_str().unwrap(), "moat-busybox:docker"]);
+    let img = "moat-busybox:docker";
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--rm", "--runtime", "moat", "--network", "none", img];
+        all.extend_from_slice(args);
+        docker.docker(&all)
+    };
+    let out = run(&["sh", "-c", "echo hi from docker; cat /proc/version"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("hi from docker\n"));
+    assert!(text(&out.stdout).contains("moat"));
+    assert_eq!(run(&["sh", "-c", "exit 7"]).status.code(), Some(7));
+    // -t: containerd's shim makes the terminal (--console-socket).
+    let out = docker.ok(&[
+        "run",
+        "--rm",
+        "-t",
+        "--runtime",
+        "moat",
+        "--network",
+        "none",
+        img,
+        "sh",
+        "-c",
+        "[ -t 0 ] && tty",
+    ]);
+    assert_eq!(out, "/dev/console\r\n");
+    docker.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "d1",
+        "--runtime",
+        "moat",
+        "--network",
+        "none",
+        img,
+        "sleep",
+        "1000",
+    ]);
+    let out = docker.docker(&["exec", "d1", "sh", "-c", "echo plain; exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(text(&out.stdout), "plain\n");
+    assert_eq!(
+        docker.ok(&["exec", "-t", "d1", "sh", "-c", "[ -t 0 ] && echo exec tty"]),
+        "exec tty\r\n"
+    );
+    let mut cat = docker
+        .cmd(&["exec", "-i", "d1", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut cat.stdin.take().unwrap(), b"piped\n").unwrap();
+    let out = cat.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "piped\n");
+    docker.ok(&["stop", "-t", "1", "d1"]);
+    docker.ok(&["rm", "d1"]);
 }

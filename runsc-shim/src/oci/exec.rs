@@ -166,8 +166,16 @@ fn detach(args: &ExecArgs) -> Outcome {
         .ok_or("cannot find the exec subcommand in the arguments")?;
     argv.insert(at + 1, format!("--started-fd={fd}").into());
     let exe = crate::do_cmd::self_exe()?;
-    let mut child = std::process::Command::new(exe)
-        .args(&argv)
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(&argv);
+    if args.console_socket.is_some() {
+        // The process's stdio is its terminal: the waiter must not keep ours open
+        // (engines read exec's output through pipes until they close).
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+    }
+    let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start the exec waiter: {e}"))?;
     drop(w);

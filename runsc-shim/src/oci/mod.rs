@@ -158,6 +158,12 @@ fn start_monitor(
     if let Some(slave) = &console {
         cmd.arg("--console-fd")
             .arg(inheritable(slave).map_err(|e| e.to_string())?.to_string());
+        // The container's stdio is the terminal; the monitor must not keep ours open
+        // (engines read create's output through pipes until they close, as containerd's
+        // shim does when it makes a terminal).
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
     }
     if detach {
         // Its own process group: the caller's terminal signals are not the container's.
